@@ -1,0 +1,72 @@
+/** `inspect`: writes the fixture-compatible tensors (safetensors) and the run's metadata (JSON). */
+import * as fs from 'fs';
+import { parseBackendChoice, selectBackend } from '../engine/backends';
+import { EngineError } from '../engine/errors';
+import { inspect } from '../engine/inspect';
+import { loadModel } from '../engine/loader';
+import { ForwardEvent, tensorName } from '../engine/model';
+import { NamedTensor, writeSafetensors } from '../engine/safetensors';
+import { parseArgs, parseIdList, readTextArg } from './args';
+
+export function eventTensors(event: ForwardEvent): NamedTensor[] {
+  switch (event.type) {
+    case 'attention': {
+      const shape = [event.numHeads, event.queryLength, event.keyLength];
+      const out: NamedTensor[] = [{ name: tensorName(event), shape, data: event.probs }];
+      if (event.scores) out.push({ name: tensorName(event, 'scores'), shape, data: event.scores });
+      return out;
+    }
+    case 'hidden':
+    case 'logits':
+      return [{ name: tensorName(event), shape: [event.rows, event.cols], data: event.data }];
+  }
+}
+
+export async function runInspect(argv: string[]): Promise<number> {
+  const args = parseArgs(
+    argv,
+    ['model', 'text', 'text-file', 'ids', 'target-text', 'target-ids', 'backend', 'out', 'json'],
+    ['hidden-states', 'scores'],
+  );
+  const modelPath = args.values.get('model');
+  if (!modelPath) throw new EngineError('BAD_INPUT', 'inspect needs --model <folder|demo>.');
+  const text = readTextArg(args, 'text', 'text-file');
+  const idsArg = args.values.get('ids');
+  if ((text === undefined) === (idsArg === undefined)) throw new EngineError('BAD_INPUT', 'inspect needs exactly one of --text, --text-file or --ids.');
+  const targetIdsArg = args.values.get('target-ids');
+  const loaded = loadModel(modelPath);
+  const selection = await selectBackend(parseBackendChoice(args.values.get('backend') ?? 'auto'));
+  const tensors: NamedTensor[] = [];
+  try {
+    const summary = await inspect(
+      loaded, selection.backend,
+      {
+        text, ids: idsArg !== undefined ? parseIdList(idsArg, 'ids') : undefined,
+        targetText: args.values.get('target-text'),
+        targetIds: targetIdsArg !== undefined ? parseIdList(targetIdsArg, 'target-ids') : undefined,
+      },
+      { scores: args.flags.has('scores'), hiddenStates: args.flags.has('hidden-states'), logits: !loaded.model.info.untrained },
+      (event) => void tensors.push(...eventTensors(event)),
+    );
+    const out = args.values.get('out');
+    if (out) writeSafetensors(out, tensors, { producer: 'attention-inspector', model: loaded.model.info.name });
+    const { info } = loaded.model;
+    const meta = {
+      model: { name: info.name, type: info.modelType, kind: info.kind, layers: info.numLayers, heads: info.numHeads, kvHeads: info.numKvHeads, untrained: info.untrained },
+      input_ids: summary.source.ids,
+      tokens: summary.source.tokens,
+      offsets_utf16: summary.source.offsetsUtf16,
+      ...(summary.target && { target_ids: summary.target.ids, target_tokens: summary.target.tokens, target_offsets_utf16: summary.target.offsetsUtf16 }),
+      backend: { used: selection.used, adapter: selection.adapter, fallbackReason: selection.fallbackReason },
+      timings: summary.timings,
+      tensors: Object.fromEntries(tensors.map((t) => [t.name, t.shape])),
+    };
+    const json = args.values.get('json');
+    if (json) fs.writeFileSync(json, JSON.stringify(meta, null, 1) + '\n');
+    if (!out && !json) process.stdout.write(JSON.stringify(meta) + '\n');
+    else process.stderr.write(`${info.name}: ${summary.source.ids.length} tokens, ${tensors.length} tensors on ${selection.used} in ${summary.timings.forwardMs.toFixed(0)} ms\n`);
+  } finally {
+    selection.backend.dispose();
+  }
+  return 0;
+}

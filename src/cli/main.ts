@@ -1,0 +1,51 @@
+/**
+ * attention-inspector: the engine from a terminal.
+ *   inspect   run a model and write its attention (safetensors) and metadata (JSON)
+ *   tokenize  print ids, tokens and UTF-16 offsets
+ *   demo      the tutorial's sentence on the built-in demo model, offline
+ */
+import { isEngineError } from '../engine/errors';
+import { runDemo } from './demoCommand';
+import { runInspect } from './inspectCommand';
+import { runTokenize } from './tokenizeCommand';
+
+const USAGE = `Usage:
+  attention-inspector inspect --model <folder|demo|demo-causal> (--text S | --text-file F | --ids 1,2,3)
+      [--target-text S | --target-ids 1,2,3] [--backend auto|cpu|webgpu]
+      [--out result.safetensors] [--json meta.json] [--hidden-states] [--scores]
+  attention-inspector tokenize --model <folder> (--text S | --text-file F | --jsonl F)
+  attention-inspector demo [--backend auto|cpu|webgpu]
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'inspect':
+      return runInspect(rest);
+    case 'tokenize':
+      return runTokenize(rest);
+    case 'demo':
+      return runDemo(rest);
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`Unknown command "${command}".\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (isEngineError(err)) {
+      process.stderr.write(`error: ${err.message}\n`);
+    } else {
+      process.stderr.write(`internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    }
+    process.exit(1);
+  },
+);

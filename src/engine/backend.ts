@@ -1,0 +1,109 @@
+/**
+ * The operations a transformer forward pass needs, implemented once per backend (CPU reference,
+ * WebGPU). Models are written against this interface only. Tensors are opaque handles that live on
+ * the backend (GPU buffers stay on the GPU between ops); `read` brings them back to the host, and
+ * models call it once per layer with everything the stream needs.
+ *
+ * Layout conventions (all row-major, float32 compute):
+ * - activations are 2-D [rows, columns]: [tokens, features];
+ * - linear weights are [out, in] as in torch.nn.Linear (GPT-2's Conv1D [in, out] is transposed at load);
+ * - per-head activations are packed [tokens, heads * headDim], head-major within a row.
+ */
+import type { HostTensor } from './tensor';
+
+export interface DeviceTensor {
+  readonly shape: readonly number[];
+}
+
+export type PointwiseActivation = 'none' | 'gelu_erf' | 'gelu_tanh' | 'relu' | 'silu';
+
+export interface LinearOptions {
+  /** [out] added to every row. */
+  readonly bias?: DeviceTensor;
+  /** Applied after the bias. */
+  readonly activation?: PointwiseActivation;
+  /** [rows, out] added last (the residual connection), so `x + W·y` is one op. */
+  readonly residual?: DeviceTensor;
+}
+
+/** Rotate-half RoPE (HF layout): pairs (i, i + headDim/2) rotated by position · invFreq[i]. */
+export interface RopeSpec {
+  /** [headDim / 2] inverse frequencies, already scaled for the model's rope type. */
+  readonly invFreq: Float32Array;
+  readonly headDim: number;
+  /** Position of row 0 (non-zero when continuing from a key/value cache). */
+  readonly positionOffset: number;
+}
+
+export interface SplitPart {
+  readonly width: number;
+  /** Apply RoPE to this part, which holds width / rope.headDim heads. */
+  readonly rope?: boolean;
+}
+
+export interface AttentionOptions {
+  readonly numHeads: number;
+  /** Key/value heads; query head h reads kv head floor(h / (numHeads / numKvHeads)) (GQA). */
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  /** Multiplies q·k (head_dim^-0.5 for most models, 1 for T5). */
+  readonly scale: number;
+  /**
+   * Causal mask: query i (absolute position i + keyLength - queryLength) sees keys up to its own
+   * position. Masked scores are -Infinity; a row with every key masked gets probabilities 0.
+   */
+  readonly causal: boolean;
+  /** [numHeads, queryLength, keyLength] added to the scaled scores before the mask (T5's relative bias). */
+  readonly positionBias?: DeviceTensor;
+  /** Also return the scores exactly as they enter the softmax. */
+  readonly keepScores: boolean;
+}
+
+export interface AttentionResult {
+  /** [numHeads, queryLength, keyLength], rows sum to 1. */
+  readonly probs: DeviceTensor;
+  /** [queryLength, numHeads * headDim]: each head's P·V, concatenated (the input of W_O). */
+  readonly context: DeviceTensor;
+  /** [numHeads, queryLength, keyLength] pre-softmax scores, when keepScores. */
+  readonly scores?: DeviceTensor;
+}
+
+export interface BackendDescription {
+  readonly kind: 'cpu' | 'webgpu';
+  /** Human-readable: "CPU (JavaScript)", or the adapter's name. */
+  readonly name: string;
+}
+
+export interface Backend {
+  readonly description: BackendDescription;
+
+  /** Uploads weights (F32, F16 or BF16; the backend decides how to store them). */
+  upload(weight: HostTensor): DeviceTensor;
+  /** Uploads float32 activations or tables computed on the host. */
+  fromFloat32(data: Float32Array, shape: readonly number[]): DeviceTensor;
+
+  /** Rows `ids` of `table` [vocab, dim] → [ids.length, dim]. */
+  gather(table: DeviceTensor, ids: Int32Array): DeviceTensor;
+  /** x [rows, in] · wᵀ (w [out, in]) → [rows, out], then bias, activation, residual. */
+  linear(x: DeviceTensor, weight: DeviceTensor, options?: LinearOptions): DeviceTensor;
+  /** Elementwise a + b, same shapes. */
+  add(a: DeviceTensor, b: DeviceTensor): DeviceTensor;
+  /** Elementwise x · factor. */
+  scale(x: DeviceTensor, factor: number): DeviceTensor;
+  /** Per row: (x - mean) / sqrt(var + eps) · weight + bias. */
+  layerNorm(x: DeviceTensor, weight: DeviceTensor, bias: DeviceTensor, eps: number): DeviceTensor;
+  /** Per row: x / sqrt(mean(x²) + eps) · weight. */
+  rmsNorm(x: DeviceTensor, weight: DeviceTensor, eps: number): DeviceTensor;
+  /** act(gate) · up, elementwise (SwiGLU with silu, gated GELU). */
+  gated(gate: DeviceTensor, up: DeviceTensor, activation: PointwiseActivation): DeviceTensor;
+  /** Splits the columns of x [rows, Σ widths] into parts, applying RoPE to those that ask for it. */
+  split(x: DeviceTensor, parts: readonly SplitPart[], rope?: RopeSpec): DeviceTensor[];
+  /** q [Tq, H·D], k and v [Tk, Hkv·D] → probabilities, context and (optionally) scores. */
+  attention(q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, options: AttentionOptions): AttentionResult;
+
+  /** Brings tensors back to the host, in order. One call per layer: it is the synchronization point. */
+  read(tensors: readonly DeviceTensor[]): Promise<Float32Array[]>;
+  /** Frees tensors that are no longer needed (weights are freed by `dispose`). */
+  release(tensors: readonly DeviceTensor[]): void;
+  dispose(): void;
+}

@@ -1,0 +1,142 @@
+/**
+ * The built-in demo: the attention tutorial's setup with no files and no network. A vocabulary built
+ * from the text itself, a seeded embedding, sinusoidal positions, and one multi-head attention layer
+ * (8 heads over d_model 512, d_k 64) with W_Q, W_K, W_V, W_O from a fixed seed. Its weights are random:
+ * it shows the mechanics (scaling, masking, softmax, heads, cross-attention), not language.
+ *
+ * Variants: "demo" is bidirectional self-attention; "demo-causal" masks future positions. Either, given
+ * a target, runs encoder self-attention, decoder masked self-attention and decoder→encoder cross-attention.
+ */
+import type { AttentionOptions, Backend, DeviceTensor } from '../backend';
+import { EngineError } from '../errors';
+import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
+import { attendFused, readHidden, readLayer, releaseAttention, throwIfAborted, PerBackend } from '../models/common';
+import { concatRows, f32Tensor } from '../tensor';
+import type { Encoding, TextTokenizer } from '../tokenizer';
+import { DemoVocabulary, demoSegments } from './demoVocabulary';
+import { gaussianMatrix, sinusoidalPositions, tokenEmbedding } from './demoWeights';
+
+export const DEMO_D_MODEL = 512;
+export const DEMO_HEADS = 8;
+export const DEMO_MAX_TOKENS = 4096;
+const D = DEMO_D_MODEL;
+const HEAD_DIM = D / DEMO_HEADS;
+
+interface AttentionWeights {
+  /** W_Q, W_K, W_V stacked [3·d, d]. */
+  qkv: DeviceTensor;
+  q: DeviceTensor;
+  /** W_K, W_V stacked [2·d, d], for cross-attention's keys and values from the encoder. */
+  kv: DeviceTensor;
+  o: DeviceTensor;
+}
+
+/** Separate projections per role, as in the tutorial's encoder, decoder and cross-attention blocks. */
+interface DemoWeights {
+  self: AttentionWeights;
+  cross: AttentionWeights;
+  decoderSelf: AttentionWeights;
+}
+
+function projections(backend: Backend, seed: number): AttentionWeights {
+  // Xavier-normal weights: scores of order 1 after ÷√d_k, so the softmax is neither flat nor one-hot.
+  const [wq, wk, wv, wo] = [0, 1, 2, 3].map((i) => f32Tensor([D, D], gaussianMatrix(D, D, seed + i, Math.sqrt(2 / (2 * D)))));
+  return {
+    qkv: backend.upload(concatRows([wq, wk, wv])),
+    q: backend.upload(wq),
+    kv: backend.upload(concatRows([wk, wv])),
+    o: backend.upload(wo),
+  };
+}
+
+export class DemoTokenizer implements TextTokenizer {
+  constructor(readonly vocabulary: DemoVocabulary = DemoVocabulary.shared) {}
+
+  async encode(text: string): Promise<Encoding> {
+    const segments = demoSegments(text);
+    return {
+      ids: segments.map((s) => this.vocabulary.idOf(s.text)),
+      tokens: segments.map((s) => s.text),
+      offsetsUtf16: segments.map((s) => [s.start, s.end] as const),
+      special: segments.map(() => false),
+    };
+  }
+
+  async decode(ids: readonly number[]): Promise<string> {
+    return ids.map((id) => this.idToToken(id)).join(' ');
+  }
+
+  idToToken(id: number): string {
+    return this.vocabulary.tokenOf(id) ?? `<${id}>`;
+  }
+}
+
+export class DemoModel implements TransformerModel {
+  readonly info: ModelInfo;
+  private readonly weights = new PerBackend<DemoWeights>((b) => ({
+    self: projections(b, 1000),
+    decoderSelf: projections(b, 2000),
+    cross: projections(b, 3000),
+  }));
+
+  constructor(
+    private readonly causal = false,
+    private readonly vocabulary: DemoVocabulary = DemoVocabulary.shared,
+  ) {
+    this.info = {
+      name: causal ? 'demo-causal' : 'demo', modelType: 'demo', kind: causal ? 'decoder-only' : 'encoder-only',
+      causal, crossAttention: true, untrained: true,
+      numLayers: 1, numHeads: DEMO_HEADS, numKvHeads: DEMO_HEADS, headDim: HEAD_DIM, hiddenSize: D,
+      vocabSize: Number.MAX_SAFE_INTEGER, maxPositions: DEMO_MAX_TOKENS,
+    };
+  }
+
+  private embed(backend: Backend, ids: readonly number[], what: string): DeviceTensor {
+    if (ids.length === 0) throw new EngineError('BAD_INPUT', `The ${what} has no tokens.`);
+    if (ids.length > DEMO_MAX_TOKENS) throw new EngineError('TOO_MANY_TOKENS', `The ${what} has ${ids.length} tokens; the demo model takes at most ${DEMO_MAX_TOKENS}.`);
+    const x = sinusoidalPositions(ids.length, D);
+    ids.forEach((id, t) => {
+      const token = this.vocabulary.tokenOf(id);
+      if (token === undefined) throw new EngineError('BAD_INPUT', `Id ${id} is not in the demo vocabulary, which is built from the text you inspect; pass text instead of ids.`);
+      const row = tokenEmbedding(token, D);
+      for (let i = 0; i < D; i++) x[t * D + i] += row[i];
+    });
+    return backend.fromFloat32(x, [ids.length, D]);
+  }
+
+  async *forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent> {
+    const w = this.weights.get(backend);
+    const { wants, signal } = request;
+    const base = { numHeads: DEMO_HEADS, numKvHeads: DEMO_HEADS, headDim: HEAD_DIM, scale: 1 / Math.sqrt(HEAD_DIM), keepScores: !!wants.scores };
+    const seq2seq = request.decoderIds !== undefined;
+    const stack = seq2seq ? 'encoder' : 'main';
+    const source = this.embed(backend, request.ids, seq2seq ? 'source' : 'input');
+    if (wants.hiddenStates) yield await readHidden(backend, stack, 0, source);
+    // The source side: bidirectional in seq2seq (an encoder), else as the variant says.
+    const selfAttn = attendFused(backend, backend.linear(source, w.self.qkv), { ...base, causal: !seq2seq && this.causal });
+    const encoded = backend.linear(selfAttn.result.context, w.self.o, { residual: source });
+    yield* await readLayer(backend, seq2seq ? 'encoder' : 'self', 0, selfAttn, wants, { stack, index: 1, tensor: encoded });
+    releaseAttention(backend, selfAttn);
+    if (!request.decoderIds) return;
+
+    throwIfAborted(signal);
+    const target = this.embed(backend, request.decoderIds, 'target');
+    if (wants.hiddenStates) yield await readHidden(backend, 'decoder', 0, target);
+    const maskedAttn = attendFused(backend, backend.linear(target, w.decoderSelf.qkv), { ...base, causal: true });
+    const decoded = backend.linear(maskedAttn.result.context, w.decoderSelf.o, { residual: target });
+    yield* await readLayer(backend, 'decoder', 0, maskedAttn, wants);
+    releaseAttention(backend, maskedAttn);
+
+    // Cross-attention: queries from the decoder, keys and values from the encoder output.
+    const crossOptions: AttentionOptions = { ...base, causal: false };
+    const queries = backend.linear(decoded, w.cross.q);
+    const kv = backend.linear(encoded, w.cross.kv);
+    const [keys, values] = backend.split(kv, [{ width: D }, { width: D }]);
+    const crossResult = backend.attention(queries, keys, values, crossOptions);
+    const cross = { q: queries, k: keys, v: values, result: crossResult, options: crossOptions };
+    const out = backend.linear(crossResult.context, w.cross.o, { residual: decoded });
+    yield* await readLayer(backend, 'cross', 0, cross, wants, { stack: 'decoder', index: 1, tensor: out });
+    releaseAttention(backend, cross);
+    backend.release([kv, out, decoded, encoded, source, target]);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * One inspection: tokenize the input (and target), run the model on a backend, and hand every streamed
+ * event to the caller as it arrives. Shared by the CLI, the engine worker and the tests.
+ */
+import type { Backend } from './backend';
+import { EngineError } from './errors';
+import type { LoadedModel } from './loader';
+import type { ForwardEvent, ForwardWants } from './model';
+import type { Offset } from './tokenizer';
+
+export interface InspectInput {
+  readonly text?: string;
+  readonly ids?: readonly number[];
+  /** Encoder-decoder and demo: the target as text or as label ids. */
+  readonly targetText?: string;
+  readonly targetIds?: readonly number[];
+}
+
+export interface TokenizedText {
+  readonly ids: number[];
+  readonly tokens: string[];
+  readonly offsetsUtf16: Offset[];
+  readonly special: boolean[];
+}
+
+export interface Timings {
+  tokenizeMs: number;
+  firstLayerMs: number;
+  forwardMs: number;
+}
+
+export interface InspectionSummary {
+  readonly source: TokenizedText;
+  readonly target?: TokenizedText;
+  readonly timings: Timings;
+}
+
+async function tokenize(loaded: LoadedModel, text: string | undefined, ids: readonly number[] | undefined, what: string): Promise<TokenizedText> {
+  if (ids) {
+    const tokens = ids.map((id) => loaded.tokenizer?.idToToken(id) ?? String(id));
+    return { ids: [...ids], tokens, offsetsUtf16: ids.map(() => null), special: ids.map(() => false) };
+  }
+  if (text === undefined) throw new EngineError('BAD_INPUT', `Give the ${what} as text or as ids.`);
+  if (!loaded.tokenizer) {
+    throw new EngineError('BAD_TOKENIZER', `${loaded.model.info.name} has no tokenizer.json, so it cannot read text; pass token ids instead (--ids 1,2,3).`);
+  }
+  const enc = await loaded.tokenizer.encode(text);
+  return { ids: enc.ids, tokens: enc.tokens, offsetsUtf16: enc.offsetsUtf16, special: enc.special };
+}
+
+export async function inspect(
+  loaded: LoadedModel, backend: Backend, input: InspectInput, wants: ForwardWants,
+  onEvent: (event: ForwardEvent) => void | Promise<void>, signal?: AbortSignal,
+): Promise<InspectionSummary> {
+  const started = performance.now();
+  const source = await tokenize(loaded, input.text, input.ids, 'input');
+  const hasTarget = input.targetText !== undefined || input.targetIds !== undefined;
+  if (hasTarget && !loaded.model.info.crossAttention) {
+    throw new EngineError('BAD_INPUT', `${loaded.model.info.name} is a ${loaded.model.info.kind} model without cross-attention; a target applies only to encoder-decoder models and the demo.`);
+  }
+  const target = hasTarget ? await tokenize(loaded, input.targetText, input.targetIds, 'target') : undefined;
+  const tokenized = performance.now();
+  let firstLayer = 0;
+  const stream = loaded.model.forward(backend, { ids: source.ids, decoderIds: target?.ids, wants, signal });
+  for await (const event of stream) {
+    if (!firstLayer && event.type === 'attention') firstLayer = performance.now();
+    await onEvent(event);
+  }
+  const done = performance.now();
+  return {
+    source, target,
+    timings: { tokenizeMs: tokenized - started, firstLayerMs: (firstLayer || done) - tokenized, forwardMs: done - tokenized },
+  };
+}

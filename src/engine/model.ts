@@ -1,0 +1,108 @@
+/**
+ * What a model is to the rest of the program: a description plus a forward pass that streams its
+ * results layer by layer, so a consumer can draw layer 0 while layer 1 is still computing.
+ */
+import type { Backend } from './backend';
+
+export type ModelKind = 'decoder-only' | 'encoder-only' | 'encoder-decoder';
+
+/** self: decoder-only or encoder-only models; encoder/decoder/cross: the three attentions of seq2seq. */
+export type AttentionKind = 'self' | 'encoder' | 'decoder' | 'cross';
+export type HiddenStack = 'main' | 'encoder' | 'decoder';
+
+export interface ModelInfo {
+  /** Folder name or "demo". */
+  readonly name: string;
+  readonly modelType: string;
+  readonly kind: ModelKind;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  readonly hiddenSize: number;
+  readonly vocabSize: number;
+  /** Longest input the model's position scheme supports (learned positions are a hard limit). */
+  readonly maxPositions: number;
+  /** True when self-attention masks future positions. */
+  readonly causal: boolean;
+  /** True when the model takes a target (decoderIds) and streams encoder, decoder and cross attention. */
+  readonly crossAttention: boolean;
+  /** The built-in demo's weights are random: it teaches the mechanics, not language. */
+  readonly untrained: boolean;
+}
+
+export interface ForwardWants {
+  /** Pre-softmax scores (scaled, biased, masked with -Infinity) for every layer. */
+  readonly scores?: boolean;
+  /** Each head's q, k, v (after RoPE) and its output before W_O, for the step-by-step view. */
+  readonly headVectors?: boolean;
+  readonly hiddenStates?: boolean;
+  readonly logits?: boolean;
+}
+
+export interface ForwardRequest {
+  readonly ids: readonly number[];
+  /** Encoder-decoder only: the decoder's input ids (already shifted right). */
+  readonly decoderIds?: readonly number[];
+  readonly wants: ForwardWants;
+  readonly signal?: AbortSignal;
+}
+
+export interface AttentionEvent {
+  readonly type: 'attention';
+  readonly kind: AttentionKind;
+  readonly layer: number;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  readonly queryLength: number;
+  readonly keyLength: number;
+  /** [numHeads, queryLength, keyLength]. */
+  readonly probs: Float32Array;
+  readonly scores?: Float32Array;
+  /** [queryLength, numHeads · headDim]. */
+  readonly q?: Float32Array;
+  /** [keyLength, numKvHeads · headDim]. */
+  readonly k?: Float32Array;
+  readonly v?: Float32Array;
+  /** [queryLength, numHeads · headDim]: P·V per head, the concatenation that W_O multiplies. */
+  readonly headOutputs?: Float32Array;
+}
+
+export interface HiddenStateEvent {
+  readonly type: 'hidden';
+  readonly stack: HiddenStack;
+  readonly index: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly data: Float32Array;
+}
+
+export interface LogitsEvent {
+  readonly type: 'logits';
+  readonly rows: number;
+  readonly cols: number;
+  readonly data: Float32Array;
+}
+
+export type ForwardEvent = AttentionEvent | HiddenStateEvent | LogitsEvent;
+
+export interface TransformerModel {
+  readonly info: ModelInfo;
+  forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent>;
+}
+
+/** The tensor names of the reference fixtures (and of the CLI's output file). */
+export function tensorName(event: ForwardEvent, part: 'probs' | 'scores' = 'probs'): string {
+  switch (event.type) {
+    case 'attention': {
+      if (part === 'scores') return `scores.${event.layer}`;
+      const prefix = event.kind === 'self' ? '' : `${event.kind}_`;
+      return `${prefix}attentions.${event.layer}`;
+    }
+    case 'hidden':
+      return `${event.stack === 'main' ? '' : `${event.stack}_`}hidden_states.${event.index}`;
+    case 'logits':
+      return 'logits';
+  }
+}

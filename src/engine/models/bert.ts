@@ -1,0 +1,136 @@
+/** BERT: bidirectional encoder, post-LN, word + position + token-type embeddings, optional MLM head. */
+import type { Backend, DeviceTensor } from '../backend';
+import type { BertConfig } from '../config';
+import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
+import { EngineError } from '../errors';
+import { HostTensor, concatRows } from '../tensor';
+import type { WeightFile } from '../weights';
+import { PerBackend, attendFused, checkIds, positions, readHidden, readLayer, readLogits, releaseAttention, throwIfAborted } from './common';
+
+type Norm = [DeviceTensor, DeviceTensor];
+
+interface BertLayer {
+  qkv: DeviceTensor;
+  qkvBias: DeviceTensor;
+  attnOut: DeviceTensor;
+  attnOutBias: DeviceTensor;
+  attnNorm: Norm;
+  inter: DeviceTensor;
+  interBias: DeviceTensor;
+  out: DeviceTensor;
+  outBias: DeviceTensor;
+  outNorm: Norm;
+}
+
+interface BertWeights {
+  word: DeviceTensor;
+  position: DeviceTensor;
+  tokenType: DeviceTensor;
+  embedNorm: Norm;
+  layers: BertLayer[];
+  head?: { dense: DeviceTensor; denseBias: DeviceTensor; norm: Norm; decoder: DeviceTensor; bias: DeviceTensor };
+}
+
+export class BertModel implements TransformerModel {
+  readonly info: ModelInfo;
+  private readonly weights: PerBackend<BertWeights>;
+
+  constructor(name: string, private readonly config: BertConfig, file: WeightFile) {
+    const c = config;
+    this.info = {
+      name, modelType: 'bert', kind: 'encoder-only', causal: false, untrained: false, crossAttention: false,
+      numLayers: c.numLayers, numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim,
+      hiddenSize: c.hiddenSize, vocabSize: c.vocabSize, maxPositions: c.maxPositions,
+    };
+    const prefix = file.has('bert.embeddings.word_embeddings.weight') ? 'bert.' : '';
+    const { hiddenSize: D, intermediateSize: F, vocabSize: V } = c;
+    const norm = (p: string): [HostTensor, HostTensor] => [file.get(`${p}.weight`, [D]), file.get(`${p}.bias`, [D])];
+    const e = `${prefix}embeddings.`;
+    const host = {
+      word: file.get(`${e}word_embeddings.weight`, [V, D]),
+      position: file.get(`${e}position_embeddings.weight`, [c.maxPositions, D]),
+      tokenType: file.get(`${e}token_type_embeddings.weight`, [c.typeVocabSize, D]),
+      embedNorm: norm(`${e}LayerNorm`),
+      layers: Array.from({ length: c.numLayers }, (_, l) => {
+        const p = `${prefix}encoder.layer.${l}.`;
+        const s = `${p}attention.self.`;
+        return {
+          qkv: concatRows(['query', 'key', 'value'].map((n) => file.get(`${s}${n}.weight`, [D, D]))),
+          qkvBias: concatRows(['query', 'key', 'value'].map((n) => file.get(`${s}${n}.bias`, [D]))),
+          attnOut: file.get(`${p}attention.output.dense.weight`, [D, D]),
+          attnOutBias: file.get(`${p}attention.output.dense.bias`, [D]),
+          attnNorm: norm(`${p}attention.output.LayerNorm`),
+          inter: file.get(`${p}intermediate.dense.weight`, [F, D]),
+          interBias: file.get(`${p}intermediate.dense.bias`, [F]),
+          out: file.get(`${p}output.dense.weight`, [D, F]),
+          outBias: file.get(`${p}output.dense.bias`, [D]),
+          outNorm: norm(`${p}output.LayerNorm`),
+        };
+      }),
+      // The masked-LM head is absent from plain BertModel checkpoints; then there are no logits.
+      head: file.has('cls.predictions.transform.dense.weight')
+        ? {
+          dense: file.get('cls.predictions.transform.dense.weight', [D, D]),
+          denseBias: file.get('cls.predictions.transform.dense.bias', [D]),
+          norm: norm('cls.predictions.transform.LayerNorm'),
+          decoder: file.has('cls.predictions.decoder.weight') && !c.tieWordEmbeddings ? file.get('cls.predictions.decoder.weight', [V, D]) : undefined,
+          bias: file.get('cls.predictions.bias', [V]),
+        }
+        : undefined,
+    };
+    this.weights = new PerBackend((b) => {
+      const u = b.upload.bind(b);
+      const un = (n: [HostTensor, HostTensor]): Norm => [u(n[0]), u(n[1])];
+      const word = u(host.word);
+      const h = host.head;
+      return {
+        word, position: u(host.position), tokenType: u(host.tokenType), embedNorm: un(host.embedNorm),
+        layers: host.layers.map((l) => ({
+          qkv: u(l.qkv), qkvBias: u(l.qkvBias), attnOut: u(l.attnOut), attnOutBias: u(l.attnOutBias), attnNorm: un(l.attnNorm),
+          inter: u(l.inter), interBias: u(l.interBias), out: u(l.out), outBias: u(l.outBias), outNorm: un(l.outNorm),
+        })),
+        head: h && { dense: u(h.dense), denseBias: u(h.denseBias), norm: un(h.norm), decoder: h.decoder ? u(h.decoder) : word, bias: u(h.bias) },
+      };
+    });
+  }
+
+  async *forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent> {
+    const { config: c } = this;
+    const ids = checkIds(request.ids, c.vocabSize, c.maxPositions);
+    const w = this.weights.get(backend);
+    const { wants, signal } = request;
+    if (wants.logits && !w.head) throw new EngineError('MISSING_TENSOR', `${this.info.name} has no masked-LM head (cls.predictions.*), so it has no logits. Inspect its attention without logits.`);
+    // A single segment: token type 0 everywhere, as the fixtures' attention_mask / token_type_ids.
+    const parts = [backend.gather(w.word, ids), backend.gather(w.position, positions(ids.length)), backend.gather(w.tokenType, new Int32Array(ids.length))];
+    const wordAndPosition = backend.add(parts[0], parts[1]);
+    const sum = backend.add(wordAndPosition, parts[2]);
+    let x = backend.layerNorm(sum, w.embedNorm[0], w.embedNorm[1], c.layerNormEps);
+    backend.release([...parts, wordAndPosition, sum]);
+    if (wants.hiddenStates) yield await readHidden(backend, 'main', 0, x);
+    const options = { numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim), causal: false, keepScores: !!wants.scores };
+    for (let l = 0; l < c.numLayers; l++) {
+      throwIfAborted(signal);
+      const L = w.layers[l];
+      const qkv = backend.linear(x, L.qkv, { bias: L.qkvBias });
+      const attn = attendFused(backend, qkv, options);
+      const projected = backend.linear(attn.result.context, L.attnOut, { bias: L.attnOutBias, residual: x });
+      const a = backend.layerNorm(projected, L.attnNorm[0], L.attnNorm[1], c.layerNormEps);
+      const inter = backend.linear(a, L.inter, { bias: L.interBias, activation: c.activation });
+      const out = backend.linear(inter, L.out, { bias: L.outBias, residual: a });
+      const next = backend.layerNorm(out, L.outNorm[0], L.outNorm[1], c.layerNormEps);
+      backend.release([x, qkv, projected, a, inter, out]);
+      x = next;
+      yield* await readLayer(backend, 'self', l, attn, wants, { stack: 'main', index: l + 1, tensor: x });
+      releaseAttention(backend, attn);
+    }
+    if (wants.logits && w.head) {
+      const h = w.head;
+      const t = backend.linear(x, h.dense, { bias: h.denseBias, activation: c.activation });
+      const n = backend.layerNorm(t, h.norm[0], h.norm[1], c.layerNormEps);
+      const logits = backend.linear(n, h.decoder, { bias: h.bias });
+      yield await readLogits(backend, logits);
+      backend.release([t, n, logits]);
+    }
+    backend.release([x]);
+  }
+}

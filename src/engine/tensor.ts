@@ -1,0 +1,95 @@
+/** Host-side tensors: what the loader reads and what the backends upload. Row-major, no strides. */
+
+export type StorageDType = 'F32' | 'F16' | 'BF16';
+
+export interface HostTensor {
+  readonly dtype: StorageDType;
+  readonly shape: readonly number[];
+  /** F32: Float32Array; F16 and BF16: the raw 16-bit patterns, converted by whoever computes. */
+  readonly data: Float32Array | Uint16Array;
+}
+
+export const BYTES_PER_ELEMENT: Record<StorageDType, number> = { F32: 4, F16: 2, BF16: 2 };
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** IEEE 754 half precision bits to a float, including subnormals, infinities and NaN. */
+export function f16ToF32(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/** bfloat16 is the top half of a float32, so the conversion is a shift. */
+export function bf16ToF32(bits: number): number {
+  const scratch = new Uint32Array([bits << 16]);
+  return new Float32Array(scratch.buffer)[0];
+}
+
+export function toFloat32(t: HostTensor): Float32Array {
+  if (t.dtype === 'F32') return t.data as Float32Array;
+  const src = t.data as Uint16Array;
+  const out = new Float32Array(src.length);
+  if (t.dtype === 'BF16') {
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < src.length; i++) bits[i] = src[i] << 16;
+  } else {
+    const table = f16Table();
+    for (let i = 0; i < src.length; i++) out[i] = table[src[i]];
+  }
+  return out;
+}
+
+let f16Lookup: Float32Array | undefined;
+function f16Table(): Float32Array {
+  if (!f16Lookup) {
+    f16Lookup = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) f16Lookup[i] = f16ToF32(i);
+  }
+  return f16Lookup;
+}
+
+export function f32Tensor(shape: readonly number[], data?: Float32Array): HostTensor {
+  return { dtype: 'F32', shape, data: data ?? new Float32Array(numel(shape)) };
+}
+
+function sameDtype(tensors: readonly HostTensor[]): StorageDType {
+  const dtype = tensors[0].dtype;
+  if (tensors.some((t) => t.dtype !== dtype)) throw new Error(`cannot combine tensors of dtypes ${tensors.map((t) => t.dtype).join(', ')}`);
+  return dtype;
+}
+
+function allocLike(dtype: StorageDType, length: number): Float32Array | Uint16Array {
+  return dtype === 'F32' ? new Float32Array(length) : new Uint16Array(length);
+}
+
+/** Stacks 2-D (or 1-D) tensors along the first dimension, keeping their storage dtype. */
+export function concatRows(tensors: readonly HostTensor[]): HostTensor {
+  const dtype = sameDtype(tensors);
+  const rest = tensors[0].shape.slice(1);
+  const rows = tensors.reduce((n, t) => n + t.shape[0], 0);
+  const data = allocLike(dtype, tensors.reduce((n, t) => n + t.data.length, 0));
+  let offset = 0;
+  for (const t of tensors) {
+    data.set(t.data as never, offset);
+    offset += t.data.length;
+  }
+  return { dtype, shape: [rows, ...rest], data };
+}
+
+/** [r, c] → [c, r], keeping the storage dtype (GPT-2's Conv1D weights become nn.Linear layout). */
+export function transpose2d(t: HostTensor): HostTensor {
+  const [rows, cols] = t.shape;
+  const out = allocLike(t.dtype, t.data.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = t.data[r * cols + c];
+  return { dtype: t.dtype, shape: [cols, rows], data: out };
+}

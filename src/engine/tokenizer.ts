@@ -1,0 +1,83 @@
+/**
+ * Tokenization through Hugging Face's own Rust tokenizers (npm `tokenizers`, the Node binding of the
+ * library transformers uses), so ids, tokens and offsets are exactly what Python produces. The pure-JS
+ * `@huggingface/tokenizers` has no offsets API, and the editor needs offsets.
+ *
+ * Offsets come back as Unicode code point spans; the editor needs UTF-16 code units, so they are
+ * converted here. A special token added by the post-processor has an empty span and gets `null`.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { EngineError } from './errors';
+
+export type Offset = readonly [number, number] | null;
+
+export interface Encoding {
+  readonly ids: number[];
+  readonly tokens: string[];
+  /** [start, end) in UTF-16 code units of the original text; null for added special tokens. */
+  readonly offsetsUtf16: Offset[];
+  /** true where the token is a special token (BOS, [CLS], …). */
+  readonly special: boolean[];
+}
+
+export interface TextTokenizer {
+  encode(text: string, options?: { addSpecialTokens?: boolean }): Promise<Encoding>;
+  decode(ids: readonly number[]): Promise<string>;
+  idToToken(id: number): string;
+}
+
+type NativeTokenizer = import('tokenizers').Tokenizer;
+
+/** Maps a code point index to a UTF-16 index for every position 0..length (inclusive). */
+export function codePointToUtf16Map(text: string): Uint32Array {
+  const map = new Uint32Array(text.length + 2);
+  let cp = 0;
+  for (let u = 0; u < text.length; cp++) {
+    map[cp] = u;
+    const code = text.codePointAt(u)!;
+    u += code > 0xffff ? 2 : 1;
+  }
+  map[cp] = text.length;
+  return map.subarray(0, cp + 1);
+}
+
+export class HfTokenizer implements TextTokenizer {
+  private constructor(private readonly native: NativeTokenizer) {}
+
+  static load(folder: string): HfTokenizer {
+    const file = path.join(folder, 'tokenizer.json');
+    if (!fs.existsSync(file)) {
+      throw new EngineError('BAD_TOKENIZER', `${folder} has no tokenizer.json. Attention Inspector reads the fast-tokenizer file; run --ids with token ids instead, or save the tokenizer with transformers.`);
+    }
+    let native: NativeTokenizer;
+    try {
+      // Loaded lazily: the binding is a native module that only the engine needs.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { Tokenizer } = require('tokenizers') as typeof import('tokenizers');
+      native = Tokenizer.fromFile(file);
+    } catch (err) {
+      throw new EngineError('BAD_TOKENIZER', `Cannot read ${file}: ${(err as Error).message}`);
+    }
+    return new HfTokenizer(native);
+  }
+
+  async encode(text: string, options: { addSpecialTokens?: boolean } = {}): Promise<Encoding> {
+    const enc = await this.native.encode(text, null, { addSpecialTokens: options.addSpecialTokens ?? true });
+    const cpToU16 = codePointToUtf16Map(text);
+    const specialMask = enc.getSpecialTokensMask();
+    const offsetsUtf16 = enc.getOffsets().map(([start, end], i): Offset => {
+      if (specialMask[i] === 1 && start === end) return null;
+      return [cpToU16[start], cpToU16[end]];
+    });
+    return { ids: enc.getIds(), tokens: enc.getTokens(), offsetsUtf16, special: specialMask.map((m) => m === 1) };
+  }
+
+  decode(ids: readonly number[]): Promise<string> {
+    return this.native.decode([...ids], false);
+  }
+
+  idToToken(id: number): string {
+    return this.native.idToToken(id) ?? `<${id}>`;
+  }
+}
