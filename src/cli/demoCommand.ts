@@ -25,8 +25,10 @@ export async function runDemo(argv: string[]): Promise<number> {
   const selection = await selectBackend(parseBackendChoice(args.values.get('backend') ?? 'auto'));
   const layers: AttentionEvent[] = [];
   try {
-    const summary = await inspect(loaded, selection.backend, { text: TUTORIAL_SENTENCE }, {}, (e) => {
-      if (e.type === 'attention') layers.push(e);
+    const summary = await inspect(loaded, selection.backend, { text: TUTORIAL_SENTENCE }, {}, {
+      onEvent: (e) => {
+        if (e.type === 'attention') layers.push(e);
+      },
     });
     const { tokens } = summary.source;
     const out: string[] = [

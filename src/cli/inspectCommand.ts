@@ -46,7 +46,7 @@ export async function runInspect(argv: string[]): Promise<number> {
         targetIds: targetIdsArg !== undefined ? parseIdList(targetIdsArg, 'target-ids') : undefined,
       },
       { scores: args.flags.has('scores'), hiddenStates: args.flags.has('hidden-states'), logits: !loaded.model.info.untrained },
-      (event) => void tensors.push(...eventTensors(event)),
+      { onEvent: (event) => void tensors.push(...eventTensors(event)) },
     );
     const out = args.values.get('out');
     if (out) writeSafetensors(out, tensors, { producer: 'attention-inspector', model: loaded.model.info.name });

@@ -48,9 +48,15 @@ async function tokenize(loaded: LoadedModel, text: string | undefined, ids: read
   return { ids: enc.ids, tokens: enc.tokens, offsetsUtf16: enc.offsetsUtf16, special: enc.special };
 }
 
+export interface InspectHandlers {
+  /** Called once the input is tokenized, before the first layer: a view can lay out its tokens. */
+  onStart?(tokenized: { source: TokenizedText; target?: TokenizedText }): void;
+  onEvent(event: ForwardEvent): void | Promise<void>;
+}
+
 export async function inspect(
   loaded: LoadedModel, backend: Backend, input: InspectInput, wants: ForwardWants,
-  onEvent: (event: ForwardEvent) => void | Promise<void>, signal?: AbortSignal,
+  handlers: InspectHandlers, signal?: AbortSignal,
 ): Promise<InspectionSummary> {
   const started = performance.now();
   const source = await tokenize(loaded, input.text, input.ids, 'input');
@@ -59,12 +65,13 @@ export async function inspect(
     throw new EngineError('BAD_INPUT', `${loaded.model.info.name} is a ${loaded.model.info.kind} model without cross-attention; a target applies only to encoder-decoder models and the demo.`);
   }
   const target = hasTarget ? await tokenize(loaded, input.targetText, input.targetIds, 'target') : undefined;
+  handlers.onStart?.({ source, target });
   const tokenized = performance.now();
   let firstLayer = 0;
   const stream = loaded.model.forward(backend, { ids: source.ids, decoderIds: target?.ids, wants, signal });
   for await (const event of stream) {
     if (!firstLayer && event.type === 'attention') firstLayer = performance.now();
-    await onEvent(event);
+    await handlers.onEvent(event);
   }
   const done = performance.now();
   return {

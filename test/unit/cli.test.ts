@@ -1,0 +1,82 @@
+/** The CLI as a user runs it: fixture-compatible output files, tokenize, and actionable errors. */
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { assertClose } from '../helpers/compare';
+import { readReference, sharedPath } from '../helpers/shared';
+
+const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ATTENTION_INSPECTOR_NO_WEBGPU: '1' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('CLI', () => {
+  let tmp: string;
+  before(() => {
+    assert.ok(fs.existsSync(CLI), `${CLI} is missing: run npm run build`);
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ai-cli-'));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('inspect reproduces the llama once_upon reference', () => {
+    const meta = JSON.parse(fs.readFileSync(sharedPath('fixtures', 'llama-stories260K', 'once_upon.json'), 'utf8'));
+    const out = path.join(tmp, 'once.safetensors');
+    const json = path.join(tmp, 'once.json');
+    const r = cli('inspect', '--model', sharedPath('models', 'llama-stories260K'), '--text', meta.text, '--backend', 'cpu', '--out', out, '--json', json, '--scores', '--hidden-states');
+    assert.strictEqual(r.status, 0, r.stderr);
+    const written = JSON.parse(fs.readFileSync(json, 'utf8'));
+    assert.deepStrictEqual(written.input_ids, meta.input_ids);
+    assert.deepStrictEqual(written.tokens, meta.tokens);
+    assert.deepStrictEqual(written.offsets_utf16, meta.offsets_utf16);
+    assert.deepStrictEqual(written.backend, { used: 'cpu', adapter: 'CPU (JavaScript)', fallbackReason: null });
+    const ours = readReference(out);
+    for (const [name, ref] of readReference(sharedPath('fixtures', 'llama-stories260K', 'once_upon.safetensors'))) {
+      const mine = ours.get(name);
+      assert.ok(mine, `${name} missing from the CLI output`);
+      assert.deepStrictEqual(mine.shape, ref.shape);
+      assertClose(mine.data, ref.data, { atol: meta.atol_hint }, name, (i) => ref.data[i] <= -1e9);
+    }
+  });
+
+  it('inspect takes ids for a model without a tokenizer', () => {
+    const r = cli('inspect', '--model', sharedPath('models', 'gpt2-sort'), '--ids', '2,0,1,1,0,2', '--backend', 'cpu');
+    assert.strictEqual(r.status, 0, r.stderr);
+    const meta = JSON.parse(r.stdout);
+    assert.deepStrictEqual(meta.tensors['attentions.0'], [3, 6, 6]);
+  });
+
+  it('tokenize --jsonl writes one line per input line', () => {
+    const input = path.join(tmp, 'in.jsonl');
+    fs.writeFileSync(input, '{"text": "Hello world"}\n{"text": "café 😀"}\n');
+    const r = cli('tokenize', '--model', sharedPath('models', 'gpt2-tiny-random'), '--jsonl', input);
+    assert.strictEqual(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.strictEqual(lines.length, 2);
+    assert.deepStrictEqual(lines[0], { input_ids: [15496, 995], tokens: ['Hello', 'Ġworld'], offsets_utf16: [[0, 5], [5, 11]] });
+  });
+
+  it('errors name the problem and exit non-zero', () => {
+    const noConfig = cli('inspect', '--model', tmp, '--text', 'x');
+    assert.strictEqual(noConfig.status, 1);
+    assert.match(noConfig.stderr, /no config\.json/);
+    const noInput = cli('inspect', '--model', 'demo');
+    assert.strictEqual(noInput.status, 1);
+    assert.match(noInput.stderr, /exactly one of --text/);
+    const tooLong = cli('inspect', '--model', sharedPath('models', 'gpt2-sort'), '--ids', Array(12).fill(1).join(','));
+    assert.strictEqual(tooLong.status, 1);
+    assert.match(tooLong.stderr, /12 tokens, but this model supports at most 11/);
+    const unknown = cli('frobnicate');
+    assert.strictEqual(unknown.status, 2);
+  });
+
+  it('demo runs offline and names what 他 attends to in every head', () => {
+    const r = cli('demo', '--backend', 'cpu');
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /untrained/);
+    for (let h = 0; h < 8; h++) assert.match(r.stdout, new RegExp(`layer 0 head ${h}: 他 → `));
+  });
+});
