@@ -95,8 +95,9 @@ export class CpuBackend implements Backend {
     };
   }
 
+  /** Copies, like a GPU readback: callers may transfer or keep the arrays while the model goes on. */
   async read(tensors: readonly DeviceTensor[]): Promise<Float32Array[]> {
-    return tensors.map(data);
+    return tensors.map((t) => data(t).slice());
   }
 
   release(): void {
