@@ -96,6 +96,8 @@ export interface Backend {
   rmsNorm(x: DeviceTensor, weight: DeviceTensor, eps: number): DeviceTensor;
   /** act(gate) · up, elementwise (SwiGLU with silu, gated GELU). */
   gated(gate: DeviceTensor, up: DeviceTensor, activation: PointwiseActivation): DeviceTensor;
+  /** [a rows; b rows] → one tensor (a key/value cache growing by one step). */
+  concatRows(a: DeviceTensor, b: DeviceTensor): DeviceTensor;
   /** Splits the columns of x [rows, Σ widths] into parts, applying RoPE to those that ask for it. */
   split(x: DeviceTensor, parts: readonly SplitPart[], rope?: RopeSpec): DeviceTensor[];
   /** q [Tq, H·D], k and v [Tk, Hkv·D] → probabilities, context and (optionally) scores. */

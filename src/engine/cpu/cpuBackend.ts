@@ -68,6 +68,14 @@ export class CpuBackend implements Backend {
     return new CpuTensor(gate.shape, k.gated(data(gate), data(up), activation));
   }
 
+  concatRows(a: DeviceTensor, b: DeviceTensor): DeviceTensor {
+    if (cols(a) !== cols(b)) throw new Error(`concatRows: ${cols(a)} ≠ ${cols(b)} columns`);
+    const out = new Float32Array(data(a).length + data(b).length);
+    out.set(data(a));
+    out.set(data(b), data(a).length);
+    return new CpuTensor([a.shape[0] + b.shape[0], cols(a)], out);
+  }
+
   split(x: DeviceTensor, parts: readonly SplitPart[], rope?: RopeSpec): DeviceTensor[] {
     const [rows, total] = x.shape;
     let start = 0;
