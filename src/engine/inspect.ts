@@ -31,8 +31,26 @@ export interface Timings {
 
 export interface InspectionSummary {
   readonly source: TokenizedText;
+  /** The decoder's input tokens: what the rows of decoder and cross attention are. */
   readonly target?: TokenizedText;
+  /** Encoder-decoder teacher forcing: the target's ids, which the decoder input is shifted from. */
+  readonly labels?: number[];
   readonly timings: Timings;
+}
+
+/**
+ * Teacher forcing as transformers does it: the decoder reads [decoder_start] + labels[:-1] and its
+ * output at position t predicts labels[t]. The demo has no start token and reads the target as is.
+ */
+export function decoderInput(labels: TokenizedText, startId: number | undefined, startToken: string): TokenizedText {
+  if (startId === undefined) return labels;
+  const keep = labels.ids.length - 1;
+  return {
+    ids: [startId, ...labels.ids.slice(0, keep)],
+    tokens: [startToken, ...labels.tokens.slice(0, keep)],
+    offsetsUtf16: [null, ...labels.offsetsUtf16.slice(0, keep)],
+    special: [true, ...labels.special.slice(0, keep)],
+  };
 }
 
 async function tokenize(loaded: LoadedModel, text: string | undefined, ids: readonly number[] | undefined, what: string): Promise<TokenizedText> {
@@ -64,7 +82,10 @@ export async function inspect(
   if (hasTarget && !loaded.model.info.crossAttention) {
     throw new EngineError('BAD_INPUT', `${loaded.model.info.name} is a ${loaded.model.info.kind} model without cross-attention; a target applies only to encoder-decoder models and the demo.`);
   }
-  const target = hasTarget ? await tokenize(loaded, input.targetText, input.targetIds, 'target') : undefined;
+  const labels = hasTarget ? await tokenize(loaded, input.targetText, input.targetIds, 'target') : undefined;
+  const { decoderStartTokenId } = loaded.model.info;
+  const startToken = decoderStartTokenId === undefined ? '' : loaded.tokenizer?.idToToken(decoderStartTokenId) ?? String(decoderStartTokenId);
+  const target = labels && decoderInput(labels, decoderStartTokenId, startToken);
   handlers.onStart?.({ source, target });
   const tokenized = performance.now();
   let firstLayer = 0;
@@ -75,7 +96,7 @@ export async function inspect(
   }
   const done = performance.now();
   return {
-    source, target,
+    source, target, labels: decoderStartTokenId === undefined ? undefined : labels?.ids,
     timings: { tokenizeMs: tokenized - started, firstLayerMs: (firstLayer || done) - tokenized, forwardMs: done - tokenized },
   };
 }

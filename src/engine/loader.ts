@@ -5,9 +5,11 @@ import { readConfigFile } from './config';
 import { DemoModel, DemoTokenizer } from './demo/demoModel';
 import { EngineError } from './errors';
 import type { TransformerModel } from './model';
+import { BartModel } from './models/bart';
 import { BertModel } from './models/bert';
 import { Gpt2Model } from './models/gpt2';
 import { LlamaModel } from './models/llama';
+import { T5Model } from './models/t5';
 import { HfTokenizer, TextTokenizer } from './tokenizer';
 import { WeightFile } from './weights';
 
@@ -41,6 +43,12 @@ export function loadModel(source: string): LoadedModel {
       break;
     case 'bert':
       model = new BertModel(name, config, weights);
+      break;
+    case 't5':
+      model = new T5Model(name, config, weights);
+      break;
+    case 'bart':
+      model = new BartModel(name, config, weights);
       break;
   }
   const tokenizer = fs.existsSync(path.join(folder, 'tokenizer.json')) ? HfTokenizer.load(folder) : undefined;

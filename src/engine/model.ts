@@ -3,6 +3,7 @@
  * results layer by layer, so a consumer can draw layer 0 while layer 1 is still computing.
  */
 import type { Backend } from './backend';
+import type { KvCache } from './models/common';
 
 export type ModelKind = 'decoder-only' | 'encoder-only' | 'encoder-decoder';
 
@@ -27,6 +28,10 @@ export interface ModelInfo {
   readonly causal: boolean;
   /** True when the model takes a target (decoderIds) and streams encoder, decoder and cross attention. */
   readonly crossAttention: boolean;
+  /** Encoder-decoder models: the decoder input starts with this id (teacher forcing shifts the labels right). */
+  readonly decoderStartTokenId?: number;
+  /** Generation stops at this id. */
+  readonly eosTokenId?: number;
   /** The built-in demo's weights are random: it teaches the mechanics, not language. */
   readonly untrained: boolean;
 }
@@ -41,11 +46,16 @@ export interface ForwardWants {
 }
 
 export interface ForwardRequest {
+  /** The input ids; for encoder-decoder models the encoder's (ignored once `cache` holds the encoder output). */
   readonly ids: readonly number[];
-  /** Encoder-decoder only: the decoder's input ids (already shifted right). */
+  /** Encoder-decoder only: the decoder's input ids (already shifted right), or the next ones when stepping. */
   readonly decoderIds?: readonly number[];
   readonly wants: ForwardWants;
   readonly signal?: AbortSignal;
+  /** Incremental decoding: keys and values of earlier steps; the new tokens continue after them. */
+  readonly cache?: KvCache;
+  /** Generation step number, copied onto the events. */
+  readonly step?: number;
 }
 
 export interface AttentionEvent {
@@ -67,6 +77,8 @@ export interface AttentionEvent {
   readonly v?: Float32Array;
   /** [queryLength, numHeads · headDim]: P·V per head, the concatenation that W_O multiplies. */
   readonly headOutputs?: Float32Array;
+  /** Generation step (0 = the prompt), when generating. */
+  readonly step?: number;
 }
 
 export interface HiddenStateEvent {
@@ -83,6 +95,7 @@ export interface LogitsEvent {
   readonly rows: number;
   readonly cols: number;
   readonly data: Float32Array;
+  readonly step?: number;
 }
 
 export type ForwardEvent = AttentionEvent | HiddenStateEvent | LogitsEvent;

@@ -1,6 +1,6 @@
 /**
- * The engine against Hugging Face transformers: every decoder-only and encoder-only fixture case in
- * ../shared, on every backend, within the case's per-tensor tolerance. Masked score positions are
+ * The engine against Hugging Face transformers: every fixture case in ../shared (decoder-only,
+ * encoder-only and encoder-decoder with teacher forcing), on every backend, within the case's per-tensor tolerance. Masked score positions are
  * checked separately: exactly the reference's masked set, and -Infinity in ours.
  */
 import * as assert from 'assert';
@@ -14,20 +14,24 @@ import { testBackends } from '../helpers/backends';
 import { assertClose } from '../helpers/compare';
 import { fixtureCases, readReference } from '../helpers/shared';
 
-export const ENGINE_CORE_MODELS = [
+export const FIXTURE_MODELS = [
   'gpt2-sort', 'gpt2-tiny-random', 'gpt2-tiny-random-f16', 'llama-stories260K',
   'qwen2-tiny-random', 'qwen2-tiny-random-f16', 'qwen2-tiny-random-bf16', 'bert-tiny-random',
+  't5-tiny-random', 'bart-tiny-random',
 ];
 const REFERENCE_MASK = -1e9;
 
+/** The key of atol_hint_by_tensor for a tensor name: its family (scores.0 is its own). */
 function family(name: string): string {
-  return name === 'logits' ? 'logits' : name === 'scores.0' ? 'scores.0' : name.replace(/\.\d+$/, '').replace(/^.*_(?=hidden_states|attentions)/, '');
+  return name === 'scores.0' ? name : name.replace(/\.\d+$/, '');
 }
 
-export async function runCase(loaded: LoadedModel, backend: Backend, ids: number[]): Promise<Map<string, NamedTensor>> {
+/** Runs a fixture's inputs: ids, plus the labels for encoder-decoder cases (teacher forcing). */
+export async function runCase(loaded: LoadedModel, backend: Backend, meta: { input_ids: number[]; labels?: number[] }): Promise<Map<string, NamedTensor>> {
   const produced = new Map<string, NamedTensor>();
   const put = (name: string, shape: number[], data: Float32Array) => produced.set(name, { name, shape, data });
-  await inspect(loaded, backend, { ids }, { scores: true, hiddenStates: true, logits: true }, {
+  const input = { ids: meta.input_ids, targetIds: meta.labels };
+  await inspect(loaded, backend, input, { scores: true, hiddenStates: true, logits: true }, {
     onEvent: (e) => {
       if (e.type === 'attention') {
         const shape = [e.numHeads, e.queryLength, e.keyLength];
@@ -50,13 +54,13 @@ for (const backendEntry of testBackends()) {
     });
     after(() => backend?.dispose());
 
-    for (const fixture of fixtureCases(ENGINE_CORE_MODELS)) {
+    for (const fixture of fixtureCases(FIXTURE_MODELS)) {
       it(`${fixture.model} / ${fixture.case}`, async () => {
         const meta = JSON.parse(fs.readFileSync(fixture.json, 'utf8'));
         let loaded = models.get(fixture.model);
         if (!loaded) models.set(fixture.model, (loaded = loadModel(fixture.modelDir)));
         const reference = readReference(fixture.safetensors);
-        const produced = await runCase(loaded, backend, meta.input_ids);
+        const produced = await runCase(loaded, backend, meta);
         for (const [name, ref] of reference) {
           const ours = produced.get(name);
           assert.ok(ours, `${name} was not produced`);

@@ -28,11 +28,60 @@ export interface ProjectedAttention {
   readonly v: DeviceTensor;
   readonly result: AttentionResult;
   readonly options: AttentionOptions;
+  /** k and v belong to a cache (or are shared cross-attention keys) and must outlive this layer. */
+  readonly cached?: boolean;
 }
 
-/** Splits a fused q|k|v projection (RoPE on q and k when given) and attends. */
+/** One layer's keys and values so far, for incremental decoding. */
+export interface LayerCache {
+  k?: DeviceTensor;
+  v?: DeviceTensor;
+}
+
+/**
+ * The key/value cache of one generation: self-attention keys and values per layer, and for
+ * encoder-decoder models the encoder output's cross-attention keys and values, computed once.
+ */
+export class KvCache {
+  readonly layers: LayerCache[] = [];
+  cross: { k: DeviceTensor; v: DeviceTensor }[] | undefined;
+  /** Tokens already in the cache: the position of the next token. */
+  length = 0;
+
+  constructor(private readonly backend: Backend) {}
+
+  layer(index: number): LayerCache {
+    return (this.layers[index] ??= {});
+  }
+
+  release(): void {
+    const tensors = this.layers.flatMap((l) => [l.k, l.v]);
+    for (const c of this.cross ?? []) tensors.push(c.k, c.v);
+    this.backend.release(tensors.filter((t): t is DeviceTensor => t !== undefined));
+  }
+}
+
+/** Appends new keys/values to a layer's cache and returns the full keys/values to attend over. */
+function extendCache(backend: Backend, cache: LayerCache | undefined, k: DeviceTensor, v: DeviceTensor): { k: DeviceTensor; v: DeviceTensor } {
+  if (!cache) return { k, v };
+  if (cache.k && cache.v) {
+    const fullK = backend.concatRows(cache.k, k);
+    const fullV = backend.concatRows(cache.v, v);
+    backend.release([cache.k, cache.v, k, v]);
+    k = fullK;
+    v = fullV;
+  }
+  cache.k = k;
+  cache.v = v;
+  return { k, v };
+}
+
+/**
+ * Splits a fused q|k|v projection (RoPE on q and k when given) and attends, over the cached keys and
+ * values too when a layer cache is given (the cache then owns k and v).
+ */
 export function attendFused(
-  backend: Backend, qkv: DeviceTensor, options: AttentionOptions, rope?: RopeSpec,
+  backend: Backend, qkv: DeviceTensor, options: AttentionOptions, rope?: RopeSpec, cache?: LayerCache,
 ): ProjectedAttention {
   const { numHeads, numKvHeads, headDim } = options;
   const parts: SplitPart[] = [
@@ -40,8 +89,9 @@ export function attendFused(
     { width: numKvHeads * headDim, rope: !!rope },
     { width: numKvHeads * headDim },
   ];
-  const [q, k, v] = backend.split(qkv, parts, rope);
-  return { q, k, v, result: backend.attention(q, k, v, options), options };
+  const [q, newK, newV] = backend.split(qkv, parts, rope);
+  const { k, v } = extendCache(backend, cache, newK, newV);
+  return { q, k, v, result: backend.attention(q, k, v, options), options, cached: !!cache };
 }
 
 export interface PendingHidden {
@@ -55,7 +105,7 @@ export interface PendingHidden {
  * stream events. The hidden state rides along when it was asked for.
  */
 export async function readLayer(
-  backend: Backend, kind: AttentionKind, layer: number, attn: ProjectedAttention, wants: ForwardWants, hidden?: PendingHidden,
+  backend: Backend, kind: AttentionKind, layer: number, attn: ProjectedAttention, wants: ForwardWants, hidden?: PendingHidden, step?: number,
 ): Promise<ForwardEvent[]> {
   const { result, options } = attn;
   const tensors: DeviceTensor[] = [result.probs];
@@ -71,7 +121,7 @@ export async function readLayer(
     type: 'attention', kind, layer,
     numHeads: options.numHeads, numKvHeads: options.numKvHeads, headDim: options.headDim,
     queryLength: result.probs.shape[1], keyLength: result.probs.shape[2],
-    probs, scores, ...vectors,
+    probs, scores, ...vectors, step,
   }];
   if (wants.hiddenStates && hidden) {
     events.push({ type: 'hidden', stack: hidden.stack, index: hidden.index, rows: hidden.tensor.shape[0], cols: hidden.tensor.shape[1], data: values[next++] });
@@ -84,14 +134,14 @@ export async function readHidden(backend: Backend, stack: HiddenStack, index: nu
   return { type: 'hidden', stack, index, rows: tensor.shape[0], cols: tensor.shape[1], data };
 }
 
-export async function readLogits(backend: Backend, tensor: DeviceTensor): Promise<ForwardEvent> {
+export async function readLogits(backend: Backend, tensor: DeviceTensor, step?: number): Promise<ForwardEvent> {
   const [data] = await backend.read([tensor]);
-  return { type: 'logits', rows: tensor.shape[0], cols: tensor.shape[1], data };
+  return { type: 'logits', rows: tensor.shape[0], cols: tensor.shape[1], data, step };
 }
 
 export function releaseAttention(backend: Backend, attn: ProjectedAttention): void {
   const { q, k, v, result } = attn;
-  backend.release([q, k, v, result.probs, result.context, ...(result.scores ? [result.scores] : [])]);
+  backend.release([q, ...(attn.cached ? [] : [k, v]), result.probs, result.context, ...(result.scores ? [result.scores] : [])]);
 }
 
 /** Checks ids against the vocabulary and the position limit before any work starts. */

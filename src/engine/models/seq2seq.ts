@@ -1,0 +1,119 @@
+/**
+ * The encoder-decoder forward pass shared by T5 and BART/Marian: the encoder stack, then the decoder
+ * stack with masked self-attention and cross-attention over the encoder output. Each family supplies
+ * its layers; this class owns the loop, the streaming and the key/value cache for stepping.
+ */
+import type { AttentionOptions, Backend, DeviceTensor } from '../backend';
+import type { Seq2SeqConfig } from '../seq2seqConfig';
+import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
+import { KvCache, LayerCache, PerBackend, ProjectedAttention, checkIds, readHidden, readLayer, readLogits, releaseAttention, throwIfAborted } from './common';
+import { EngineError } from '../errors';
+
+export interface CrossKeys {
+  readonly k: DeviceTensor;
+  readonly v: DeviceTensor;
+}
+
+export interface LayerOutput {
+  readonly out: DeviceTensor;
+  readonly attention: ProjectedAttention;
+}
+
+export interface DecoderLayerOutput {
+  readonly out: DeviceTensor;
+  readonly selfAttention: ProjectedAttention;
+  readonly crossAttention: ProjectedAttention;
+}
+
+/** One family's layers on one backend. Every method returns new tensors; inputs stay owned by the caller. */
+export interface Seq2SeqStacks {
+  embedEncoder(ids: Int32Array): DeviceTensor;
+  encoderLayer(layer: number, x: DeviceTensor, keepScores: boolean): LayerOutput;
+  /** Final norm (T5) or the input itself (BART). */
+  finishEncoder(x: DeviceTensor): DeviceTensor;
+  /** Decoder embeddings for ids starting at position `offset`. */
+  embedDecoder(ids: Int32Array, offset: number): DeviceTensor;
+  crossKeys(layer: number, encoderOutput: DeviceTensor): CrossKeys;
+  decoderLayer(layer: number, x: DeviceTensor, cross: CrossKeys, cache: LayerCache, offset: number, keepScores: boolean): DecoderLayerOutput;
+  /** Final norm (T5) or the input itself (BART): the last decoder hidden state. */
+  finishDecoder(x: DeviceTensor): DeviceTensor;
+  logits(hidden: DeviceTensor): DeviceTensor;
+}
+
+export abstract class Seq2SeqModel<C extends Seq2SeqConfig> implements TransformerModel {
+  readonly info: ModelInfo;
+  protected abstract readonly stacks: PerBackend<Seq2SeqStacks>;
+
+  constructor(name: string, protected readonly config: C) {
+    this.info = {
+      name, modelType: config.modelType, kind: 'encoder-decoder', causal: false, untrained: false, crossAttention: true,
+      numLayers: config.numLayers, numHeads: config.numHeads, numKvHeads: config.numHeads, headDim: config.headDim,
+      hiddenSize: config.hiddenSize, vocabSize: config.vocabSize, maxPositions: config.maxPositions,
+      decoderStartTokenId: config.decoderStartTokenId, eosTokenId: config.eosTokenId,
+    };
+  }
+
+  protected attentionOptions(scale: number, causal: boolean, keepScores: boolean, positionBias?: DeviceTensor): AttentionOptions {
+    const c = this.config;
+    return { numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim, scale, causal, keepScores, positionBias };
+  }
+
+  async *forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent> {
+    const c = this.config;
+    const s = this.stacks.get(backend);
+    const { wants, signal, step } = request;
+    if (!request.decoderIds) throw new EngineError('BAD_INPUT', `${this.info.name} is an encoder-decoder model: give a target (text, ids, or generate one).`);
+    // Without a cache (teacher forcing) the cache lives for this call only.
+    const cache = request.cache ?? new KvCache(backend);
+    if (!cache.cross) {
+      const encoderOutput = yield* this.encode(backend, s, checkIds(request.ids, c.vocabSize, c.maxPositions, 'source'), request);
+      cache.cross = Array.from({ length: c.numDecoderLayers }, (_, l) => s.crossKeys(l, encoderOutput));
+      backend.release([encoderOutput]);
+    }
+    const offset = cache.length;
+    const decoderIds = checkIds(request.decoderIds, c.vocabSize, c.maxPositions - offset, 'target');
+    let x = s.embedDecoder(decoderIds, offset);
+    if (wants.hiddenStates) yield await readHidden(backend, 'decoder', 0, x);
+    for (let l = 0; l < c.numDecoderLayers; l++) {
+      throwIfAborted(signal);
+      const { out, selfAttention, crossAttention } = s.decoderLayer(l, x, cache.cross[l], cache.layer(l), offset, !!wants.scores);
+      backend.release([x]);
+      x = out;
+      yield* await readLayer(backend, 'decoder', l, selfAttention, wants, undefined, step);
+      const last = l === c.numDecoderLayers - 1;
+      yield* await readLayer(backend, 'cross', l, crossAttention, wants, last ? undefined : { stack: 'decoder', index: l + 1, tensor: x }, step);
+      releaseAttention(backend, selfAttention);
+      releaseAttention(backend, crossAttention);
+    }
+    cache.length += decoderIds.length;
+    const final = s.finishDecoder(x);
+    if (wants.hiddenStates) yield await readHidden(backend, 'decoder', c.numDecoderLayers, final);
+    if (wants.logits) {
+      const logits = s.logits(final);
+      yield await readLogits(backend, logits, step);
+      backend.release([logits]);
+    }
+    backend.release(final === x ? [x] : [x, final]);
+    if (!request.cache) cache.release();
+  }
+
+  private async *encode(backend: Backend, s: Seq2SeqStacks, ids: Int32Array, request: ForwardRequest): AsyncGenerator<ForwardEvent, DeviceTensor> {
+    const c = this.config;
+    const { wants, signal, step } = request;
+    let x = s.embedEncoder(ids);
+    if (wants.hiddenStates) yield await readHidden(backend, 'encoder', 0, x);
+    for (let l = 0; l < c.numLayers; l++) {
+      throwIfAborted(signal);
+      const { out, attention } = s.encoderLayer(l, x, !!wants.scores);
+      backend.release([x]);
+      x = out;
+      const last = l === c.numLayers - 1;
+      yield* await readLayer(backend, 'encoder', l, attention, wants, last ? undefined : { stack: 'encoder', index: l + 1, tensor: x }, step);
+      releaseAttention(backend, attention);
+    }
+    const final = s.finishEncoder(x);
+    if (wants.hiddenStates) yield await readHidden(backend, 'encoder', c.numLayers, final);
+    if (final !== x) backend.release([x]);
+    return final;
+  }
+}
