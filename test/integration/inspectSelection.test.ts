@@ -1,0 +1,38 @@
+import * as assert from 'assert';
+import * as vscode from 'vscode';
+import { loadModel } from '../../src/engine/loader';
+import { askPage, pageBridgeAvailable } from './pageBridge';
+import { INSPECT_SELECTION_COMMAND, PANEL_VIEW_TYPE, closeAllEditors, openPanelTabs, panelTabOpened, showSelectedText } from './workbench';
+
+// The panel's contract: root `#app` with data-state, data-token-count, data-layers-received; `.token` per token.
+const APP = '#app';
+const TOKENS = '#app .token';
+const SENTENCE = 'The quick brown fox jumps over the lazy dog.';
+
+describe('Inspect Selection', () => {
+  afterEach(closeAllEditors);
+
+  it('opens the panel on the selection and renders every token of it', async () => {
+    await showSelectedText(SENTENCE);
+    const panelTab = panelTabOpened(PANEL_VIEW_TYPE);
+    await vscode.commands.executeCommand(INSPECT_SELECTION_COMMAND);
+    await panelTab;
+    assert.strictEqual(openPanelTabs(PANEL_VIEW_TYPE).length, 1, 'expected exactly one Attention Inspector panel');
+    if (!pageBridgeAvailable()) return; // the DOM can only be read under the code-server runner
+
+    // The extension's default model is the built-in demo; the engine tells how many tokens it makes.
+    const expectedTokens = (await loadModel('demo').tokenizer!.encode(SENTENCE)).ids.length;
+    const elements = await askPage({
+      kind: 'webview',
+      waitFor: `${APP}[data-state="done"], ${APP}[data-state="error"]`,
+      read: [APP, TOKENS],
+      screenshot: 'inspect-selection-panel',
+      timeoutMs: 45_000,
+    });
+    const app = elements[APP].attributes;
+    assert.strictEqual(app['data-state'], 'done', `the panel ended in state ${app['data-state']}: ${elements[APP].text.slice(0, 300)}`);
+    assert.strictEqual(Number(app['data-token-count']), expectedTokens, 'data-token-count');
+    assert.strictEqual(elements[TOKENS].count, expectedTokens, 'number of .token elements');
+    assert.ok(Number(app['data-layers-received']) > 0, 'no layer was received');
+  });
+});
