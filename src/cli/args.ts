@@ -49,3 +49,9 @@ export function readTextArg(args: ParsedArgs, textFlag: string, fileFlag: string
     throw new EngineError('BAD_INPUT', `Cannot read --${fileFlag} ${file}: ${(err as Error).message}`);
   }
 }
+
+export function parseCount(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new EngineError('BAD_INPUT', `--${flag} must be a positive whole number, not "${value}".`);
+  return n;
+}

@@ -2,39 +2,43 @@
 import * as fs from 'fs';
 import { parseBackendChoice, selectBackend } from '../engine/backends';
 import { EngineError } from '../engine/errors';
+import { resolveModelSource } from '../engine/hub';
 import { inspect } from '../engine/inspect';
 import { loadModel } from '../engine/loader';
 import { ForwardEvent, tensorName } from '../engine/model';
 import { NamedTensor, writeSafetensors } from '../engine/safetensors';
-import { parseArgs, parseIdList, readTextArg } from './args';
+import { parseArgs, parseCount, parseIdList, readTextArg } from './args';
 
+/** Tensors named as the fixtures; generation steps are prefixed `steps.{step}.`. */
 export function eventTensors(event: ForwardEvent): NamedTensor[] {
+  const prefix = event.type !== 'hidden' && event.step !== undefined ? `steps.${event.step}.` : '';
   switch (event.type) {
     case 'attention': {
       const shape = [event.numHeads, event.queryLength, event.keyLength];
-      const out: NamedTensor[] = [{ name: tensorName(event), shape, data: event.probs }];
-      if (event.scores) out.push({ name: tensorName(event, 'scores'), shape, data: event.scores });
+      const out: NamedTensor[] = [{ name: prefix + tensorName(event), shape, data: event.probs }];
+      if (event.scores) out.push({ name: prefix + tensorName(event, 'scores'), shape, data: event.scores });
       return out;
     }
     case 'hidden':
     case 'logits':
-      return [{ name: tensorName(event), shape: [event.rows, event.cols], data: event.data }];
+      return [{ name: prefix + tensorName(event), shape: [event.rows, event.cols], data: event.data }];
   }
 }
 
 export async function runInspect(argv: string[]): Promise<number> {
   const args = parseArgs(
     argv,
-    ['model', 'text', 'text-file', 'ids', 'target-text', 'target-ids', 'backend', 'out', 'json'],
+    ['model', 'text', 'text-file', 'ids', 'target-text', 'target-ids', 'generate', 'backend', 'out', 'json'],
     ['hidden-states', 'scores'],
   );
   const modelPath = args.values.get('model');
-  if (!modelPath) throw new EngineError('BAD_INPUT', 'inspect needs --model <folder|demo>.');
+  if (!modelPath) throw new EngineError('BAD_INPUT', 'inspect needs --model <folder|org/name|demo>.');
   const text = readTextArg(args, 'text', 'text-file');
   const idsArg = args.values.get('ids');
   if ((text === undefined) === (idsArg === undefined)) throw new EngineError('BAD_INPUT', 'inspect needs exactly one of --text, --text-file or --ids.');
   const targetIdsArg = args.values.get('target-ids');
-  const loaded = loadModel(modelPath);
+  const generateArg = args.values.get('generate');
+  const loaded = loadModel(resolveModelSource(modelPath).path);
   const selection = await selectBackend(parseBackendChoice(args.values.get('backend') ?? 'auto'));
   const tensors: NamedTensor[] = [];
   try {
@@ -44,8 +48,10 @@ export async function runInspect(argv: string[]): Promise<number> {
         text, ids: idsArg !== undefined ? parseIdList(idsArg, 'ids') : undefined,
         targetText: args.values.get('target-text'),
         targetIds: targetIdsArg !== undefined ? parseIdList(targetIdsArg, 'target-ids') : undefined,
+        generate: generateArg !== undefined ? parseCount(generateArg, 'generate') : undefined,
       },
-      { scores: args.flags.has('scores'), hiddenStates: args.flags.has('hidden-states'), logits: !loaded.model.info.untrained },
+      // Generation keeps logits to choose tokens but writes only the attention unless asked.
+      { scores: args.flags.has('scores'), hiddenStates: args.flags.has('hidden-states'), logits: !loaded.model.info.untrained && generateArg === undefined },
       { onEvent: (event) => void tensors.push(...eventTensors(event)) },
     );
     const out = args.values.get('out');
@@ -57,6 +63,7 @@ export async function runInspect(argv: string[]): Promise<number> {
       tokens: summary.source.tokens,
       offsets_utf16: summary.source.offsetsUtf16,
       ...(summary.labels && { labels: summary.labels }),
+      ...(summary.generated && { generated_ids: summary.generated.ids, generated_tokens: summary.generated.tokens, generated_text: await loaded.tokenizer?.decode(summary.generated.ids) }),
       ...(summary.target && { decoder_input_ids: summary.target.ids, target_tokens: summary.target.tokens, target_offsets_utf16: summary.target.offsetsUtf16 }),
       backend: { used: selection.used, adapter: selection.adapter, fallbackReason: selection.fallbackReason },
       timings: summary.timings,

@@ -3,18 +3,22 @@
  *   inspect   run a model and write its attention (safetensors) and metadata (JSON)
  *   tokenize  print ids, tokens and UTF-16 offsets
  *   demo      the tutorial's sentence on the built-in demo model, offline
+ *   download  fetch a Hugging Face Hub model into the Hugging Face cache
  */
 import { isEngineError } from '../engine/errors';
 import { runDemo } from './demoCommand';
+import { runDownload } from './downloadCommand';
 import { runInspect } from './inspectCommand';
 import { runTokenize } from './tokenizeCommand';
 
 const USAGE = `Usage:
-  attention-inspector inspect --model <folder|demo|demo-causal> (--text S | --text-file F | --ids 1,2,3)
-      [--target-text S | --target-ids 1,2,3] [--backend auto|cpu|webgpu]
+  attention-inspector inspect --model <folder|org/name[@revision]|demo|demo-causal> (--text S | --text-file F | --ids 1,2,3)
+      [--target-text S | --target-ids 1,2,3 | --generate N] [--backend auto|cpu|webgpu]
       [--out result.safetensors] [--json meta.json] [--hidden-states] [--scores]
-  attention-inspector tokenize --model <folder> (--text S | --text-file F | --jsonl F)
+  attention-inspector tokenize --model <folder|org/name[@revision]> (--text S | --text-file F | --jsonl F)
   attention-inspector demo [--backend auto|cpu|webgpu]
+  attention-inspector download <org/name> [--revision R]
+      into HF_HUB_CACHE (default ~/.cache/huggingface/hub) from HF_ENDPOINT; HF_TOKEN for gated models
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -26,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
       return runTokenize(rest);
     case 'demo':
       return runDemo(rest);
+    case 'download':
+      return runDownload(rest);
     case undefined:
     case '--help':
     case '-h':

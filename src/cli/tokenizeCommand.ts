@@ -1,6 +1,7 @@
 /** `tokenize`: ids, tokens and UTF-16 offsets as JSON, one text or one line of a JSONL file at a time. */
 import * as fs from 'fs';
 import { EngineError } from '../engine/errors';
+import { resolveModelSource } from '../engine/hub';
 import { loadModel } from '../engine/loader';
 import type { TextTokenizer } from '../engine/tokenizer';
 import { parseArgs, readTextArg } from './args';
@@ -13,8 +14,8 @@ async function encodeJson(tokenizer: TextTokenizer, text: string): Promise<strin
 export async function runTokenize(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['model', 'text', 'text-file', 'jsonl'], []);
   const modelPath = args.values.get('model');
-  if (!modelPath) throw new EngineError('BAD_INPUT', 'tokenize needs --model <folder>.');
-  const { tokenizer, model } = loadModel(modelPath);
+  if (!modelPath) throw new EngineError('BAD_INPUT', 'tokenize needs --model <folder|org/name>.');
+  const { tokenizer, model } = loadModel(resolveModelSource(modelPath).path);
   if (!tokenizer) throw new EngineError('BAD_TOKENIZER', `${model.info.name} has no tokenizer.json.`);
   const jsonl = args.values.get('jsonl');
   if (jsonl !== undefined) {

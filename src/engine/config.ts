@@ -23,6 +23,7 @@ export interface CommonConfig {
   readonly maxPositions: number;
   readonly tieWordEmbeddings: boolean;
   readonly dtype: string | undefined;
+  readonly eosTokenIds: number[];
 }
 
 export interface Gpt2Config extends CommonConfig {
@@ -109,6 +110,7 @@ function gpt2Config(r: ConfigReader): Gpt2Config {
     maxPositions: r.int('n_positions'),
     tieWordEmbeddings: r.bool('tie_word_embeddings', true),
     dtype: r.dtype(),
+    eosTokenIds: r.idList('eos_token_id'),
     activation: r.activation('activation_function', 'gelu_new'),
     layerNormEps: r.num('layer_norm_epsilon', 1e-5),
   };
@@ -134,6 +136,7 @@ function llamaConfig(r: ConfigReader, modelType: 'llama' | 'qwen2'): LlamaConfig
     maxPositions: r.int('max_position_embeddings', 2048),
     tieWordEmbeddings: r.bool('tie_word_embeddings', modelType === 'qwen2'),
     dtype: r.dtype(),
+    eosTokenIds: r.idList('eos_token_id'),
     rmsNormEps: r.num('rms_norm_eps', 1e-6),
     rope: r.rope(),
     // Qwen2 always has q/k/v biases; Llama only when attention_bias says so (then o_proj too).
@@ -161,6 +164,7 @@ function bertConfig(r: ConfigReader): BertConfig {
     maxPositions: r.int('max_position_embeddings', 512),
     tieWordEmbeddings: r.bool('tie_word_embeddings', true),
     dtype: r.dtype(),
+    eosTokenIds: r.idList('eos_token_id'),
     activation: r.activation('hidden_act', 'gelu'),
     layerNormEps: r.num('layer_norm_eps', 1e-12),
     typeVocabSize: r.int('type_vocab_size', 2),

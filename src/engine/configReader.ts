@@ -35,6 +35,15 @@ export class ConfigReader {
     return v as number;
   }
 
+  /** eos_token_id and friends: absent, one id, or a list of ids. */
+  idList(field: string): number[] {
+    const v = this.raw[field];
+    if (v === undefined || v === null) return [];
+    const ids = Array.isArray(v) ? v : [v];
+    if (!ids.every((id) => Number.isInteger(id) && id >= 0)) this.reject(field, `must be a token id or a list of ids, not ${JSON.stringify(v)}`);
+    return ids as number[];
+  }
+
   /** A non-negative integer (token ids may be 0). */
   intOrZero(field: string, fallback?: number): number {
     const v = this.raw[field] ?? fallback;

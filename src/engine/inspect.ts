@@ -4,6 +4,7 @@
  */
 import type { Backend } from './backend';
 import { EngineError } from './errors';
+import { generate } from './generate';
 import type { LoadedModel } from './loader';
 import type { ForwardEvent, ForwardWants } from './model';
 import type { Offset } from './tokenizer';
@@ -14,6 +15,8 @@ export interface InspectInput {
   /** Encoder-decoder and demo: the target as text or as label ids. */
   readonly targetText?: string;
   readonly targetIds?: readonly number[];
+  /** Greedy-generate this many tokens after the input (decoder-only) or as the target (encoder-decoder). */
+  readonly generate?: number;
 }
 
 export interface TokenizedText {
@@ -35,6 +38,8 @@ export interface InspectionSummary {
   readonly target?: TokenizedText;
   /** Encoder-decoder teacher forcing: the target's ids, which the decoder input is shifted from. */
   readonly labels?: number[];
+  /** The tokens generation produced, in order. */
+  readonly generated?: { ids: number[]; tokens: string[] };
   readonly timings: Timings;
 }
 
@@ -70,6 +75,8 @@ export interface InspectHandlers {
   /** Called once the input is tokenized, before the first layer: a view can lay out its tokens. */
   onStart?(tokenized: { source: TokenizedText; target?: TokenizedText }): void;
   onEvent(event: ForwardEvent): void | Promise<void>;
+  /** Generation: each chosen token, after its step's attention. */
+  onToken?(token: { step: number; id: number; text: string }): void | Promise<void>;
 }
 
 export async function inspect(
@@ -79,6 +86,10 @@ export async function inspect(
   const started = performance.now();
   const source = await tokenize(loaded, input.text, input.ids, 'input');
   const hasTarget = input.targetText !== undefined || input.targetIds !== undefined;
+  if (input.generate !== undefined) {
+    if (hasTarget) throw new EngineError('BAD_INPUT', 'Give either a target or a number of tokens to generate, not both.');
+    return inspectGenerating(loaded, backend, source, input.generate, wants, handlers, started, signal);
+  }
   if (hasTarget && !loaded.model.info.crossAttention) {
     throw new EngineError('BAD_INPUT', `${loaded.model.info.name} is a ${loaded.model.info.kind} model without cross-attention; a target applies only to encoder-decoder models and the demo.`);
   }
@@ -97,6 +108,32 @@ export async function inspect(
   const done = performance.now();
   return {
     source, target, labels: decoderStartTokenId === undefined ? undefined : labels?.ids,
+    timings: { tokenizeMs: tokenized - started, firstLayerMs: (firstLayer || done) - tokenized, forwardMs: done - tokenized },
+  };
+}
+
+async function inspectGenerating(
+  loaded: LoadedModel, backend: Backend, source: TokenizedText, count: number, wants: ForwardWants,
+  handlers: InspectHandlers, started: number, signal?: AbortSignal,
+): Promise<InspectionSummary> {
+  handlers.onStart?.({ source });
+  const tokenized = performance.now();
+  const generated = { ids: [] as number[], tokens: [] as string[] };
+  let firstLayer = 0;
+  for await (const event of generate(loaded.model, backend, { ids: source.ids, maxNewTokens: count, wants, signal })) {
+    if (event.type === 'token') {
+      const text = loaded.tokenizer?.idToToken(event.id) ?? String(event.id);
+      generated.ids.push(event.id);
+      generated.tokens.push(text);
+      await handlers.onToken?.({ step: event.step, id: event.id, text });
+      continue;
+    }
+    if (!firstLayer && event.type === 'attention') firstLayer = performance.now();
+    await handlers.onEvent(event);
+  }
+  const done = performance.now();
+  return {
+    source, generated,
     timings: { tokenizeMs: tokenized - started, firstLayerMs: (firstLayer || done) - tokenized, forwardMs: done - tokenized },
   };
 }

@@ -30,8 +30,8 @@ export interface ModelInfo {
   readonly crossAttention: boolean;
   /** Encoder-decoder models: the decoder input starts with this id (teacher forcing shifts the labels right). */
   readonly decoderStartTokenId?: number;
-  /** Generation stops at this id. */
-  readonly eosTokenId?: number;
+  /** Generation stops at any of these ids. */
+  readonly eosTokenIds: readonly number[];
   /** The built-in demo's weights are random: it teaches the mechanics, not language. */
   readonly untrained: boolean;
 }

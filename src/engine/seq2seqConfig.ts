@@ -6,7 +6,6 @@ interface Seq2SeqCommon extends CommonConfig {
   readonly numDecoderLayers: number;
   readonly decoderIntermediateSize: number;
   readonly decoderStartTokenId: number;
-  readonly eosTokenId: number | undefined;
   readonly layerNormEps: number;
 }
 
@@ -34,10 +33,6 @@ export interface BartConfig extends Seq2SeqCommon {
 
 export type Seq2SeqConfig = T5Config | BartConfig;
 
-function optionalInt(r: ConfigReader, field: string): number | undefined {
-  return r.has(field) ? r.intOrZero(field) : undefined;
-}
-
 export function t5Config(r: ConfigReader): T5Config {
   const hiddenSize = r.int('d_model');
   const numLayers = r.int('num_layers');
@@ -60,8 +55,8 @@ export function t5Config(r: ConfigReader): T5Config {
     maxPositions: Number.MAX_SAFE_INTEGER,
     tieWordEmbeddings: tie,
     dtype: r.dtype(),
+    eosTokenIds: r.idList('eos_token_id'),
     decoderStartTokenId: r.intOrZero('decoder_start_token_id', r.has('pad_token_id') ? r.intOrZero('pad_token_id') : 0),
-    eosTokenId: optionalInt(r, 'eos_token_id'),
     layerNormEps: r.num('layer_norm_epsilon', 1e-6),
     relativeBuckets: r.int('relative_attention_num_buckets', 32),
     relativeMaxDistance: r.int('relative_attention_max_distance', 128),
@@ -91,8 +86,8 @@ export function bartConfig(r: ConfigReader, modelType: 'bart' | 'marian'): BartC
     maxPositions: r.int('max_position_embeddings'),
     tieWordEmbeddings: r.bool('tie_word_embeddings', true),
     dtype: r.dtype(),
+    eosTokenIds: r.idList('eos_token_id'),
     decoderStartTokenId: r.intOrZero('decoder_start_token_id', marian && r.has('pad_token_id') ? r.intOrZero('pad_token_id') : 2),
-    eosTokenId: optionalInt(r, 'eos_token_id'),
     layerNormEps: 1e-5,
     activation: r.activation('activation_function', 'gelu'),
     scaleEmbedding: r.bool('scale_embedding', marian),

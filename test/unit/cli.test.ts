@@ -42,6 +42,36 @@ describe('CLI', () => {
     }
   });
 
+  for (const model of ['t5-tiny-random', 'bart-tiny-random']) {
+    it(`inspect --target-text reproduces ${model} zh_en_rain (teacher forcing)`, () => {
+      const meta = JSON.parse(fs.readFileSync(sharedPath('fixtures', model, 'zh_en_rain.json'), 'utf8'));
+      const out = path.join(tmp, `${model}.safetensors`);
+      const json = path.join(tmp, `${model}.json`);
+      const r = cli('inspect', '--model', sharedPath('models', model), '--text', meta.source_text, '--target-text', meta.target_text, '--backend', 'cpu', '--hidden-states', '--out', out, '--json', json);
+      assert.strictEqual(r.status, 0, r.stderr);
+      const written = JSON.parse(fs.readFileSync(json, 'utf8'));
+      assert.deepStrictEqual(written.labels, meta.labels);
+      assert.deepStrictEqual(written.decoder_input_ids, meta.decoder_input_ids);
+      assert.deepStrictEqual(written.target_offsets_utf16.slice(1), meta.target_offsets_utf16.slice(0, -1));
+      const ours = readReference(out);
+      for (const [name, ref] of readReference(sharedPath('fixtures', model, 'zh_en_rain.safetensors'))) {
+        assert.ok(ours.has(name), `${name} missing`);
+        assertClose(ours.get(name)!.data, ref.data, { atol: meta.atol_hint }, name);
+      }
+    });
+  }
+
+  it('inspect --generate writes each step and the generated text', () => {
+    const json = path.join(tmp, 'gen.json');
+    const r = cli('inspect', '--model', sharedPath('models', 'llama-stories260K'), '--text', 'Once upon a time', '--generate', '8', '--backend', 'cpu', '--json', json);
+    assert.strictEqual(r.status, 0, r.stderr);
+    const written = JSON.parse(fs.readFileSync(json, 'utf8'));
+    assert.strictEqual(written.generated_ids.length, 8);
+    assert.match(written.generated_text, /there was/);
+    assert.deepStrictEqual(written.tensors['steps.0.attentions.0'], [8, 5, 5]);
+    assert.deepStrictEqual(written.tensors['steps.7.attentions.4'], [8, 1, 12]);
+  });
+
   it('inspect takes ids for a model without a tokenizer', () => {
     const r = cli('inspect', '--model', sharedPath('models', 'gpt2-sort'), '--ids', '2,0,1,1,0,2', '--backend', 'cpu');
     assert.strictEqual(r.status, 0, r.stderr);

@@ -85,7 +85,7 @@ export class DemoModel implements TransformerModel {
   ) {
     this.info = {
       name: causal ? 'demo-causal' : 'demo', modelType: 'demo', kind: causal ? 'decoder-only' : 'encoder-only',
-      causal, crossAttention: true, untrained: true,
+      causal, crossAttention: true, untrained: true, eosTokenIds: [],
       numLayers: 1, numHeads: DEMO_HEADS, numKvHeads: DEMO_HEADS, headDim: HEAD_DIM, hiddenSize: D,
       vocabSize: Number.MAX_SAFE_INTEGER, maxPositions: DEMO_MAX_TOKENS,
     };

@@ -38,7 +38,7 @@ export class BertModel implements TransformerModel {
   constructor(name: string, private readonly config: BertConfig, file: WeightFile) {
     const c = config;
     this.info = {
-      name, modelType: 'bert', kind: 'encoder-only', causal: false, untrained: false, crossAttention: false,
+      name, modelType: 'bert', kind: 'encoder-only', causal: false, untrained: false, crossAttention: false, eosTokenIds: config.eosTokenIds,
       numLayers: c.numLayers, numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim,
       hiddenSize: c.hiddenSize, vocabSize: c.vocabSize, maxPositions: c.maxPositions,
     };

@@ -33,7 +33,7 @@ export class Gpt2Model implements TransformerModel {
 
   constructor(name: string, private readonly config: Gpt2Config, file: WeightFile) {
     this.info = {
-      name, modelType: 'gpt2', kind: 'decoder-only', causal: true, untrained: false, crossAttention: false,
+      name, modelType: 'gpt2', kind: 'decoder-only', causal: true, untrained: false, crossAttention: false, eosTokenIds: config.eosTokenIds,
       numLayers: config.numLayers, numHeads: config.numHeads, numKvHeads: config.numHeads, headDim: config.headDim,
       hiddenSize: config.hiddenSize, vocabSize: config.vocabSize, maxPositions: config.maxPositions,
     };
@@ -79,11 +79,12 @@ export class Gpt2Model implements TransformerModel {
 
   async *forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent> {
     const { config: c } = this;
-    const ids = checkIds(request.ids, c.vocabSize, c.maxPositions);
+    const { wants, signal, cache, step } = request;
+    const offset = cache?.length ?? 0;
+    const ids = checkIds(request.ids, c.vocabSize, c.maxPositions - offset);
     const w = this.weights.get(backend);
-    const { wants, signal } = request;
     const tokens = backend.gather(w.wte, ids);
-    const places = backend.gather(w.wpe, positions(ids.length));
+    const places = backend.gather(w.wpe, positions(ids.length, offset));
     let x = backend.add(tokens, places);
     backend.release([tokens, places]);
     if (wants.hiddenStates) yield await readHidden(backend, 'main', 0, x);
@@ -93,7 +94,7 @@ export class Gpt2Model implements TransformerModel {
       const L = w.layers[l];
       const a = backend.layerNorm(x, L.ln1[0], L.ln1[1], c.layerNormEps);
       const qkv = backend.linear(a, L.qkv, { bias: L.qkvBias });
-      const attn = attendFused(backend, qkv, options);
+      const attn = attendFused(backend, qkv, options, undefined, cache?.layer(l));
       const afterAttention = backend.linear(attn.result.context, L.proj, { bias: L.projBias, residual: x });
       const m = backend.layerNorm(afterAttention, L.ln2[0], L.ln2[1], c.layerNormEps);
       const hidden = backend.linear(m, L.fc, { bias: L.fcBias, activation: c.activation });
@@ -102,15 +103,16 @@ export class Gpt2Model implements TransformerModel {
       x = next;
       const last = l === c.numLayers - 1;
       // hidden_states.L is after ln_f, so the last block's raw output is not streamed.
-      yield* await readLayer(backend, 'self', l, attn, wants, last ? undefined : { stack: 'main', index: l + 1, tensor: x });
+      yield* await readLayer(backend, 'self', l, attn, wants, last ? undefined : { stack: 'main', index: l + 1, tensor: x }, step);
       releaseAttention(backend, attn);
     }
+    if (cache) cache.length += ids.length;
     const final = backend.layerNorm(x, w.lnF[0], w.lnF[1], c.layerNormEps);
     backend.release([x]);
     if (wants.hiddenStates) yield await readHidden(backend, 'main', c.numLayers, final);
     if (wants.logits) {
       const logits = backend.linear(final, w.lmHead);
-      yield await readLogits(backend, logits);
+      yield await readLogits(backend, logits, step);
       backend.release([logits]);
     }
     backend.release([final]);

@@ -42,7 +42,7 @@ export class LlamaModel implements TransformerModel {
   constructor(name: string, private readonly config: LlamaConfig, file: WeightFile) {
     const c = config;
     this.info = {
-      name, modelType: c.modelType, kind: 'decoder-only', causal: true, untrained: false, crossAttention: false,
+      name, modelType: c.modelType, kind: 'decoder-only', causal: true, untrained: false, crossAttention: false, eosTokenIds: config.eosTokenIds,
       numLayers: c.numLayers, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim,
       hiddenSize: c.hiddenSize, vocabSize: c.vocabSize, maxPositions: c.maxPositions,
     };
@@ -92,19 +92,20 @@ export class LlamaModel implements TransformerModel {
 
   async *forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent> {
     const { config: c } = this;
+    const { wants, signal, cache, step } = request;
+    const offset = cache?.length ?? 0;
     const ids = checkIds(request.ids, c.vocabSize, Number.MAX_SAFE_INTEGER);
     const w = this.weights.get(backend);
-    const { wants, signal } = request;
     let x = backend.gather(w.embed, ids);
     if (wants.hiddenStates) yield await readHidden(backend, 'main', 0, x);
-    const rope: RopeSpec = { invFreq: this.invFreq, headDim: c.headDim, positionOffset: 0 };
+    const rope: RopeSpec = { invFreq: this.invFreq, headDim: c.headDim, positionOffset: offset };
     const options = { numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim), causal: true, keepScores: !!wants.scores };
     for (let l = 0; l < c.numLayers; l++) {
       throwIfAborted(signal);
       const L = w.layers[l];
       const a = backend.rmsNorm(x, L.inputNorm, c.rmsNormEps);
       const qkv = backend.linear(a, L.qkv, { bias: L.qkvBias });
-      const attn = attendFused(backend, qkv, options, rope);
+      const attn = attendFused(backend, qkv, options, rope, cache?.layer(l));
       const afterAttention = backend.linear(attn.result.context, L.o, { bias: L.oBias, residual: x });
       const m = backend.rmsNorm(afterAttention, L.postNorm, c.rmsNormEps);
       const gate = backend.linear(m, L.gate, { bias: L.gateBias });
@@ -114,15 +115,16 @@ export class LlamaModel implements TransformerModel {
       backend.release([x, a, qkv, afterAttention, m, gate, up, h]);
       x = next;
       const last = l === c.numLayers - 1;
-      yield* await readLayer(backend, 'self', l, attn, wants, last ? undefined : { stack: 'main', index: l + 1, tensor: x });
+      yield* await readLayer(backend, 'self', l, attn, wants, last ? undefined : { stack: 'main', index: l + 1, tensor: x }, step);
       releaseAttention(backend, attn);
     }
+    if (cache) cache.length += ids.length;
     const final = backend.rmsNorm(x, w.norm, c.rmsNormEps);
     backend.release([x]);
     if (wants.hiddenStates) yield await readHidden(backend, 'main', c.numLayers, final);
     if (wants.logits) {
       const logits = backend.linear(final, w.lmHead);
-      yield await readLogits(backend, logits);
+      yield await readLogits(backend, logits, step);
       backend.release([logits]);
     }
     backend.release([final]);

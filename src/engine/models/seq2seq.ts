@@ -49,7 +49,7 @@ export abstract class Seq2SeqModel<C extends Seq2SeqConfig> implements Transform
       name, modelType: config.modelType, kind: 'encoder-decoder', causal: false, untrained: false, crossAttention: true,
       numLayers: config.numLayers, numHeads: config.numHeads, numKvHeads: config.numHeads, headDim: config.headDim,
       hiddenSize: config.hiddenSize, vocabSize: config.vocabSize, maxPositions: config.maxPositions,
-      decoderStartTokenId: config.decoderStartTokenId, eosTokenId: config.eosTokenId,
+      decoderStartTokenId: config.decoderStartTokenId, eosTokenIds: config.eosTokenIds,
     };
   }
 

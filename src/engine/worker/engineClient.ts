@@ -6,13 +6,14 @@
 import { Worker } from 'worker_threads';
 import { EngineError } from '../errors';
 import type { ForwardEvent } from '../model';
-import type { FromWorker, InspectRequest, InspectResult, InspectStarted, SerializedError, ToWorker } from './messages';
+import type { FromWorker, GeneratedTokenMessage, InspectRequest, InspectResult, InspectStarted, SerializedError, ToWorker } from './messages';
 
-export type { InspectRequest, InspectResult, InspectStarted } from './messages';
+export type { GeneratedTokenMessage, InspectRequest, InspectResult, InspectStarted } from './messages';
 
 export interface InspectHandlers {
   onStart?(started: InspectStarted): void;
   onEvent(event: ForwardEvent): void;
+  onToken?(token: GeneratedTokenMessage): void;
 }
 
 interface PendingRun {
@@ -111,6 +112,9 @@ export class EngineClient {
         break;
       case 'event':
         run.handlers.onEvent(message.event);
+        break;
+      case 'token':
+        run.handlers.onToken?.(message.token);
         break;
       case 'done':
         this.pending.delete(message.runId);

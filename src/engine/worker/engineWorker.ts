@@ -63,8 +63,9 @@ async function runOnce(runId: number, request: InspectRequest, selection: Backen
       await nextTurn();
       if (signal.aborted) throw new EngineError('CANCELLED', 'The run was cancelled.');
     },
+    onToken: (token) => post({ type: 'token', runId, token }),
   }, signal);
-  post({ type: 'done', runId, result: { ...started!, timings: summary.timings } });
+  post({ type: 'done', runId, result: { ...started!, timings: summary.timings, labels: summary.labels, generated: summary.generated } });
 }
 
 async function run(runId: number, request: InspectRequest): Promise<void> {

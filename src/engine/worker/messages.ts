@@ -30,6 +30,16 @@ export interface InspectStarted {
 
 export interface InspectResult extends InspectStarted {
   readonly timings: Timings;
+  /** Encoder-decoder teacher forcing: the target ids the decoder input was shifted from. */
+  readonly labels?: number[];
+  /** Generation: the chosen tokens in order. */
+  readonly generated?: { ids: number[]; tokens: string[] };
+}
+
+export interface GeneratedTokenMessage {
+  readonly step: number;
+  readonly id: number;
+  readonly text: string;
 }
 
 export interface SerializedError {
@@ -46,6 +56,7 @@ export type ToWorker =
 export type FromWorker =
   | { readonly type: 'started'; readonly runId: number; readonly started: InspectStarted }
   | { readonly type: 'event'; readonly runId: number; readonly event: ForwardEvent }
+  | { readonly type: 'token'; readonly runId: number; readonly token: GeneratedTokenMessage }
   | { readonly type: 'done'; readonly runId: number; readonly result: InspectResult }
   | { readonly type: 'failed'; readonly runId: number; readonly error: SerializedError }
   | { readonly type: 'closed' };
