@@ -14,7 +14,10 @@ export type EngineErrorCode =
   | 'TOO_MANY_TOKENS'
   | 'NO_GPU'
   | 'GPU_FAILURE'
-  | 'CANCELLED';
+  | 'CANCELLED'
+  | 'MODEL_NOT_CACHED'
+  | 'OFFLINE'
+  | 'DOWNLOAD_FAILED';
 
 export class EngineError extends Error {
   constructor(

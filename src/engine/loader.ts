@@ -4,6 +4,7 @@ import * as path from 'path';
 import { readConfigFile } from './config';
 import { DemoModel, DemoTokenizer } from './demo/demoModel';
 import { EngineError } from './errors';
+import { repoIdFromSnapshotPath } from './hub/cache';
 import type { TransformerModel } from './model';
 import { BartModel } from './models/bart';
 import { BertModel } from './models/bert';
@@ -32,7 +33,7 @@ export function loadModel(source: string): LoadedModel {
   }
   const config = readConfigFile(folder);
   const weights = WeightFile.open(folder);
-  const name = path.basename(folder);
+  const name = repoIdFromSnapshotPath(folder) ?? path.basename(folder); // a cache snapshot is named by its commit
   let model: TransformerModel;
   switch (config.family) {
     case 'gpt2':
