@@ -1,0 +1,137 @@
+/**
+ * The messages between the extension host and the attention panel (webview). Imported by both sides and
+ * by the standalone report, so it uses neither `vscode`, Node nor the DOM.
+ *
+ * Handshake: the webview posts `ready` with PROTOCOL_VERSION first; the host posts nothing before it.
+ * A run streams `run-started`, then one `layer` per attention layer as the engine produces it, then
+ * `run-finished` or `run-failed`. Every run message carries its run id: the panel keeps only the newest
+ * run and drops anything older. Matrices travel as Float32Array (structured clone), never as JSON lists.
+ */
+
+/** Bump when a message changes shape; a webview of another version is told to reload. */
+export const PROTOCOL_VERSION = 1;
+
+/** Which attention of the model a layer belongs to (decoder-only and encoder-only models: `self`). */
+export type AttentionStack = 'self' | 'encoder' | 'decoder' | 'cross';
+
+/** What the panel needs to know about the model (a structural subset of the engine's ModelInfo). */
+export interface PanelModelInfo {
+  readonly name: string;
+  readonly modelType: string;
+  readonly kind: 'decoder-only' | 'encoder-only' | 'encoder-decoder';
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  readonly hiddenSize: number;
+  readonly causal: boolean;
+  readonly untrained: boolean;
+}
+
+/** One tokenized text: the engine's TokenizedText plus the text itself (for merging subwords into words). */
+export interface PanelTokens {
+  readonly text: string | null;
+  readonly ids: readonly number[];
+  readonly tokens: readonly string[];
+  /** [start, end) in UTF-16 code units of `text`; null for added special tokens. */
+  readonly offsetsUtf16: readonly (readonly [number, number] | null)[];
+  readonly special: readonly boolean[];
+}
+
+export interface PanelBackend {
+  readonly used: 'cpu' | 'webgpu';
+  readonly adapter: string;
+  readonly fallbackReason: string | null;
+}
+
+export interface RunStarted {
+  readonly type: 'run-started';
+  readonly runId: number;
+  readonly model: PanelModelInfo;
+  /** Queries and keys of self-attention; keys of cross-attention. */
+  readonly source: PanelTokens;
+  /** Encoder-decoder runs: the decoder's tokens (queries of cross-attention). */
+  readonly target?: PanelTokens;
+  readonly backend: PanelBackend;
+}
+
+/** One attention layer, streamed as soon as the engine has it. Shapes as in the engine's AttentionEvent. */
+export interface LayerMessage {
+  readonly type: 'layer';
+  readonly runId: number;
+  readonly stack: AttentionStack;
+  readonly layer: number;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  readonly queryLength: number;
+  readonly keyLength: number;
+  /** True where query i may not see key j > i (the mask region is drawn distinctly). */
+  readonly causal: boolean;
+  /** [numHeads, queryLength, keyLength]. */
+  readonly probs: Float32Array;
+  /** Optional step-by-step data: pre-softmax scores (masked with -Infinity), same shape as probs. */
+  readonly scores?: Float32Array;
+  /** [queryLength, numHeads · headDim], head-major. */
+  readonly q?: Float32Array;
+  /** [keyLength, numKvHeads · headDim]; query head h reads kv head floor(h / (numHeads / numKvHeads)). */
+  readonly k?: Float32Array;
+  readonly v?: Float32Array;
+  /** [queryLength, numHeads · headDim]: each head's P·V, the concatenation W_O multiplies. */
+  readonly headOutputs?: Float32Array;
+}
+
+export interface RunFinished {
+  readonly type: 'run-finished';
+  readonly runId: number;
+  readonly timings: { readonly tokenizeMs: number; readonly firstLayerMs: number; readonly forwardMs: number };
+}
+
+export interface RunFailed {
+  readonly type: 'run-failed';
+  readonly runId: number;
+  /** The engine's error code (or INTERNAL), for the panel to branch on. */
+  readonly code: string;
+  /** What went wrong and what to do next, shown as is. */
+  readonly message: string;
+}
+
+/** The host's one reply to an `export-request`. */
+export interface ExportResult {
+  readonly type: 'export-result';
+  readonly requestId: number;
+  /** Where the file was written; null when the user cancelled the save dialog. */
+  readonly path: string | null;
+  readonly error?: string;
+}
+
+export type RunMessage = RunStarted | LayerMessage | RunFinished | RunFailed;
+export type ToWebview = RunMessage | ExportResult;
+
+export interface Ready {
+  readonly type: 'ready';
+  readonly protocolVersion: number;
+}
+
+export type ExportFormat = 'png' | 'svg' | 'json' | 'html';
+
+/** Asks the host to save a file; `html` carries no content: the host builds the report from its run. */
+export interface ExportRequest {
+  readonly type: 'export-request';
+  readonly requestId: number;
+  readonly format: ExportFormat;
+  readonly fileName: string;
+  readonly content?: string | Uint8Array;
+}
+
+/** Something the panel could not handle; the host logs it. */
+export interface WebviewError {
+  readonly type: 'webview-error';
+  readonly message: string;
+}
+
+export type FromWebview = Ready | ExportRequest | WebviewError;
+
+export function describeMessage(message: ToWebview | FromWebview): string {
+  return 'runId' in message ? `${message.type} (run ${message.runId})` : message.type;
+}

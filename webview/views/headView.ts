@@ -1,0 +1,259 @@
+/**
+ * The head view (as in BertViz): queries on the left, keys on the right, one line per (head, query, key)
+ * with opacity = weight ÷ active heads, one color per head. Hover a token to focus it, click to lock,
+ * Escape to unlock. Token lists are virtualized beyond VIRTUALIZE_ABOVE rows and lines are drawn on one
+ * viewport-sized canvas, so 2,048 tokens stay interactive. Also the cross-attention view (fixed stack).
+ */
+import type { AttentionStack } from '../../src/protocol/messages';
+import { cssRgb, headColor, type Rgb } from '../../src/view-model/colors';
+import { headLayout, labelWidthFor, renderedRows, rowY, visibleRows, type HeadLayout, type RowRange } from '../../src/view-model/layout';
+import { focusWeights, selectLinks, type Focus, type Link, type Side } from '../../src/view-model/links';
+import { headScene, type Scene } from '../../src/view-model/scene';
+import { hover, moveFocus, toggleLock } from '../../src/view-model/selection';
+import type { ViewData } from '../../src/view-model/viewData';
+import { fitCanvas, formatWeight, h } from '../dom';
+import { placeholder, type View, type ViewContext } from './view';
+
+const ROW_HEIGHT = 20;
+const TOP = 26;
+const CHAR_WIDTH = 7.4;
+/** Wider spans make lines nearly horizontal and hard to follow. */
+const MAX_LINK_SPAN = 420;
+/** Opacity steps: lines are batched into one path per (head, step). */
+const OPACITY_STEPS = 48;
+
+export class HeadView implements View {
+  readonly element = h('section', { class: 'view head-view' });
+  private readonly scroll = h('div', { class: 'hv-scroll', tabindex: 0, role: 'group' });
+  private readonly sizer = h('div', { class: 'hv-sizer' });
+  private readonly canvas = h('canvas', { class: 'hv-links', 'aria-hidden': 'true' });
+  private readonly columns: Record<Side, HTMLElement> = {
+    query: h('div', { class: 'hv-column', role: 'listbox' }),
+    key: h('div', { class: 'hv-column', role: 'listbox' }),
+  };
+  private readonly tokens: Record<Side, Map<number, HTMLElement>> = { query: new Map(), key: new Map() };
+  private readonly titles = { query: h('div', { class: 'hv-title' }), key: h('div', { class: 'hv-title' }) };
+  private ctx: ViewContext | undefined;
+  private data: ViewData | undefined;
+  private layout: HeadLayout | undefined;
+  private labelsKey = '';
+
+  constructor(private readonly stack?: AttentionStack) {
+    this.sizer.append(this.canvas, this.titles.query, this.titles.key, this.columns.query, this.columns.key);
+    this.scroll.append(this.sizer);
+    this.scroll.setAttribute('aria-label', 'Token links. Arrow keys move the focus, Left and Right switch between queries and keys, Enter locks, Escape unlocks.');
+    this.scroll.addEventListener('scroll', () => this.onScroll());
+    this.scroll.addEventListener('keydown', (e) => this.onKey(e));
+    for (const side of ['query', 'key'] as const) {
+      const column = this.columns[side];
+      column.setAttribute('aria-label', side === 'query' ? 'Queries' : 'Keys');
+      column.addEventListener('pointerover', (e) => {
+        const focus = tokenFocus(e.target);
+        if (focus) this.ctx?.update((s) => hover(s, focus));
+      });
+      column.addEventListener('pointerleave', () => this.ctx?.update((s) => hover(s, null)));
+      column.addEventListener('click', (e) => {
+        const focus = tokenFocus(e.target);
+        if (focus) this.lock(focus);
+      });
+    }
+    new ResizeObserver(() => this.ctx && this.render(this.ctx)).observe(this.element);
+  }
+
+  render(ctx: ViewContext): void {
+    this.ctx = ctx;
+    const data = ctx.data.get(ctx.run, ctx.selection, this.stack);
+    this.data = data;
+    if (!data) {
+      this.layout = undefined;
+      this.labelsKey = '';
+      placeholder(this.element, ctx.run.state === 'idle' ? 'Select text and run “Attention: Inspect Selection”.' : `Waiting for layer ${ctx.selection.layer}…`);
+      return;
+    }
+    if (this.scroll.parentElement !== this.element) this.element.replaceChildren(this.scroll);
+    const labelsKey = `${data.queries.labels.join('\u0000')}\u0001${data.keys.labels.join('\u0000')}`;
+    if (labelsKey !== this.labelsKey) {
+      this.labelsKey = labelsKey;
+      for (const side of ['query', 'key'] as const) {
+        this.tokens[side].clear();
+        this.columns[side].replaceChildren();
+      }
+    }
+    const labelWidth = labelWidthFor([...data.queries.labels, ...data.keys.labels], CHAR_WIDTH);
+    this.layout = headLayout({
+      queryCount: data.queries.labels.length, keyCount: data.keys.labels.length,
+      width: Math.max(240, Math.min(this.scroll.clientWidth, 2 * labelWidth + MAX_LINK_SPAN)), rowHeight: ROW_HEIGHT, labelWidth, top: TOP,
+    });
+    this.sizer.style.height = `${this.layout.height}px`;
+    const cross = data.stack === 'cross';
+    this.titles.query.textContent = cross ? 'Decoder (queries)' : 'Queries';
+    this.titles.key.textContent = cross ? 'Encoder (keys)' : 'Keys';
+    this.place(this.titles.query, this.layout.queryX, 4, 'start');
+    this.place(this.titles.key, this.layout.keyX, 4, 'start');
+    this.renderRows();
+    this.renderFocus(ctx);
+  }
+
+  renderFocus(ctx: ViewContext): void {
+    this.ctx = ctx;
+    const data = this.data, layout = this.layout;
+    if (!data || !layout) return;
+    const { focus, locked } = ctx.selection;
+    const links = this.links(data, focus, layout);
+    this.draw(ctx, layout, links);
+    const weights = focus ? focusWeights(links, focus, (focus.side === 'query' ? data.keys : data.queries).labels.length, data.activeCount) : undefined;
+    const other: Side = focus?.side === 'query' ? 'key' : 'query';
+    for (const side of ['query', 'key'] as const) {
+      for (const [index, element] of this.tokens[side]) {
+        const focused = focus?.side === side && focus.index === index;
+        element.classList.toggle('focused', focused);
+        element.classList.toggle('locked', focused && locked);
+        element.setAttribute('aria-selected', String(focused));
+        const weight = weights && side === other ? Math.min(1, weights[index]) : 0;
+        element.style.backgroundColor = weight > 0.01 ? cssRgb(ctx.theme.heat, 0.15 + 0.6 * weight) : '';
+      }
+    }
+    const active = focus && this.tokens[focus.side].get(focus.index);
+    if (active) this.scroll.setAttribute('aria-activedescendant', active.id);
+    else this.scroll.removeAttribute('aria-activedescendant');
+  }
+
+  scene(ctx: ViewContext): Scene | undefined {
+    const data = ctx.data.get(ctx.run, ctx.selection, this.stack);
+    if (!data) return undefined;
+    const links = selectLinks({ matrices: data.matrices, heads: data.heads, activeCount: data.activeCount, focus: ctx.selection.focus, rows: { start: 0, end: data.queries.labels.length } });
+    return headScene({
+      title: `${ctx.run.started?.model.name ?? ''} · ${data.stack} · ${data.layerLabel} · ${data.headLabel}`,
+      queryLabels: data.queries.labels, keyLabels: data.keys.labels, links,
+      aggregate: ctx.selection.headMode !== 'each', aggregateColor: ctx.theme.heat,
+      background: ctx.theme.background, foreground: ctx.theme.foreground,
+    });
+  }
+
+  private links(data: ViewData, focus: Focus | null, layout: HeadLayout): Link[] {
+    const rows = visibleRows(this.scroll.scrollTop, this.scroll.clientHeight, layout.top, layout.rowHeight, data.queries.labels.length, 2);
+    return selectLinks({ matrices: data.matrices, heads: data.heads, activeCount: data.activeCount, focus, rows });
+  }
+
+  private draw(ctx: ViewContext, layout: HeadLayout, links: readonly Link[]): void {
+    const width = layout.width, height = Math.max(1, Math.min(this.scroll.clientHeight, layout.height));
+    const g = fitCanvas(this.canvas, width, height);
+    g.clearRect(0, 0, width, height);
+    g.translate(0, -this.scroll.scrollTop);
+    const paths = new Map<number, Path2D>();
+    for (const link of links) {
+      const step = Math.min(OPACITY_STEPS, Math.ceil(link.opacity * OPACITY_STEPS));
+      const key = link.head * (OPACITY_STEPS + 1) + step;
+      let path = paths.get(key);
+      if (!path) paths.set(key, (path = new Path2D()));
+      path.moveTo(layout.linkStartX, rowY(layout, link.query));
+      path.lineTo(layout.linkEndX, rowY(layout, link.key));
+    }
+    const aggregate = ctx.selection.headMode !== 'each';
+    g.lineWidth = ctx.theme.highContrast ? 2.5 : 2;
+    for (const [key, path] of paths) {
+      const head = Math.floor(key / (OPACITY_STEPS + 1));
+      const color: Rgb = aggregate ? ctx.theme.heat : headColor(head);
+      g.strokeStyle = cssRgb(color);
+      g.globalAlpha = (key % (OPACITY_STEPS + 1)) / OPACITY_STEPS;
+      g.stroke(path);
+    }
+    g.globalAlpha = 1;
+    // Lets tests see how many lines the canvas holds.
+    this.canvas.dataset.linkCount = String(links.length);
+  }
+
+  /** Keeps the token elements of the rendered range in the DOM, and only those. */
+  private renderRows(): void {
+    const data = this.data, layout = this.layout;
+    if (!data || !layout) return;
+    for (const side of ['query', 'key'] as const) {
+      const labels = side === 'query' ? data.queries.labels : data.keys.labels;
+      const visible = visibleRows(this.scroll.scrollTop, this.scroll.clientHeight, layout.top, layout.rowHeight, labels.length);
+      this.syncColumn(side, labels, renderedRows(labels.length, visible), layout);
+    }
+  }
+
+  private syncColumn(side: Side, labels: readonly string[], range: RowRange, layout: HeadLayout): void {
+    const rendered = this.tokens[side];
+    for (const [index, element] of rendered) {
+      if (index < range.start || index >= range.end) {
+        element.remove();
+        rendered.delete(index);
+      }
+    }
+    const x = side === 'query' ? layout.queryX : layout.keyX;
+    for (let index = range.start; index < range.end; index++) {
+      let element = rendered.get(index);
+      if (!element) {
+        element = h('div', { class: 'token', role: 'option', id: `${this.stack ?? 'main'}-${side}-${index}`, 'data-side': side, 'data-index': index, title: `${side} ${index}` }, labels[index]);
+        rendered.set(index, element);
+        this.columns[side].append(element);
+      }
+      this.place(element, x, rowY(layout, index) - layout.rowHeight / 2, side === 'query' ? 'end' : 'start');
+    }
+  }
+
+  private place(element: HTMLElement, x: number, y: number, align: 'start' | 'end'): void {
+    element.style.left = `${x}px`;
+    element.style.top = `${y}px`;
+    element.style.textAlign = align === 'end' ? 'right' : 'left';
+    // Titles may run past the label column; tokens are clipped to it (with an ellipsis).
+    if (element.classList.contains('token')) element.style.width = `${this.layout?.labelWidth ?? 0}px`;
+  }
+
+  private onScroll(): void {
+    if (!this.ctx) return;
+    this.renderRows();
+    this.renderFocus(this.ctx);
+  }
+
+  private lock(focus: Focus): void {
+    const ctx = this.ctx;
+    if (!ctx) return;
+    ctx.update((s) => toggleLock(s, focus));
+    const data = this.data;
+    if (!data || !this.ctx?.selection.locked) return;
+    const labels = focus.side === 'query' ? data.queries.labels : data.keys.labels;
+    const others = focus.side === 'query' ? data.keys.labels : data.queries.labels;
+    const weights = focusWeights(this.links(data, focus, this.layout!), focus, others.length, data.activeCount);
+    const top = Array.from(weights.keys()).sort((a, b) => weights[b] - weights[a]).slice(0, 3);
+    ctx.announce(`Locked ${focus.side} “${labels[focus.index]}”. ${focus.side === 'query' ? 'Attends to' : 'Attended by'}: ${top.map((i) => `“${others[i]}” ${formatWeight(weights[i])}`).join(', ')}.`);
+  }
+
+  private onKey(event: KeyboardEvent): void {
+    const ctx = this.ctx, data = this.data, layout = this.layout;
+    if (!ctx || !data || !layout) return;
+    const focus = ctx.selection.focus;
+    const side: Side = focus?.side ?? 'query';
+    const count = (side === 'query' ? data.queries : data.keys).labels.length;
+    const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: 10, PageUp: -10, Home: -count, End: count };
+    if (event.key in moves) {
+      ctx.update((s) => moveFocus({ ...s, locked: false }, moves[event.key], count, side));
+    } else if ((event.key === 'ArrowLeft' || event.key === 'ArrowRight') && focus) {
+      const to: Side = event.key === 'ArrowLeft' ? 'query' : 'key';
+      const toCount = (to === 'query' ? data.queries : data.keys).labels.length;
+      ctx.update((s) => ({ ...s, locked: false, focus: { side: to, index: Math.min(focus.index, toCount - 1) } }));
+    } else if ((event.key === 'Enter' || event.key === ' ') && focus) {
+      this.lock(focus);
+    } else {
+      return;
+    }
+    event.preventDefault();
+    const next = this.ctx?.selection.focus;
+    if (next) this.scrollToRow(next.index, layout);
+  }
+
+  private scrollToRow(row: number, layout: HeadLayout): void {
+    const y = rowY(layout, row);
+    const { scrollTop, clientHeight } = this.scroll;
+    if (y - layout.rowHeight < scrollTop + layout.top) this.scroll.scrollTop = y - layout.top - layout.rowHeight;
+    else if (y + layout.rowHeight > scrollTop + clientHeight) this.scroll.scrollTop = y + layout.rowHeight - clientHeight;
+  }
+}
+
+function tokenFocus(target: EventTarget | null): Focus | null {
+  const element = (target as HTMLElement | null)?.closest?.('.token') as HTMLElement | null;
+  if (!element) return null;
+  return { side: element.dataset.side as Side, index: Number(element.dataset.index) };
+}

@@ -1,0 +1,93 @@
+/**
+ * The model view: a layers × heads grid of small heatmaps of one stack, filled in as layers stream in.
+ * Clicking a thumbnail opens that layer and head in the matrix view.
+ */
+import { cssRgb, headColor } from '../../src/view-model/colors';
+import { heatPixels } from '../../src/view-model/heatmap';
+import { gridLayout } from '../../src/view-model/layout';
+import type { Selection } from '../../src/view-model/selection';
+import { maskTest } from '../../src/view-model/viewData';
+import { h } from '../dom';
+import { placeholder, type View, type ViewContext } from './view';
+
+export class ModelView implements View {
+  readonly element = h('section', { class: 'view model-view' });
+  /** Thumbnails already drawn, by what they show; a streamed layer only draws its own row. */
+  private readonly thumbs = new Map<string, HTMLCanvasElement>();
+  private thumbsTheme: ViewContext['theme'] | undefined;
+  private ctx: ViewContext | undefined;
+
+  constructor() {
+    this.element.addEventListener('click', (e) => {
+      const button = (e.target as HTMLElement).closest<HTMLElement>('.mv-thumb');
+      if (!button || !this.ctx) return;
+      const layer = Number(button.dataset.layer), head = Number(button.dataset.head);
+      this.ctx.update((s) => ({ ...s, view: 'matrix', layer, head, layerReduction: 'single', headMode: 'each', activeHeads: s.activeHeads.map((on, i) => on || i === head) }));
+    });
+  }
+
+  render(ctx: ViewContext): void {
+    this.ctx = ctx;
+    const started = ctx.run.started;
+    const s = ctx.selection;
+    if (!started) {
+      placeholder(this.element, 'No run yet.');
+      return;
+    }
+    const numHeads = started.model.numHeads;
+    const layerCount = Math.max(started.model.numLayers, ctx.run.layers(s.stack).length);
+    const { thumb, gap } = gridLayout(numHeads, this.element.clientWidth - 48);
+    const grid = h('div', { class: 'mv-grid', role: 'grid', 'aria-label': `${s.stack} attention: ${layerCount} layers by ${numHeads} heads. Each button opens that head in the matrix view.` });
+    grid.style.gridTemplateColumns = `auto repeat(${numHeads}, ${thumb}px)`;
+    grid.style.gap = `${gap}px`;
+    const header = h('div', { class: 'mv-row', role: 'row' }, h('span', { role: 'columnheader' }, ''));
+    for (let head = 0; head < numHeads; head++) {
+      const label = h('span', { class: 'mv-head', role: 'columnheader' }, `head ${head}`);
+      label.style.borderBottomColor = cssRgb(headColor(head));
+      header.append(label);
+    }
+    grid.append(header);
+    const dpr = window.devicePixelRatio || 1;
+    for (let layer = 0; layer < layerCount; layer++) {
+      const row = h('div', { class: 'mv-row', role: 'row' }, h('span', { class: 'mv-layer', role: 'rowheader' }, `layer ${layer}`));
+      const data = ctx.data.get(ctx.run, { ...s, layer, layerReduction: 'single', headMode: 'each' });
+      for (let head = 0; head < numHeads; head++) {
+        const current = s.layerReduction === 'single' && s.layer === layer && s.head === head;
+        const button = h('button', { class: `mv-thumb${current ? ' current' : ''}`, role: 'gridcell', 'data-layer': layer, 'data-head': head, 'aria-label': `Layer ${layer}, head ${head}${data ? '' : ' (not computed yet)'}`, disabled: !data });
+        button.style.width = button.style.height = `${thumb}px`;
+        if (data) button.append(this.thumbnail(ctx, s, layer, head, Math.round(thumb * dpr), thumb));
+        row.append(button);
+      }
+      grid.append(row);
+    }
+    this.element.replaceChildren(grid);
+  }
+
+  renderFocus(): void {
+    // Thumbnails show whole matrices: a focused token changes nothing here.
+  }
+
+  private thumbnail(ctx: ViewContext, s: Selection, layer: number, head: number, pixels: number, size: number): HTMLCanvasElement {
+    if (this.thumbsTheme !== ctx.theme || this.thumbs.size > 1024) {
+      this.thumbs.clear();
+      this.thumbsTheme = ctx.theme;
+    }
+    const key = `${ctx.run.id}|${s.stack}|${layer}|${head}|${s.scale}|${s.hideSpecial}|${s.mergeWords}|${pixels}`;
+    let canvas = this.thumbs.get(key);
+    if (!canvas) {
+      const data = ctx.data.get(ctx.run, { ...s, layer, layerReduction: 'single', headMode: 'each' })!;
+      const m = data.matrices;
+      const cells = m.rows * m.cols;
+      const heat = heatPixels({
+        data: m.data.subarray(head * cells, (head + 1) * cells), rows: m.rows, cols: m.cols, maxPixels: pixels,
+        scale: s.scale, ramp: ctx.theme.ramp, background: ctx.theme.background, mask: ctx.theme.mask,
+        masked: maskTest(data),
+      });
+      canvas = h('canvas', { width: heat.width, height: heat.height, 'aria-hidden': 'true' });
+      canvas.getContext('2d')!.putImageData(new ImageData(heat.pixels, heat.width, heat.height), 0, 0);
+      this.thumbs.set(key, canvas);
+    }
+    canvas.style.width = canvas.style.height = `${size - 4}px`;
+    return canvas;
+  }
+}

@@ -1,0 +1,33 @@
+/** What every view gets and offers: the shared run, selection and theme; a full or a focus-only redraw. */
+import type { AttentionRun } from '../../src/view-model/attentionRun';
+import type { Scene } from '../../src/view-model/scene';
+import type { Selection } from '../../src/view-model/selection';
+import type { ViewDataSource } from '../../src/view-model/viewData';
+import type { Theme } from '../theme';
+
+export interface ViewContext {
+  readonly run: AttentionRun;
+  readonly selection: Selection;
+  readonly data: ViewDataSource;
+  readonly theme: Theme;
+  update(change: (s: Selection) => Selection): void;
+  /** Says something to screen readers (an aria-live region). */
+  announce(text: string): void;
+}
+
+export interface View {
+  readonly element: HTMLElement;
+  /** Data, selection (other than the focus), size or theme changed. */
+  render(ctx: ViewContext): void;
+  /** Only the focused or locked token changed: the fast path hover and lock take. */
+  renderFocus(ctx: ViewContext): void;
+  /** The picture for PNG and SVG export, where the view has one. */
+  scene?(ctx: ViewContext): Scene | Promise<Scene> | undefined;
+}
+
+export function placeholder(element: HTMLElement, text: string): void {
+  const note = document.createElement('p');
+  note.className = 'placeholder';
+  note.textContent = text;
+  element.replaceChildren(note);
+}
