@@ -3,14 +3,19 @@
  * "那天雨很大,他等了很久,水汽打湿了衣服,也没有等到她。" and the command prints, per head, what 他
  * attends to and each token's strongest key.
  */
+import * as path from 'path';
 import { parseBackendChoice, selectBackend } from '../engine/backends';
 import { inspect } from '../engine/inspect';
 import { loadModel } from '../engine/loader';
 import type { AttentionEvent } from '../engine/model';
+import { writeReport } from '../report/reportHtml';
+import { completedRunMessages } from '../report/runMessages';
 import { parseArgs } from './args';
 
 export const TUTORIAL_SENTENCE = '那天雨很大,他等了很久,水汽打湿了衣服,也没有等到她。';
 const FOCUS = '他';
+/** The standalone report, written to the current folder. */
+export const DEMO_REPORT = 'attention-demo.html';
 
 /** The k largest entries of one attention row as [key index, weight], largest first. */
 export function topKeys(probs: Float32Array, row: number, keyLength: number, k: number): [number, number][] {
@@ -25,7 +30,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   const selection = await selectBackend(parseBackendChoice(args.values.get('backend') ?? 'auto'));
   const layers: AttentionEvent[] = [];
   try {
-    const summary = await inspect(loaded, selection.backend, { text: TUTORIAL_SENTENCE }, {}, {
+    const summary = await inspect(loaded, selection.backend, { text: TUTORIAL_SENTENCE }, { scores: true, headVectors: true }, {
       onEvent: (e) => {
         if (e.type === 'attention') layers.push(e);
       },
@@ -50,6 +55,9 @@ export async function runDemo(argv: string[]): Promise<number> {
       }
     }
     out.push('', `Computed in ${summary.timings.forwardMs.toFixed(0)} ms. Try a real model: attention-inspector inspect --model <folder> --text "…"`);
+    const messages = completedRunMessages({ model: loaded.model.info, source: summary.source, backend: selection }, layers, summary.timings, { source: TUTORIAL_SENTENCE });
+    const report = writeReport(DEMO_REPORT, messages, path.resolve(__dirname, '..'), 'Attention — the tutorial sentence on the demo model');
+    out.push(`Every head, step by step, in your browser: ${report}`);
     process.stdout.write(out.join('\n') + '\n');
   } finally {
     selection.backend.dispose();

@@ -1,12 +1,15 @@
 /** `inspect`: writes the fixture-compatible tensors (safetensors) and the run's metadata (JSON). */
 import * as fs from 'fs';
+import * as path from 'path';
 import { parseBackendChoice, selectBackend } from '../engine/backends';
 import { EngineError } from '../engine/errors';
 import { resolveModelSource } from '../engine/hub';
 import { inspect } from '../engine/inspect';
 import { loadModel } from '../engine/loader';
-import { ForwardEvent, tensorName } from '../engine/model';
+import { AttentionEvent, ForwardEvent, tensorName } from '../engine/model';
 import { NamedTensor, writeSafetensors } from '../engine/safetensors';
+import { writeReport } from '../report/reportHtml';
+import { completedRunMessages } from '../report/runMessages';
 import { parseArgs, parseCount, parseIdList, readTextArg } from './args';
 
 /** Tensors named as the fixtures; generation steps are prefixed `steps.{step}.`. */
@@ -28,7 +31,7 @@ export function eventTensors(event: ForwardEvent): NamedTensor[] {
 export async function runInspect(argv: string[]): Promise<number> {
   const args = parseArgs(
     argv,
-    ['model', 'text', 'text-file', 'ids', 'target-text', 'target-ids', 'generate', 'backend', 'out', 'json'],
+    ['model', 'text', 'text-file', 'ids', 'target-text', 'target-ids', 'generate', 'backend', 'out', 'json', 'html'],
     ['hidden-states', 'scores'],
   );
   const modelPath = args.values.get('model');
@@ -41,6 +44,9 @@ export async function runInspect(argv: string[]): Promise<number> {
   const loaded = loadModel(resolveModelSource(modelPath).path);
   const selection = await selectBackend(parseBackendChoice(args.values.get('backend') ?? 'auto'));
   const tensors: NamedTensor[] = [];
+  // The HTML report's step-by-step view needs the scores and head vectors; --out keeps only what was asked.
+  const html = args.values.get('html');
+  const attention: AttentionEvent[] = [];
   try {
     const summary = await inspect(
       loaded, selection.backend,
@@ -51,8 +57,13 @@ export async function runInspect(argv: string[]): Promise<number> {
         generate: generateArg !== undefined ? parseCount(generateArg, 'generate') : undefined,
       },
       // Generation keeps logits to choose tokens but writes only the attention unless asked.
-      { scores: args.flags.has('scores'), hiddenStates: args.flags.has('hidden-states'), logits: !loaded.model.info.untrained && generateArg === undefined },
-      { onEvent: (event) => void tensors.push(...eventTensors(event)) },
+      { scores: args.flags.has('scores') || html !== undefined, headVectors: html !== undefined, hiddenStates: args.flags.has('hidden-states'), logits: !loaded.model.info.untrained && generateArg === undefined },
+      {
+        onEvent: (event) => {
+          if (event.type === 'attention' && html !== undefined) attention.push(event);
+          tensors.push(...eventTensors(event.type === 'attention' && !args.flags.has('scores') ? { ...event, scores: undefined } : event));
+        },
+      },
     );
     const out = args.values.get('out');
     if (out) writeSafetensors(out, tensors, { producer: 'attention-inspector', model: loaded.model.info.name });
@@ -71,7 +82,11 @@ export async function runInspect(argv: string[]): Promise<number> {
     };
     const json = args.values.get('json');
     if (json) fs.writeFileSync(json, JSON.stringify(meta, null, 1) + '\n');
-    if (!out && !json) process.stdout.write(JSON.stringify(meta) + '\n');
+    if (html !== undefined) {
+      const messages = completedRunMessages({ model: info, source: summary.source, target: summary.target, backend: selection }, attention, summary.timings, { source: text, target: args.values.get('target-text') });
+      process.stderr.write(`report: ${writeReport(html, messages, path.resolve(__dirname, '..'), `Attention — ${info.name}`)}\n`);
+    }
+    if (!out && !json && html === undefined) process.stdout.write(JSON.stringify(meta) + '\n');
     else process.stderr.write(`${info.name}: ${summary.source.ids.length} tokens, ${tensors.length} tensors on ${selection.used} in ${summary.timings.forwardMs.toFixed(0)} ms\n`);
   } finally {
     selection.backend.dispose();

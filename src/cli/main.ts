@@ -14,9 +14,9 @@ import { runTokenize } from './tokenizeCommand';
 const USAGE = `Usage:
   attention-inspector inspect --model <folder|org/name[@revision]|demo|demo-causal> (--text S | --text-file F | --ids 1,2,3)
       [--target-text S | --target-ids 1,2,3 | --generate N] [--backend auto|cpu|webgpu]
-      [--out result.safetensors] [--json meta.json] [--hidden-states] [--scores]
+      [--out result.safetensors] [--json meta.json] [--html report.html] [--hidden-states] [--scores]
   attention-inspector tokenize --model <folder|org/name[@revision]> (--text S | --text-file F | --jsonl F)
-  attention-inspector demo [--backend auto|cpu|webgpu]
+  attention-inspector demo [--backend auto|cpu|webgpu]   (also writes attention-demo.html in the current folder)
   attention-inspector download <org/name> [--revision R]
       into HF_HUB_CACHE (default ~/.cache/huggingface/hub) from HF_ENDPOINT; HF_TOKEN for gated models
 `;

@@ -1,0 +1,63 @@
+/**
+ * The engine's results as panel messages: the host streams these to the webview, and the CLI embeds
+ * them in the standalone report. Engine types stay on this side; the protocol knows only its own.
+ */
+import type { EngineErrorCode } from '../engine/errors';
+import type { Timings, TokenizedText } from '../engine/inspect';
+import type { AttentionEvent, ModelInfo } from '../engine/model';
+import type { LayerMessage, PanelBackend, PanelTokens, RunFailed, RunFinished, RunMessage, RunStarted } from '../protocol/messages';
+
+export interface StartedRun {
+  readonly model: ModelInfo;
+  readonly source: TokenizedText;
+  readonly target?: TokenizedText;
+  readonly backend: PanelBackend;
+}
+
+function panelTokens(tokens: TokenizedText, text: string | undefined): PanelTokens {
+  return { text: text ?? null, ids: tokens.ids, tokens: tokens.tokens, offsetsUtf16: tokens.offsetsUtf16, special: tokens.special };
+}
+
+export function startedMessage(runId: number, run: StartedRun, texts: { source?: string; target?: string }): RunStarted {
+  const m = run.model;
+  return {
+    type: 'run-started', runId,
+    model: {
+      name: m.name, modelType: m.modelType, kind: m.kind, numLayers: m.numLayers, numHeads: m.numHeads, numKvHeads: m.numKvHeads,
+      headDim: m.headDim, hiddenSize: m.hiddenSize, causal: m.causal, untrained: m.untrained,
+    },
+    source: panelTokens(run.source, texts.source),
+    target: run.target && panelTokens(run.target, texts.target),
+    backend: { used: run.backend.used, adapter: run.backend.adapter, fallbackReason: run.backend.fallbackReason },
+  };
+}
+
+export function layerMessage(runId: number, event: AttentionEvent, model: ModelInfo): LayerMessage {
+  return {
+    type: 'layer', runId, stack: event.kind, layer: event.layer,
+    numHeads: event.numHeads, numKvHeads: event.numKvHeads, headDim: event.headDim,
+    queryLength: event.queryLength, keyLength: event.keyLength,
+    causal: event.kind === 'decoder' || (event.kind === 'self' && model.causal),
+    probs: event.probs, scores: event.scores, q: event.q, k: event.k, v: event.v, headOutputs: event.headOutputs,
+  };
+}
+
+export function finishedMessage(runId: number, timings: Timings): RunFinished {
+  return { type: 'run-finished', runId, timings: { tokenizeMs: timings.tokenizeMs, firstLayerMs: timings.firstLayerMs, forwardMs: timings.forwardMs } };
+}
+
+export function failedMessage(runId: number, err: unknown): RunFailed {
+  const engine = err as { name?: string; code?: EngineErrorCode; message?: string };
+  if (engine?.name === 'EngineError' && engine.code) return { type: 'run-failed', runId, code: engine.code, message: engine.message ?? '' };
+  return { type: 'run-failed', runId, code: 'INTERNAL', message: `Internal error: ${err instanceof Error ? err.message : String(err)}. Please report it with the model and the selected text.` };
+}
+
+/**
+ * A finished run as the message sequence a panel would have received (the report replays it). Of a
+ * generation only step 0, the prompt's attention, is shown: the panel does not step through tokens yet.
+ */
+export function completedRunMessages(run: StartedRun, events: readonly AttentionEvent[], timings: Timings, texts: { source?: string; target?: string }): RunMessage[] {
+  const runId = 1;
+  const prompt = events.filter((e) => !e.step);
+  return [startedMessage(runId, run, texts), ...prompt.map((e) => layerMessage(runId, e, run.model)), finishedMessage(runId, timings)];
+}

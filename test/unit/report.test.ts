@@ -1,0 +1,196 @@
+/**
+ * The standalone report in a real browser (headless Debian Chromium through playwright-core): built
+ * from real engine runs, opened from disk with no network, every view driven and checked through the
+ * DOM, exports downloaded, and screenshots kept under test-output/report/. Without Chromium the suite
+ * skips locally and fails in CI.
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
+import { inspect, type InspectInput } from '../../src/engine/inspect';
+import { loadModel } from '../../src/engine/loader';
+import type { AttentionEvent } from '../../src/engine/model';
+import { completedRunMessages } from '../../src/report/runMessages';
+import { writeReport } from '../../src/report/reportHtml';
+import { layerMatrices } from '../../src/view-model/attentionRun';
+import { selectLinks } from '../../src/view-model/links';
+import { sharedPath } from '../helpers/shared';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const OUT = path.join(ROOT, 'test-output', 'report');
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+async function buildReport(model: string, input: InspectInput, file: string): Promise<{ events: AttentionEvent[]; tokens: number }> {
+  const loaded = loadModel(model);
+  const backend = new CpuBackend();
+  const events: AttentionEvent[] = [];
+  try {
+    const summary = await inspect(loaded, backend, input, { scores: true, headVectors: true }, {
+      onEvent: (e) => void (e.type === 'attention' && events.push(e)),
+    });
+    const messages = completedRunMessages(
+      { model: loaded.model.info, source: summary.source, target: summary.target, backend: { used: 'cpu', adapter: 'CPU', fallbackReason: null } },
+      events, summary.timings, { source: input.text, target: input.targetText },
+    );
+    writeReport(file, messages, ROOT, `Attention — ${loaded.model.info.name}`);
+    return { events, tokens: summary.source.ids.length };
+  } finally {
+    backend.dispose();
+  }
+}
+
+/** The slice of an HTML element these checks read (the root tsconfig has no DOM types). */
+type Styled = { dataset: Record<string, string>; style: { backgroundColor: string } };
+
+async function appState(page: Page): Promise<Record<string, string>> {
+  return page.locator('#app').evaluate((app) => ({ ...(app as unknown as Styled).dataset }));
+}
+
+describe('standalone report in headless Chromium', function () {
+  let context: BrowserContext;
+  let profile: string;
+
+  before(async function () {
+    if (!fs.existsSync(CHROMIUM)) {
+      const why = `${CHROMIUM} is missing: install it with "apt-get install -y --no-install-recommends chromium".`;
+      if (process.env.CI) throw new Error(why);
+      console.warn(`      skipped: ${why}`);
+      this.skip();
+    }
+    assert.ok(fs.existsSync(path.join(ROOT, 'media', 'webview.js')), 'media/webview.js is missing: run npm run build');
+    fs.mkdirSync(OUT, { recursive: true });
+    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'ai-report-chromium-'));
+    const { chromium } = await import('playwright-core');
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1280, height: 900 }, acceptDownloads: true,
+    });
+    // No request may leave the file: the report is self-contained.
+    await context.route(/^(?!file:|data:|blob:)/, (route) => route.abort());
+  });
+
+  after(async () => {
+    await context?.close();
+    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  });
+
+  async function open(file: string): Promise<{ page: Page; errors: string[] }> {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('#app[data-state="done"]');
+    return { page, errors };
+  }
+
+  it('shows llama-stories260K on a 201-token story: all 5 layers × 8 heads, every view', async () => {
+    const file = path.join(OUT, 'llama-story.html');
+    const story = JSON.parse(fs.readFileSync(sharedPath('fixtures', 'llama-stories260K', 'story_200.json'), 'utf8')).text as string;
+    const { events, tokens } = await buildReport(sharedPath('models', 'llama-stories260K'), { text: story }, file);
+    assert.strictEqual(tokens, 201);
+    const { page, errors } = await open(file);
+
+    // Head view: both token columns, one swatch per head.
+    assert.deepStrictEqual(await appState(page), { state: 'done', tokenCount: '201', layersReceived: '5' });
+    assert.strictEqual(await page.locator('.head-view .token[data-side="query"]').count(), 201);
+    assert.strictEqual(await page.locator('.head-view .token[data-side="key"]').count(), 201);
+    assert.strictEqual(await page.locator('.head-swatch').count(), 8);
+    await page.screenshot({ path: path.join(OUT, 'llama-head.png') });
+
+    // Lock a query: exactly the links the view model selects for it, and its keys highlighted.
+    const query = 40;
+    await page.locator(`#main-query-${query}`).scrollIntoViewIfNeeded();
+    await page.locator(`#main-query-${query}`).click();
+    const expected = selectLinks({ matrices: layerMatrices({ ...events[0], type: 'layer', runId: 1, stack: 'self', causal: true }), heads: [0, 1, 2, 3, 4, 5, 6, 7], activeCount: 8, focus: { side: 'query', index: query }, rows: { start: 0, end: 0 } });
+    assert.ok(expected.length > 0 && expected.every((l) => l.key <= query), 'causal: links only to earlier keys');
+    assert.strictEqual(await page.locator('.hv-links').getAttribute('data-link-count'), String(expected.length));
+    assert.strictEqual(await page.locator('.token.locked').count(), 1);
+    const highlighted = await page.locator('.head-view .token[data-side="key"]').evaluateAll((els) => (els as unknown as Styled[]).filter((e) => e.style.backgroundColor).map((e) => Number(e.dataset.index)));
+    assert.ok(highlighted.length > 0 && highlighted.every((j) => j <= query), `highlighted keys ${highlighted}`);
+    await page.screenshot({ path: path.join(OUT, 'llama-head-locked.png') });
+
+    // Solo a head (double-click): only its links remain; Escape unlocks.
+    await page.locator('.head-swatch[data-head="3"]').dblclick();
+    assert.deepStrictEqual(await page.locator('.head-swatch').evaluateAll((els) => els.map((e) => e.getAttribute('aria-pressed'))), ['false', 'false', 'false', 'true', 'false', 'false', 'false', 'false']);
+    const soloLinks = Number(await page.locator('.hv-links').getAttribute('data-link-count'));
+    assert.ok(soloLinks > 0 && soloLinks < expected.length, `solo ${soloLinks} of ${expected.length}`);
+    await page.keyboard.press('Escape');
+    assert.strictEqual(await page.locator('.token.locked, .token.focused').count(), 0);
+
+    // Model view: 5 × 8 thumbnails; clicking one opens it in the matrix view.
+    await page.click('#tab-model');
+    assert.strictEqual(await page.locator('.mv-thumb canvas').count(), 40);
+    await page.screenshot({ path: path.join(OUT, 'llama-model.png') });
+    await page.click('.mv-thumb[data-layer="4"][data-head="2"]');
+    assert.strictEqual(await page.locator('#tab-matrix').getAttribute('aria-selected'), 'true');
+    assert.match((await page.locator('.mv-legend').textContent()) ?? '', /layer 4 · head 2 .*striped: masked/);
+
+    // Matrix view: hovering a cell names query, key and weight; log scale redraws.
+    const box = (await page.locator('.mv-overlay').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.8);
+    assert.match((await page.locator('.mv-tooltip').textContent()) ?? '', /query “.+” \(\d+\) → key “.+” \(\d+\): (masked|\d)/);
+    await page.selectOption('select[aria-label="Color scale"]', 'log');
+    assert.match((await page.locator('.mv-legend').textContent()) ?? '', /log scale/);
+    await page.screenshot({ path: path.join(OUT, 'llama-matrix-log.png') });
+
+    // Exports of the matrix view: SVG markup with the heatmap inside, a PNG, JSON of every layer.
+    const [svg] = await Promise.all([page.waitForEvent('download'), page.click('button.export:text("SVG")')]);
+    const svgText = fs.readFileSync((await svg.path())!, 'utf8');
+    assert.match(svgText, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(svgText, /<image [^>]*href="data:image\/png;base64,/);
+    const [png] = await Promise.all([page.waitForEvent('download'), page.click('button.export:text("PNG")')]);
+    assert.deepStrictEqual([...fs.readFileSync((await png.path())!).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    const [json] = await Promise.all([page.waitForEvent('download'), page.click('button.export:text("JSON")')]);
+    const matrices = JSON.parse(fs.readFileSync((await json.path())!, 'utf8'));
+    assert.strictEqual(matrices.layers.length, 5);
+    assert.deepStrictEqual(matrices.layers[0].shape, [8, 201, 201]);
+    assert.ok(Math.abs(matrices.layers[2].attentions[5][100].reduce((a: number, b: number) => a + b, 0) - 1) < 1e-4);
+
+    // Step by step: every key of the chosen query, the formula, and the engine's output reproduced.
+    await page.click('#tab-computation');
+    assert.match((await page.locator('.formula').textContent()) ?? '', /softmax\(QKᵀ \/ √dₖ \+ M\) · V/);
+    assert.strictEqual(await page.locator('.cv-table tbody tr:not(.sum)').count(), 64);
+    const difference = /largest difference ([\d.e+-]+)/.exec((await page.locator('.cv-output').textContent()) ?? '');
+    assert.ok(difference && Number(difference[1]) < 1e-4, `head output difference ${difference?.[1]}`);
+    await page.screenshot({ path: path.join(OUT, 'llama-computation.png'), fullPage: true });
+
+    // Words merged and <s> hidden: fewer display tokens, rows still distributions.
+    await page.click('#tab-head');
+    await page.getByLabel('Hide special tokens').check();
+    await page.getByLabel('Merge subwords into words').check();
+    const words = await page.locator('.head-view .token[data-side="query"]').count();
+    assert.ok(words > 80 && words < 201, `${words} words`);
+    await page.screenshot({ path: path.join(OUT, 'llama-head-words.png') });
+    assert.deepStrictEqual(errors, []);
+    await page.close();
+  });
+
+  it('shows the demo model’s cross-attention (encoder-decoder run)', async () => {
+    const file = path.join(OUT, 'demo-cross.html');
+    const { events } = await buildReport('demo', { text: '那天雨很大', targetText: 'It rained heavily that day' }, file);
+    const { page, errors } = await open(file);
+    assert.strictEqual((await appState(page)).layersReceived, '3');
+    await page.click('#tab-cross');
+    assert.deepStrictEqual(await page.locator('.token[data-side="query"]').allTextContents(), ['It', 'rained', 'heavily', 'that', 'day']);
+    assert.strictEqual(await page.locator('.token[data-side="key"]').count(), 5);
+    await page.hover('#cross-query-2');
+    const cross = events.find((e) => e.kind === 'cross')!;
+    const expected = selectLinks({ matrices: layerMatrices({ ...cross, type: 'layer', runId: 1, stack: 'cross', causal: false }), heads: [0, 1, 2, 3, 4, 5, 6, 7], activeCount: 8, focus: { side: 'query', index: 2 }, rows: { start: 0, end: 0 } });
+    assert.ok(expected.length > 8);
+    assert.strictEqual(await page.locator('.hv-links').getAttribute('data-link-count'), String(expected.length));
+    await page.screenshot({ path: path.join(OUT, 'demo-cross.png') });
+    // The report re-saves itself as a working report.
+    const [html] = await Promise.all([page.waitForEvent('download'), page.click('button.export:text("HTML")')]);
+    const saved = path.join(OUT, 'demo-cross-resaved.html');
+    fs.copyFileSync((await html.path())!, saved);
+    const again = await open(saved);
+    assert.strictEqual((await appState(again.page)).layersReceived, '3');
+    assert.deepStrictEqual([...errors, ...again.errors], []);
+    await again.page.close();
+    await page.close();
+  });
+});
