@@ -4,7 +4,7 @@
  */
 import { cssRgb, hexRgb, headColor, type Rgb } from './colors';
 import { headLayout, rowY, type MatrixLayout } from './layout';
-import type { Link } from './links';
+import type { Focus, Link } from './links';
 
 export interface SceneText {
   readonly x: number;
@@ -50,6 +50,8 @@ export interface HeadSceneInput {
   readonly queryLabels: readonly string[];
   readonly keyLabels: readonly string[];
   readonly links: readonly Link[];
+  /** The focused token's label is drawn bold. */
+  readonly focus: Focus | null;
   /** Colors per head-axis index; an aggregate draws in `aggregateColor`. */
   readonly aggregate: boolean;
   readonly aggregateColor: Rgb;
@@ -69,8 +71,9 @@ export function headScene(input: HeadSceneInput): Scene {
   const showLabels = rowHeight >= 9;
   const texts: SceneText[] = [{ x: layout.width / 2, y: 16, text: input.title, anchor: 'middle', bold: true }];
   if (showLabels) {
-    input.queryLabels.forEach((text, i) => texts.push({ x: layout.linkStartX - 8, y: rowY(layout, i) + 4, text, anchor: 'end' }));
-    input.keyLabels.forEach((text, j) => texts.push({ x: layout.linkEndX + 8, y: rowY(layout, j) + 4, text, anchor: 'start' }));
+    const bold = (side: Focus['side'], index: number) => input.focus?.side === side && input.focus.index === index;
+    input.queryLabels.forEach((text, i) => texts.push({ x: layout.linkStartX - 8, y: rowY(layout, i) + 4, text, anchor: 'end', bold: bold('query', i) }));
+    input.keyLabels.forEach((text, j) => texts.push({ x: layout.linkEndX + 8, y: rowY(layout, j) + 4, text, anchor: 'start', bold: bold('key', j) }));
   }
   const lines = input.links.map((l) => ({
     x1: layout.linkStartX, y1: rowY(layout, l.query), x2: layout.linkEndX, y2: rowY(layout, l.key),

@@ -114,6 +114,15 @@ describe('standalone report in headless Chromium', function () {
     assert.ok(highlighted.length > 0 && highlighted.every((j) => j <= query), `highlighted keys ${highlighted}`);
     await page.screenshot({ path: path.join(OUT, 'llama-head-locked.png') });
 
+    // Head view exports: one SVG line per link drawn, and a PNG of the same scene.
+    const [headSvg] = await Promise.all([page.waitForEvent('download'), page.click('button.export:text("SVG")')]);
+    await headSvg.saveAs(path.join(OUT, 'llama-head-export.svg'));
+    const svgLines = fs.readFileSync(path.join(OUT, 'llama-head-export.svg'), 'utf8').match(/<line /g) ?? [];
+    assert.strictEqual(svgLines.length, expected.length);
+    const [headPng] = await Promise.all([page.waitForEvent('download'), page.click('button.export:text("PNG")')]);
+    await headPng.saveAs(path.join(OUT, 'llama-head-export.png'));
+    assert.deepStrictEqual([...fs.readFileSync(path.join(OUT, 'llama-head-export.png')).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+
     // Solo a head (double-click): only its links remain; Escape unlocks.
     await page.locator('.head-swatch[data-head="3"]').dblclick();
     assert.deepStrictEqual(await page.locator('.head-swatch').evaluateAll((els) => els.map((e) => e.getAttribute('aria-pressed'))), ['false', 'false', 'false', 'true', 'false', 'false', 'false', 'false']);

@@ -124,7 +124,7 @@ export class HeadView implements View {
     const links = selectLinks({ matrices: data.matrices, heads: data.heads, activeCount: data.activeCount, focus: ctx.selection.focus, rows: { start: 0, end: data.queries.labels.length } });
     return headScene({
       title: `${ctx.run.started?.model.name ?? ''} · ${data.stack} · ${data.layerLabel} · ${data.headLabel}`,
-      queryLabels: data.queries.labels, keyLabels: data.keys.labels, links,
+      queryLabels: data.queries.labels, keyLabels: data.keys.labels, links, focus: ctx.selection.focus,
       aggregate: ctx.selection.headMode !== 'each', aggregateColor: ctx.theme.heat,
       background: ctx.theme.background, foreground: ctx.theme.foreground,
     });
