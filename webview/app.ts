@@ -33,6 +33,8 @@ export class App {
   private readonly live = h('div', { class: 'visually-hidden', 'aria-live': 'polite' });
   private readonly viewHost = h('main', { id: 'views', role: 'tabpanel' });
   private frame = 0;
+  /** One context for every view; its getters always read the current selection and theme. */
+  private readonly ctx: ViewContext = this.context();
 
   constructor(private readonly root: HTMLElement, private readonly transport: Transport) {
     this.selection = { ...DEFAULT_SELECTION, ...transport.loadPreferences() };
@@ -78,8 +80,15 @@ export class App {
   }
 
   private context(): ViewContext {
+    const app = this;
     return {
-      run: this.run, selection: this.selection, data: this.data, theme: this.theme,
+      run: this.run, data: this.data,
+      get selection() {
+        return app.selection;
+      },
+      get theme() {
+        return app.theme;
+      },
       update: (change) => this.update(change),
       announce: (text) => (this.live.textContent = text),
     };
@@ -94,7 +103,7 @@ export class App {
     const { focus: _f, locked: _l, ...rest } = next;
     const { focus: _pf, locked: _pl, ...previousRest } = previous;
     if (shallowEqual(rest, previousRest)) {
-      this.views[next.view].renderFocus(this.context());
+      this.views[next.view].renderFocus(this.ctx);
     } else {
       this.transport.storePreferences(preferencesOf(next));
       this.render();
@@ -114,7 +123,7 @@ export class App {
       cancelAnimationFrame(this.frame);
       this.frame = 0;
     }
-    const ctx = this.context();
+    const ctx = this.ctx;
     this.toolbar.sync(ctx);
     this.renderStatus();
     const view = this.views[this.selection.view];
@@ -156,7 +165,7 @@ export class App {
 
   private async export(format: ExportFormat): Promise<void> {
     try {
-      const path = await exportView(format, this.views[this.selection.view], this.context(), this.transport);
+      const path = await exportView(format, this.views[this.selection.view], this.ctx, this.transport);
       this.live.textContent = path ? `Saved ${path}` : 'Export cancelled.';
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

@@ -34,7 +34,7 @@ export async function exportView(format: ExportFormat, view: View, ctx: ViewCont
   }
 }
 
-export async function scenePng(scene: Scene): Promise<Uint8Array> {
+async function scenePng(scene: Scene): Promise<Uint8Array> {
   const canvas = document.createElement('canvas');
   canvas.width = Math.ceil(scene.width);
   canvas.height = Math.ceil(scene.height);

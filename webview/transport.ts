@@ -3,13 +3,11 @@
  * streams runs, saves exports through a dialog). In the standalone report: the run embedded in the page,
  * replayed through the same messages, and exports downloaded by the browser.
  */
-import { decodeRunMessages } from '../src/protocol/codec';
+import { DATA_ELEMENT_ID, decodeRunMessages } from '../src/protocol/codec';
 import type { ExportFormat, ExportResult, FromWebview, ToWebview } from '../src/protocol/messages';
 import type { Preferences } from '../src/view-model/selection';
 
 export interface Transport {
-  /** True in the standalone report (no host). */
-  readonly standalone: boolean;
   post(message: FromWebview): void;
   onMessage(handler: (message: ToWebview) => void): void;
   /** Saves a file; resolves with where it went (null when the user cancelled). */
@@ -28,10 +26,7 @@ interface VsCodeApi {
 
 declare function acquireVsCodeApi(): VsCodeApi;
 
-export const DATA_ELEMENT_ID = 'attention-data';
-
 class VsCodeTransport implements Transport {
-  readonly standalone = false;
   private nextRequest = 1;
   private readonly pending = new Map<number, { resolve(path: string | null): void; reject(err: Error): void }>();
 
@@ -71,7 +66,6 @@ class VsCodeTransport implements Transport {
 }
 
 class ReportTransport implements Transport {
-  readonly standalone = true;
   private handler: ((message: ToWebview) => void) | undefined;
 
   /** `pristine` is the page as loaded, so "Save HTML" writes the report, not its rendered DOM. */

@@ -115,6 +115,7 @@ export class AttentionPanel implements vscode.Disposable {
 
   dispose(): void {
     if (AttentionPanel.current === this) AttentionPanel.current = undefined;
+    this.ready = false; // a run's late messages must not reach a disposed webview
     this.controller?.abort();
     this.panel.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();

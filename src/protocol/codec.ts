@@ -6,6 +6,9 @@
  */
 import type { RunMessage } from './messages';
 
+/** The report's <script type="application/json"> element that holds the encoded run. */
+export const DATA_ELEMENT_ID = 'attention-data';
+
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const DECODE = new Uint8Array(128).fill(255);
 for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;

@@ -131,7 +131,3 @@ export interface WebviewError {
 }
 
 export type FromWebview = Ready | ExportRequest | WebviewError;
-
-export function describeMessage(message: ToWebview | FromWebview): string {
-  return 'runId' in message ? `${message.type} (run ${message.runId})` : message.type;
-}

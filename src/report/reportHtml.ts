@@ -7,11 +7,11 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { encodeRunMessages } from '../protocol/codec';
+import { DATA_ELEMENT_ID, encodeRunMessages } from '../protocol/codec';
 import type { RunMessage } from '../protocol/messages';
 
 /** Above this many tokens the step-by-step data (scores, q, k, v) is left out: it would double the file. */
-export const REPORT_STEP_DATA_MAX_TOKENS = 512;
+const REPORT_STEP_DATA_MAX_TOKENS = 512;
 
 export interface ReportAssets {
   readonly script: string;
@@ -63,7 +63,7 @@ export function reportHtml(messages: readonly RunMessage[], assets: ReportAssets
     '</head>',
     '<body>',
     '<div id="app" data-state="idle" data-token-count="0" data-layers-received="0"></div>',
-    `<script id="attention-data" type="application/json">${data}</script>`,
+    `<script id="${DATA_ELEMENT_ID}" type="application/json">${data}</script>`,
     `<script>${script}</script>`,
     '</body>',
     '</html>',

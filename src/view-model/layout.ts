@@ -7,7 +7,7 @@
 /** Lists up to this many tokens are rendered whole; longer ones only around the viewport. */
 export const VIRTUALIZE_ABOVE = 256;
 /** Rows rendered above and below the viewport, so fast scrolling shows no gaps. */
-export const OVERSCAN_ROWS = 12;
+const OVERSCAN_ROWS = 12;
 
 export interface HeadLayoutInput {
   readonly queryCount: number;
@@ -74,12 +74,6 @@ export function visibleRows(scrollTop: number, viewportHeight: number, top: numb
 /** Rows to keep in the DOM: all of a short list, else the visible ones. */
 export function renderedRows(count: number, visible: RowRange): RowRange {
   return count <= VIRTUALIZE_ABOVE ? { start: 0, end: count } : visible;
-}
-
-/** The first row whose band contains y, or -1. */
-export function rowAt(layout: HeadLayout, y: number, count: number): number {
-  const row = Math.floor((y - layout.top) / layout.rowHeight);
-  return row >= 0 && row < count ? row : -1;
 }
 
 export interface MatrixLayout {

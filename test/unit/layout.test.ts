@@ -1,6 +1,6 @@
 /** The panel's geometry: head view rows and virtualization, matrix cells, the model grid, thumbnails. */
 import * as assert from 'assert';
-import { cellAt, downsample, gridLayout, headLayout, labelWidthFor, matrixLayout, renderedRows, rowAt, rowY, VIRTUALIZE_ABOVE, visibleRows } from '../../src/view-model/layout';
+import { cellAt, downsample, gridLayout, headLayout, labelWidthFor, matrixLayout, renderedRows, rowY, VIRTUALIZE_ABOVE, visibleRows } from '../../src/view-model/layout';
 
 describe('panel layout', () => {
   const layout = headLayout({ queryCount: 10, keyCount: 12, width: 500, rowHeight: 20, labelWidth: 80, top: 30 });
@@ -19,13 +19,6 @@ describe('panel layout', () => {
     const narrow = headLayout({ queryCount: 3, keyCount: 3, width: 200, rowHeight: 20, labelWidth: 200, top: 0 });
     assert.ok(narrow.linkEndX - narrow.linkStartX >= 40, `span ${narrow.linkEndX - narrow.linkStartX}`);
     assert.ok(narrow.keyX + narrow.labelWidth <= 200 + 1e-9);
-  });
-
-  it('hit-tests rows and ignores the title band and rows past the end', () => {
-    assert.strictEqual(rowAt(layout, 31, 10), 0);
-    assert.strictEqual(rowAt(layout, 229, 10), 9);
-    assert.strictEqual(rowAt(layout, 10, 10), -1);
-    assert.strictEqual(rowAt(layout, 231, 10), -1);
   });
 
   it('computes the visible rows with overscan, clamped to the list', () => {
