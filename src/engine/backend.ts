@@ -105,6 +105,11 @@ export interface Backend {
 
   /** Brings tensors back to the host, in order. One call per layer: it is the synchronization point. */
   read(tensors: readonly DeviceTensor[]): Promise<Float32Array[]>;
+  /**
+   * Optional: one tensor as IEEE float16 bits, converted on the backend so that only half the bytes
+   * reach the host (compact probabilities, ForwardWants.probabilityFormat 'f16').
+   */
+  readHalf?(tensor: DeviceTensor): Promise<Uint16Array>;
   /** Frees tensors that are no longer needed (weights are freed by `dispose`). */
   release(tensors: readonly DeviceTensor[]): void;
   dispose(): void;

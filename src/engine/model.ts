@@ -43,6 +43,11 @@ export interface ForwardWants {
   readonly headVectors?: boolean;
   readonly hiddenStates?: boolean;
   readonly logits?: boolean;
+  /**
+   * 'f16': attention events carry `probsF16` (IEEE half bits, half the memory: enough for display) and
+   * an empty `probs`. Default 'f32' (exports, the numeric tests).
+   */
+  readonly probabilityFormat?: 'f32' | 'f16';
 }
 
 export interface ForwardRequest {
@@ -67,8 +72,10 @@ export interface AttentionEvent {
   readonly headDim: number;
   readonly queryLength: number;
   readonly keyLength: number;
-  /** [numHeads, queryLength, keyLength]. */
+  /** [numHeads, queryLength, keyLength]; empty when wants.probabilityFormat is 'f16'. */
   readonly probs: Float32Array;
+  /** [numHeads, queryLength, keyLength] as float16 bits, when wants.probabilityFormat is 'f16'. */
+  readonly probsF16?: Uint16Array;
   readonly scores?: Float32Array;
   /** [queryLength, numHeads · headDim]. */
   readonly q?: Float32Array;

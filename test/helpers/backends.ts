@@ -3,7 +3,7 @@
  * suites loop over this list so a new backend is tested by adding it here.
  */
 import type { Backend } from '../../src/engine/backend';
-import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
+import { cpuBackends } from './cpuBackends';
 
 export interface TestBackend {
   readonly name: string;
@@ -11,5 +11,5 @@ export interface TestBackend {
 }
 
 export function testBackends(): TestBackend[] {
-  return [{ name: 'cpu', create: async () => new CpuBackend() }];
+  return cpuBackends();
 }

@@ -1,5 +1,6 @@
 /** Pieces every architecture shares: weight upload per backend, the attention sub-block, streaming reads. */
 import type { AttentionOptions, AttentionResult, Backend, DeviceTensor, RopeSpec, SplitPart } from '../backend';
+import { toFloat16Bits } from '../cpu/kernels';
 import { EngineError } from '../errors';
 import type { AttentionKind, ForwardEvent, ForwardWants, HiddenStack } from '../model';
 
@@ -108,20 +109,22 @@ export async function readLayer(
   backend: Backend, kind: AttentionKind, layer: number, attn: ProjectedAttention, wants: ForwardWants, hidden?: PendingHidden, step?: number,
 ): Promise<ForwardEvent[]> {
   const { result, options } = attn;
-  const tensors: DeviceTensor[] = [result.probs];
+  const half = wants.probabilityFormat === 'f16';
+  const tensors: DeviceTensor[] = half && backend.readHalf ? [] : [result.probs];
   if (wants.scores && result.scores) tensors.push(result.scores);
   if (wants.headVectors) tensors.push(attn.q, attn.k, attn.v, result.context);
   if (wants.hiddenStates && hidden) tensors.push(hidden.tensor);
+  const probsF16 = half && backend.readHalf ? await backend.readHalf(result.probs) : undefined;
   const values = await backend.read(tensors);
   let next = 0;
-  const probs = values[next++];
+  const probs = probsF16 ? new Float32Array(0) : values[next++];
   const scores = wants.scores && result.scores ? values[next++] : undefined;
   const vectors = wants.headVectors ? { q: values[next++], k: values[next++], v: values[next++], headOutputs: values[next++] } : {};
   const events: ForwardEvent[] = [{
     type: 'attention', kind, layer,
     numHeads: options.numHeads, numKvHeads: options.numKvHeads, headDim: options.headDim,
     queryLength: result.probs.shape[1], keyLength: result.probs.shape[2],
-    probs, scores, ...vectors, step,
+    ...(half ? { probs: new Float32Array(0), probsF16: probsF16 ?? toFloat16Bits(probs) } : { probs }), scores, ...vectors, step,
   }];
   if (wants.hiddenStates && hidden) {
     events.push({ type: 'hidden', stack: hidden.stack, index: hidden.index, rows: hidden.tensor.shape[0], cols: hidden.tensor.shape[1], data: values[next++] });
