@@ -13,6 +13,12 @@ export const ALL_LINKS_UNFOCUSED_MAX = 64;
 export const TOP_K_UNFOCUSED = 4;
 /** Lines fainter than this are invisible anyway; skipping them keeps long inputs fast. */
 export const MIN_OPACITY = 0.003;
+/**
+ * A focused token's strongest keys per head stay visible at least this much: over 2,048 keys a diffuse
+ * row's weights are all ~1/2,048, and weight ÷ heads alone would draw nothing at all.
+ */
+export const FOCUSED_TOP_VISIBLE = 3;
+export const FOCUSED_MIN_OPACITY = 0.06;
 
 export type Side = 'query' | 'key';
 
@@ -49,18 +55,21 @@ function strongest(values: Float32Array, allMax: number, topK: number): number[]
 export function selectLinks(q: LinkQuery): Link[] {
   const links: Link[] = [];
   const divisor = Math.max(1, q.activeCount);
-  const push = (head: number, query: number, key: number, weight: number) => {
-    const opacity = weight / divisor;
+  const push = (head: number, query: number, key: number, weight: number, floor = 0) => {
+    const opacity = weight > 0 ? Math.max(weight / divisor, floor) : 0;
     if (opacity >= MIN_OPACITY) links.push({ head, query, key, weight, opacity });
+  };
+  /** The focused token's lines: to keys (or from queries) in `values`, its top few kept visible. */
+  const focused = (values: Float32Array, link: (other: number, weight: number, floor: number) => void) => {
+    const top = new Set(topIndices(values, FOCUSED_TOP_VISIBLE));
+    for (const other of strongest(values, ALL_LINKS_FOCUSED_MAX, TOP_K_FOCUSED)) link(other, values[other], top.has(other) ? FOCUSED_MIN_OPACITY : 0);
   };
   const { matrices: m, focus } = q;
   for (const head of q.heads) {
     if (focus?.side === 'query') {
-      const row = matrixRow(m, head, focus.index);
-      for (const key of strongest(row, ALL_LINKS_FOCUSED_MAX, TOP_K_FOCUSED)) push(head, focus.index, key, row[key]);
+      focused(matrixRow(m, head, focus.index), (key, weight, floor) => push(head, focus.index, key, weight, floor));
     } else if (focus?.side === 'key') {
-      const column = matrixColumn(m, head, focus.index);
-      for (const query of strongest(column, ALL_LINKS_FOCUSED_MAX, TOP_K_FOCUSED)) push(head, query, focus.index, column[query]);
+      focused(matrixColumn(m, head, focus.index), (query, weight, floor) => push(head, query, focus.index, weight, floor));
     } else {
       for (let query = q.rows.start; query < q.rows.end; query++) {
         const row = matrixRow(m, head, query);

@@ -1,7 +1,7 @@
 /** Aggregation over heads and layers, top-k keys, and which links the head view draws. */
 import * as assert from 'assert';
-import { matrixColumn, reduceHeads, reduceMatrices, topIndices, type HeadMatrices } from '../../src/view-model/matrices';
-import { ALL_LINKS_FOCUSED_MAX, ALL_LINKS_UNFOCUSED_MAX, focusWeights, MIN_OPACITY, selectLinks, TOP_K_FOCUSED, TOP_K_UNFOCUSED } from '../../src/view-model/links';
+import { matrixColumn, matrixRow, reduceHeads, reduceMatrices, topIndices, type HeadMatrices } from '../../src/view-model/matrices';
+import { ALL_LINKS_FOCUSED_MAX, ALL_LINKS_UNFOCUSED_MAX, FOCUSED_MIN_OPACITY, FOCUSED_TOP_VISIBLE, focusWeights, MIN_OPACITY, selectLinks, TOP_K_FOCUSED, TOP_K_UNFOCUSED } from '../../src/view-model/links';
 
 /** heads × n × n rows that are softmax-like: row i peaks at key (i + head) mod n. */
 function peaked(heads: number, n: number): HeadMatrices {
@@ -52,7 +52,8 @@ describe('panel matrices and links', () => {
     const links = selectLinks({ matrices: m, heads: [0, 2], activeCount: 2, focus: { side: 'query', index: 5 }, rows: { start: 0, end: 0 } });
     assert.ok(links.every((l) => l.query === 5 && (l.head === 0 || l.head === 2)));
     for (const l of links) {
-      assert.strictEqual(l.opacity, l.weight / 2);
+      const strongest = topIndices(matrixRow(m, l.head, 5), FOCUSED_TOP_VISIBLE);
+      assert.strictEqual(l.opacity, Math.max(l.weight / 2, strongest.includes(l.key) ? FOCUSED_MIN_OPACITY : 0));
       assert.ok(l.opacity >= MIN_OPACITY);
     }
     const head0 = links.filter((l) => l.head === 0);
@@ -65,6 +66,16 @@ describe('panel matrices and links', () => {
     const links = selectLinks({ matrices: peaked(1, 8), heads: [0], activeCount: 1, focus: { side: 'key', index: 3 }, rows: { start: 0, end: 0 } });
     assert.ok(links.length > 0 && links.every((l) => l.key === 3));
     assert.ok(links.some((l) => l.query === 3));
+  });
+
+  it('keeps the strongest keys of a diffuse focused row visible', () => {
+    const n = 2048;
+    const row = new Float32Array(n).fill(1 / n);
+    row[7] = 3 / n;
+    const links = selectLinks({ matrices: { heads: 1, rows: 1, cols: n, data: row }, heads: [0], activeCount: 8, focus: { side: 'query', index: 0 }, rows: { start: 0, end: 0 } });
+    assert.strictEqual(links.length, FOCUSED_TOP_VISIBLE);
+    assert.strictEqual(links[0].key, 7);
+    assert.ok(links.every((l) => l.opacity === FOCUSED_MIN_OPACITY));
   });
 
   it('keeps only the top keys of a focused token beyond ALL_LINKS_FOCUSED_MAX keys', () => {

@@ -8,6 +8,7 @@ import type { AttentionStack } from '../../src/protocol/messages';
 import { cssRgb, headColor, type Rgb } from '../../src/view-model/colors';
 import { headLayout, labelWidthFor, renderedRows, rowY, visibleRows, type HeadLayout, type RowRange } from '../../src/view-model/layout';
 import { focusWeights, selectLinks, type Focus, type Link, type Side } from '../../src/view-model/links';
+import { topIndices } from '../../src/view-model/matrices';
 import { headScene, type Scene } from '../../src/view-model/scene';
 import { hover, moveFocus, toggleLock } from '../../src/view-model/selection';
 import type { ViewData } from '../../src/view-model/viewData';
@@ -24,6 +25,8 @@ const OPACITY_STEPS = 48;
 
 export class HeadView implements View {
   readonly element = h('section', { class: 'view head-view' });
+  /** The focused token's strongest partners, as buttons that scroll to them (long inputs put them off-screen). */
+  private readonly summary = h('div', { class: 'hv-summary' });
   private readonly scroll = h('div', { class: 'hv-scroll', tabindex: 0, role: 'group' });
   private readonly sizer = h('div', { class: 'hv-sizer' });
   private readonly canvas = h('canvas', { class: 'hv-links', 'aria-hidden': 'true' });
@@ -57,6 +60,10 @@ export class HeadView implements View {
         if (focus) this.lock(focus);
       });
     }
+    this.summary.addEventListener('click', (e) => {
+      const row = (e.target as HTMLElement).closest<HTMLElement>('.hv-jump')?.dataset.row;
+      if (row !== undefined && this.layout) this.scrollToRow(Number(row), this.layout);
+    });
     new ResizeObserver(() => this.ctx && this.render(this.ctx)).observe(this.element);
   }
 
@@ -70,7 +77,7 @@ export class HeadView implements View {
       placeholder(this.element, ctx.run.state === 'idle' ? 'Select text and run “Attention: Inspect Selection”.' : `Waiting for layer ${ctx.selection.layer}…`);
       return;
     }
-    if (this.scroll.parentElement !== this.element) this.element.replaceChildren(this.scroll);
+    if (this.scroll.parentElement !== this.element) this.element.replaceChildren(this.summary, this.scroll);
     const labelsKey = `${data.queries.labels.join('\u0000')}\u0001${data.keys.labels.join('\u0000')}`;
     if (labelsKey !== this.labelsKey) {
       this.labelsKey = labelsKey;
@@ -116,6 +123,19 @@ export class HeadView implements View {
     const active = focus && this.tokens[focus.side].get(focus.index);
     if (active) this.scroll.setAttribute('aria-activedescendant', active.id);
     else this.scroll.removeAttribute('aria-activedescendant');
+    this.renderSummary(data, focus, weights);
+  }
+
+  private renderSummary(data: ViewData, focus: Focus | null, weights: Float32Array | undefined): void {
+    if (!focus || !weights) {
+      this.summary.textContent = 'Hover a token to see its links; click to lock it, Escape to unlock.';
+      return;
+    }
+    const [labels, others] = focus.side === 'query' ? [data.queries.labels, data.keys.labels] : [data.keys.labels, data.queries.labels];
+    this.summary.replaceChildren(
+      `${focus.side} “${labels[focus.index]}” (${focus.index}) ${focus.side === 'query' ? 'attends to' : 'is attended by'} `,
+      ...strongestPartners(weights, 5).map((j) => h('button', { class: 'hv-jump', 'data-row': j, title: 'Scroll to it' }, `“${others[j]}” (${j}) ${formatWeight(weights[j])}`)),
+    );
   }
 
   scene(ctx: ViewContext): Scene | undefined {
@@ -218,7 +238,7 @@ export class HeadView implements View {
     const labels = focus.side === 'query' ? data.queries.labels : data.keys.labels;
     const others = focus.side === 'query' ? data.keys.labels : data.queries.labels;
     const weights = focusWeights(this.links(data, focus, this.layout!), focus, others.length, data.activeCount);
-    const top = Array.from(weights.keys()).sort((a, b) => weights[b] - weights[a]).slice(0, 3);
+    const top = strongestPartners(weights, 3);
     ctx.announce(`Locked ${focus.side} “${labels[focus.index]}”. ${focus.side === 'query' ? 'Attends to' : 'Attended by'}: ${top.map((i) => `“${others[i]}” ${formatWeight(weights[i])}`).join(', ')}.`);
   }
 
@@ -251,6 +271,11 @@ export class HeadView implements View {
     if (y - layout.rowHeight < scrollTop + layout.top) this.scroll.scrollTop = y - layout.top - layout.rowHeight;
     else if (y + layout.rowHeight > scrollTop + clientHeight) this.scroll.scrollTop = y + layout.rowHeight - clientHeight;
   }
+}
+
+/** Tokens with the largest summed weight, strongest first. */
+function strongestPartners(weights: Float32Array, k: number): number[] {
+  return topIndices(weights, k).filter((j) => weights[j] > 0);
 }
 
 function tokenFocus(target: EventTarget | null): Focus | null {
