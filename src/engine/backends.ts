@@ -3,7 +3,7 @@
  * the reason stated, `cpu` and `webgpu` force one.
  */
 import type { Backend } from './backend';
-import { CpuBackend } from './cpu/cpuBackend';
+import { createCpuBackend } from './cpu/createCpuBackend';
 import { EngineError } from './errors';
 
 export type BackendChoice = 'auto' | 'cpu' | 'webgpu';
@@ -23,7 +23,7 @@ export function parseBackendChoice(value: string): BackendChoice {
 }
 
 export async function selectBackend(choice: BackendChoice): Promise<BackendSelection> {
-  const cpu = new CpuBackend();
+  const cpu = createCpuBackend();
   if (choice === 'webgpu') throw new EngineError('NO_GPU', 'The WebGPU backend is not available in this build; use --backend cpu.');
   return {
     backend: cpu, used: 'cpu', adapter: cpu.description.name,

@@ -22,7 +22,12 @@ function cols(t: DeviceTensor): number {
 }
 
 export class CpuBackend implements Backend {
-  readonly description: BackendDescription = { kind: 'cpu', name: 'CPU (JavaScript)' };
+  readonly description: BackendDescription;
+
+  /** `whyNotWasm`: shown in the name when this reference stands in for the WebAssembly kernels. */
+  constructor(whyNotWasm?: string) {
+    this.description = { kind: 'cpu', name: whyNotWasm ? `CPU (JavaScript: ${whyNotWasm})` : 'CPU (JavaScript)' };
+  }
 
   upload(weight: HostTensor): DeviceTensor {
     return new CpuTensor(weight.shape, toFloat32(weight));

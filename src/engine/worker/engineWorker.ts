@@ -9,7 +9,7 @@ import { BackendChoice, BackendSelection, selectBackend } from '../backends';
 import { EngineError, isEngineError } from '../errors';
 import { inspect } from '../inspect';
 import { LoadedModel, loadModel } from '../loader';
-import { CpuBackend } from '../cpu/cpuBackend';
+import { createCpuBackend } from '../cpu/createCpuBackend';
 import { eventBuffers, FromWorker, InspectRequest, InspectStarted, SerializedError, ToWorker } from './messages';
 
 const port = parentPort;
@@ -78,7 +78,7 @@ async function run(runId: number, request: InspectRequest): Promise<void> {
     } catch (err) {
       if (!(isEngineError(err) && err.code === 'GPU_FAILURE' && request.backend === 'auto')) throw err;
       // The GPU failed mid-run: every later auto run uses the CPU, and this one starts again there.
-      const cpu = new CpuBackend();
+      const cpu = createCpuBackend();
       const fallback: BackendSelection = { backend: cpu, used: 'cpu', adapter: cpu.description.name, fallbackReason: `WebGPU failed: ${err.message}` };
       backends.set('auto', Promise.resolve(fallback));
       await runOnce(runId, request, fallback, controller.signal);
