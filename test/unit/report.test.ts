@@ -1,22 +1,19 @@
 /**
- * The standalone report in a real browser (headless Debian Chromium through playwright-core): built
- * from real engine runs, opened from disk with no network, every view driven and checked through the
- * DOM, exports downloaded, and screenshots kept under test-output/report/. Without Chromium the suite
- * skips locally and fails in CI.
+ * The standalone report in a real browser (headless Debian Chromium through playwright-core): written
+ * by the CLI (`inspect --html`) as a user would, opened from disk with no network, every view driven
+ * and checked through the DOM, exports downloaded, and screenshots kept under test-output/report/.
+ * Without Chromium the suite skips locally and fails in CI.
  */
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
-import { inspect, type InspectInput } from '../../src/engine/inspect';
-import { loadModel } from '../../src/engine/loader';
-import type { AttentionEvent } from '../../src/engine/model';
-import { completedRunMessages } from '../../src/report/runMessages';
-import { writeReport } from '../../src/report/reportHtml';
+import { DATA_ELEMENT_ID, decodeRunMessages } from '../../src/protocol/codec';
+import type { AttentionStack, LayerMessage } from '../../src/protocol/messages';
 import { layerMatrices } from '../../src/view-model/attentionRun';
-import { selectLinks } from '../../src/view-model/links';
+import { selectLinks, type Focus } from '../../src/view-model/links';
 import { sharedPath } from '../helpers/shared';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -24,23 +21,25 @@ const OUT = path.join(ROOT, 'test-output', 'report');
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-async function buildReport(model: string, input: InspectInput, file: string): Promise<{ events: AttentionEvent[]; tokens: number }> {
-  const loaded = loadModel(model);
-  const backend = new CpuBackend();
-  const events: AttentionEvent[] = [];
-  try {
-    const summary = await inspect(loaded, backend, input, { scores: true, headVectors: true }, {
-      onEvent: (e) => void (e.type === 'attention' && events.push(e)),
-    });
-    const messages = completedRunMessages(
-      { model: loaded.model.info, source: summary.source, target: summary.target, backend: { used: 'cpu', adapter: 'CPU', fallbackReason: null } },
-      events, summary.timings, { source: input.text, target: input.targetText },
-    );
-    writeReport(file, messages, ROOT, `Attention — ${loaded.model.info.name}`);
-    return { events, tokens: summary.source.ids.length };
-  } finally {
-    backend.dispose();
-  }
+/** Writes a report with the CLI and returns the layers embedded in it. */
+function cliReport(file: string, ...args: string[]): LayerMessage[] {
+  execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'inspect', ...args, '--backend', 'cpu', '--html', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const html = fs.readFileSync(file, 'utf8');
+  const data = new RegExp(`<script id="${DATA_ELEMENT_ID}" type="application/json">(.*?)</script>`, 's').exec(html);
+  assert.ok(data, 'the report embeds its run');
+  return decodeRunMessages(data[1]).filter((m): m is LayerMessage => m.type === 'layer');
+}
+
+/** The links the head view should draw for a focus with every head on (computed here from the same data). */
+function expectedLinks(layer: LayerMessage, focus: Focus) {
+  const heads = Array.from({ length: layer.numHeads }, (_, h) => h);
+  return selectLinks({ matrices: layerMatrices(layer), heads, activeCount: heads.length, focus, rows: { start: 0, end: 0 } });
+}
+
+function stackLayer(layers: LayerMessage[], stack: AttentionStack, layer: number): LayerMessage {
+  const found = layers.find((l) => l.stack === stack && l.layer === layer);
+  assert.ok(found, `${stack} layer ${layer} is in the report`);
+  return found;
 }
 
 /** The slice of an HTML element these checks read (the root tsconfig has no DOM types). */
@@ -53,6 +52,7 @@ async function appState(page: Page): Promise<Record<string, string>> {
 describe('standalone report in headless Chromium', function () {
   let context: BrowserContext;
   let profile: string;
+  const remoteRequests: string[] = [];
 
   before(async function () {
     if (!fs.existsSync(CHROMIUM)) {
@@ -69,8 +69,13 @@ describe('standalone report in headless Chromium', function () {
       executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1280, height: 900 }, acceptDownloads: true,
     });
     // No request may leave the file: the report is self-contained.
-    await context.route(/^(?!file:|data:|blob:)/, (route) => route.abort());
+    await context.route(/^(?!file:|data:|blob:)/, (route) => {
+      remoteRequests.push(route.request().url());
+      return route.abort();
+    });
   });
+
+  afterEach(() => assert.deepStrictEqual(remoteRequests, [], 'the report asked the network'));
 
   after(async () => {
     await context?.close();
@@ -90,8 +95,8 @@ describe('standalone report in headless Chromium', function () {
   it('shows llama-stories260K on a 201-token story: all 5 layers × 8 heads, every view', async () => {
     const file = path.join(OUT, 'llama-story.html');
     const story = JSON.parse(fs.readFileSync(sharedPath('fixtures', 'llama-stories260K', 'story_200.json'), 'utf8')).text as string;
-    const { events, tokens } = await buildReport(sharedPath('models', 'llama-stories260K'), { text: story }, file);
-    assert.strictEqual(tokens, 201);
+    const layers = cliReport(file, '--model', sharedPath('models', 'llama-stories260K'), '--text', story);
+    assert.strictEqual(layers.length, 5);
     const { page, errors } = await open(file);
 
     // Head view: both token columns (one `.token` per token, the contract), one swatch per head.
@@ -106,7 +111,7 @@ describe('standalone report in headless Chromium', function () {
     const query = 40;
     await page.locator(`#main-query-${query}`).scrollIntoViewIfNeeded();
     await page.locator(`#main-query-${query}`).click();
-    const expected = selectLinks({ matrices: layerMatrices({ ...events[0], type: 'layer', runId: 1, stack: 'self', causal: true }), heads: [0, 1, 2, 3, 4, 5, 6, 7], activeCount: 8, focus: { side: 'query', index: query }, rows: { start: 0, end: 0 } });
+    const expected = expectedLinks(stackLayer(layers, 'self', 0), { side: 'query', index: query });
     assert.ok(expected.length > 0 && expected.every((l) => l.key <= query), 'causal: links only to earlier keys');
     assert.strictEqual(await page.locator('.hv-links').getAttribute('data-link-count'), String(expected.length));
     assert.strictEqual(await page.locator('.hv-token.locked').count(), 1);
@@ -181,15 +186,14 @@ describe('standalone report in headless Chromium', function () {
 
   it('shows the demo model’s cross-attention (encoder-decoder run)', async () => {
     const file = path.join(OUT, 'demo-cross.html');
-    const { events } = await buildReport('demo', { text: '那天雨很大', targetText: 'It rained heavily that day' }, file);
+    const layers = cliReport(file, '--model', 'demo', '--text', '那天雨很大', '--target-text', 'It rained heavily that day');
     const { page, errors } = await open(file);
     assert.strictEqual((await appState(page)).layersReceived, '3');
     await page.click('#tab-cross');
     assert.deepStrictEqual(await page.locator('.hv-token[data-side="query"]').allTextContents(), ['It', 'rained', 'heavily', 'that', 'day']);
     assert.strictEqual(await page.locator('.hv-token[data-side="key"]').count(), 5);
     await page.hover('#cross-query-2');
-    const cross = events.find((e) => e.kind === 'cross')!;
-    const expected = selectLinks({ matrices: layerMatrices({ ...cross, type: 'layer', runId: 1, stack: 'cross', causal: false }), heads: [0, 1, 2, 3, 4, 5, 6, 7], activeCount: 8, focus: { side: 'query', index: 2 }, rows: { start: 0, end: 0 } });
+    const expected = expectedLinks(stackLayer(layers, 'cross', 0), { side: 'query', index: 2 });
     assert.ok(expected.length > 8);
     assert.strictEqual(await page.locator('.hv-links').getAttribute('data-link-count'), String(expected.length));
     await page.screenshot({ path: path.join(OUT, 'demo-cross.png') });
