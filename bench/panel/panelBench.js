@@ -22,7 +22,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'test-output', 'bench');
 const CHROMIUM = '/usr/bin/chromium';
 const SIZES = [128, 1024, 2048];
-const SAMPLES = 40;
+const SAMPLES = 60;
 const GOAL_MS = 16;
 
 /** N demo tokens: the demo tokenizer makes one token per word. */
