@@ -4,6 +4,7 @@
  */
 import type { AttentionStack, LayerMessage } from '../protocol/messages';
 import type { AttentionRun } from './attentionRun';
+import type { Focus } from './links';
 import { layerMatrices } from './attentionRun';
 import { foldMatrix, reduceHeads, reduceMatrices, type HeadMatrices } from './matrices';
 import { activeHeadIndices, type Selection } from './selection';
@@ -82,6 +83,12 @@ export class ViewDataSource {
     this.cache.set(key, value);
     return value;
   }
+}
+
+/** The focus if it names a token of this data (a focus from another stack or token setting may not). */
+export function focusIn(data: ViewData, focus: Focus | null): Focus | null {
+  if (!focus) return null;
+  return focus.index < (focus.side === 'query' ? data.queries : data.keys).labels.length ? focus : null;
 }
 
 export function isMasked(data: ViewData, row: number, col: number): boolean {

@@ -4,7 +4,7 @@ import { base64ToBytes, bytesToBase64, decodeRunMessages, encodeRunMessages } fr
 import type { LayerMessage, RunMessage, RunStarted } from '../../src/protocol/messages';
 import { AttentionRun } from '../../src/view-model/attentionRun';
 import { DEFAULT_SELECTION, moveFocus, selectionForRun, soloHead, toggleHead, toggleLock, hover, unlock, withTokenOptions } from '../../src/view-model/selection';
-import { ViewDataSource } from '../../src/view-model/viewData';
+import { focusIn, ViewDataSource } from '../../src/view-model/viewData';
 
 function started(runId: number, count = 3): RunStarted {
   const tokens = Array.from({ length: count }, (_, i) => `t${i}`);
@@ -131,5 +131,8 @@ describe('panel run store and protocol', () => {
     assert.deepStrictEqual([mean.matrices.heads, mean.heads, mean.activeCount], [1, [0], 1]);
     assert.strictEqual(mean.layerLabel, 'mean of 2 layers');
     assert.ok(one.causal);
+    // A focus from another stack or token setting that names no token here is ignored.
+    assert.deepStrictEqual(focusIn(one, { side: 'key', index: 2 }), { side: 'key', index: 2 });
+    assert.strictEqual(focusIn(one, { side: 'query', index: 3 }), null);
   });
 });

@@ -11,7 +11,7 @@ import { focusWeights, selectLinks, type Focus, type Link, type Side } from '../
 import { topIndices } from '../../src/view-model/matrices';
 import { headScene, type Scene } from '../../src/view-model/scene';
 import { hover, moveFocus, toggleLock } from '../../src/view-model/selection';
-import type { ViewData } from '../../src/view-model/viewData';
+import { focusIn, type ViewData } from '../../src/view-model/viewData';
 import { fitCanvas, formatWeight, h } from '../dom';
 import { placeholder, type View, type ViewContext } from './view';
 
@@ -105,7 +105,8 @@ export class HeadView implements View {
     this.ctx = ctx;
     const data = this.data, layout = this.layout;
     if (!data || !layout) return;
-    const { focus, locked } = ctx.selection;
+    const focus = focusIn(data, ctx.selection.focus);
+    const locked = ctx.selection.locked;
     const links = this.links(data, focus, layout);
     this.draw(ctx, layout, links);
     const weights = focus ? focusWeights(links, focus, (focus.side === 'query' ? data.keys : data.queries).labels.length, data.activeCount) : undefined;
@@ -141,10 +142,11 @@ export class HeadView implements View {
   scene(ctx: ViewContext): Scene | undefined {
     const data = ctx.data.get(ctx.run, ctx.selection, this.stack);
     if (!data) return undefined;
-    const links = selectLinks({ matrices: data.matrices, heads: data.heads, activeCount: data.activeCount, focus: ctx.selection.focus, rows: { start: 0, end: data.queries.labels.length } });
+    const focus = focusIn(data, ctx.selection.focus);
+    const links = selectLinks({ matrices: data.matrices, heads: data.heads, activeCount: data.activeCount, focus, rows: { start: 0, end: data.queries.labels.length } });
     return headScene({
       title: `${ctx.run.started?.model.name ?? ''} · ${data.stack} · ${data.layerLabel} · ${data.headLabel}`,
-      queryLabels: data.queries.labels, keyLabels: data.keys.labels, links, focus: ctx.selection.focus,
+      queryLabels: data.queries.labels, keyLabels: data.keys.labels, links, focus,
       aggregate: ctx.selection.headMode !== 'each', aggregateColor: ctx.theme.heat,
       background: ctx.theme.background, foreground: ctx.theme.foreground,
     });
@@ -245,7 +247,7 @@ export class HeadView implements View {
   private onKey(event: KeyboardEvent): void {
     const ctx = this.ctx, data = this.data, layout = this.layout;
     if (!ctx || !data || !layout) return;
-    const focus = ctx.selection.focus;
+    const focus = focusIn(data, ctx.selection.focus);
     const side: Side = focus?.side ?? 'query';
     const count = (side === 'query' ? data.queries : data.keys).labels.length;
     const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: 10, PageUp: -10, Home: -count, End: count };
