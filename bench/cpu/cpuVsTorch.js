@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+/**
+ * Our CPU backend (WebAssembly SIMD kernels) against PyTorch eager, side by side in one invocation.
+ *
+ * GPT-2 small with random weights (written by randomModel.js to a temporary safetensors folder, read
+ * by both sides), all attention probabilities returned (output_attentions) plus logits, at T = 128
+ * and 512 on the same number of threads. Each side is a long-lived process answering "run T" (see
+ * ourPeer.js, torchPeer.py); after a warm-up the runs alternate between the two, so both see the same
+ * machine load. Medians of the runs, the ratio ours / PyTorch and each side's peak resident memory.
+ * Then a 4,096-token run of a Llama-shaped model (12 q / 4 kv heads) on our backend alone, with
+ * float16 probabilities streamed layer by layer, reporting its time and peak memory.
+ *
+ * Usage: npm run bench:cpu -- [--json FILE] [--threads N] [--runs N] [--tokens 128,512] [--long 4096|0] [--no-setup]
+ * The setup (bench/cpu/setup.sh) installs Debian's python3-torch and OpenBLAS once.
+ */
+const { execFileSync, spawn } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const readline = require('readline');
+
+const HERE = __dirname;
+const PYTHON = '/usr/bin/python3';
+/** OpenBLAS on OpenMP (see setup.sh): torch's BLAS and elementwise ops share one thread pool. */
+const OPENBLAS_OPENMP = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
+
+function options(argv) {
+  const o = { json: null, threads: os.availableParallelism(), runs: 5, tokens: [128, 512], long: 4096, setup: true };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => argv[++i];
+    if (flag === '--json') o.json = value();
+    else if (flag === '--threads') o.threads = Number(value());
+    else if (flag === '--runs') o.runs = Number(value());
+    else if (flag === '--tokens') o.tokens = value().split(',').map(Number);
+    else if (flag === '--long') o.long = Number(value());
+    else if (flag === '--no-setup') o.setup = false;
+    else throw new Error(`unknown option ${flag}`);
+  }
+  if (!(o.runs >= 5)) throw new Error('--runs must be at least 5');
+  return o;
+}
+
+/** A peer process speaking one JSON line per request and per reply; its first line says it is ready. */
+function startPeer(command, args, env = {}) {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  const waiting = [];
+  readline.createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.resolve(JSON.parse(line)));
+  child.on('exit', (code) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`${path.basename(args[0])} exited with code ${code}`));
+  });
+  const next = () => new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+  const ready = next();
+  return {
+    ready,
+    request(body) {
+      const reply = next();
+      child.stdin.write(`${JSON.stringify(body)}\n`);
+      return reply;
+    },
+    close() {
+      child.stdin.end();
+      return new Promise((resolve) => child.on('exit', resolve));
+    },
+  };
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+async function compare(folder, tokens, o) {
+  const ours = startPeer(process.execPath, [path.join(HERE, 'ourPeer.js'), folder, String(o.threads)]);
+  const torch = startPeer(PYTHON, [path.join(HERE, 'torchPeer.py'), folder, String(o.threads)],
+    { LD_LIBRARY_PATH: OPENBLAS_OPENMP, OMP_NUM_THREADS: String(o.threads) });
+  const [oursInfo, torchInfo] = [await ours.ready, await torch.ready];
+  const ourRequest = { tokens, format: 'f32', keep: true };
+  await ours.request(ourRequest); // warm-up: packs the weights, compiles the kernels at full tier
+  await torch.request({ tokens });
+  const oursMs = [];
+  const torchMs = [];
+  for (let run = 0; run < o.runs; run++) {
+    // Alternate who goes first so that neither side always follows the other's cache footprint.
+    const order = run % 2 ? [[torch, { tokens }, torchMs], [ours, ourRequest, oursMs]] : [[ours, ourRequest, oursMs], [torch, { tokens }, torchMs]];
+    for (const [peer, request, times] of order) times.push((await peer.request(request)).ms);
+  }
+  const [oursPeak, torchPeak] = [await ours.request({ peak: true }), await torch.request({ peak: true })];
+  await Promise.all([ours.close(), torch.close()]);
+  const result = {
+    T: tokens, threads: o.threads, ours_ms: round(median(oursMs)), pytorch_ms: round(median(torchMs)),
+    ratio: round(median(oursMs) / median(torchMs), 2), peak_mb: oursPeak.peak_mb, pytorch_peak_mb: torchPeak.peak_mb,
+    wasm_mb: oursPeak.wasm_mb, ours_runs_ms: oursMs.map((x) => round(x)), pytorch_runs_ms: torchMs.map((x) => round(x)),
+  };
+  console.log(`T=${tokens}, ${o.threads} threads: ours ${result.ours_ms} ms (${oursInfo.backend}), PyTorch ${result.pytorch_ms} ms (${torchInfo.backend}),`
+    + ` ratio ${result.ratio}; peak ${result.peak_mb} MB (kernel memory ${result.wasm_mb} MB) vs ${result.pytorch_peak_mb} MB`);
+  return result;
+}
+
+async function longRun(folder, tokens, o) {
+  const ours = startPeer(process.execPath, [path.join(HERE, 'ourPeer.js'), folder, String(o.threads)]);
+  const info = await ours.ready;
+  await ours.request({ tokens: 128, format: 'f16', keep: false });
+  const reply = await ours.request({ tokens, format: 'f16', keep: false });
+  const peak = await ours.request({ peak: true });
+  await ours.close();
+  const result = {
+    model: 'llama-shaped (12 layers, 12 q / 4 kv heads, d 768, vocab 32000)', T: tokens, threads: o.threads, ours_ms: round(reply.ms),
+    layers: reply.layers, probability_format: 'f16, streamed per layer', peak_mb: peak.peak_mb, wasm_mb: peak.wasm_mb,
+  };
+  console.log(`Llama-shaped T=${tokens}, ${o.threads} threads (${info.backend}): ${result.ours_ms} ms, ${result.layers} layers,`
+    + ` peak ${result.peak_mb} MB (kernel memory ${result.wasm_mb} MB)`);
+  return result;
+}
+
+async function main() {
+  const o = options(process.argv.slice(2));
+  if (o.setup) execFileSync('bash', [path.join(HERE, 'setup.sh')], { stdio: 'inherit' });
+  const load = () => os.loadavg().map((x) => round(x, 2));
+  const machine = { cpus: os.availableParallelism(), cpu_model: os.cpus()[0]?.model, node: process.version, load_before: load() };
+  console.log(`CPU benchmark on ${machine.cpus} cores (${machine.cpu_model}), load average ${machine.load_before.join(' ')}`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'attention-inspector-cpu-bench-'));
+  try {
+    const gpt2 = path.join(tmp, 'gpt2');
+    execFileSync(process.execPath, [path.join(HERE, 'randomModel.js'), 'gpt2', gpt2], { stdio: 'inherit' });
+    const cases = [];
+    for (const tokens of o.tokens) cases.push(await compare(gpt2, tokens, o));
+    fs.rmSync(gpt2, { recursive: true });
+    let long = null;
+    if (o.long > 0) {
+      const llama = path.join(tmp, 'llama');
+      execFileSync(process.execPath, [path.join(HERE, 'randomModel.js'), 'llama', llama], { stdio: 'inherit' });
+      long = await longRun(llama, o.long, o);
+    }
+    machine.load_after = load();
+    if (o.json) fs.writeFileSync(o.json, `${JSON.stringify({ machine, cases, long_run: long }, null, 2)}\n`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

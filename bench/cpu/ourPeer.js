@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/**
+ * Our side of the CPU benchmark: loads a model folder once on the WebAssembly CPU backend, then
+ * answers one JSON request per stdin line with one JSON line on stdout:
+ *   {"tokens": T, "format": "f32"|"f16", "keep": bool}  → {"ms", "layers", "wasm_mb"}
+ *     one forward pass over T ids with every attention probability read back (and logits); `keep`
+ *     holds all layers' probabilities until the pass ends, as output_attentions does, else each
+ *     layer is dropped once read (a streaming consumer);
+ *   {"peak": true} → {"peak_mb", "wasm_mb"}: the process's peak resident memory.
+ * Usage: node bench/cpu/ourPeer.js FOLDER THREADS   (needs `npm run compile-tests`)
+ */
+const readline = require('readline');
+const { loadModel } = require('../../out/src/engine/loader');
+const { inspect } = require('../../out/src/engine/inspect');
+const { WasmCpuBackend } = require('../../out/src/engine/cpu/wasmBackend');
+const { benchIds } = require('./benchIds');
+
+const [folder, threads] = process.argv.slice(2);
+const loaded = loadModel(folder);
+const backend = new WasmCpuBackend({ threads: Number(threads) });
+const mb = (bytes) => Math.round(bytes / 2 ** 20);
+
+async function forward({ tokens, format, keep }) {
+  const kept = [];
+  let layers = 0;
+  const started = performance.now();
+  await inspect(loaded, backend, { ids: benchIds(tokens, loaded.model.info.vocabSize) }, { logits: true, probabilityFormat: format }, {
+    onEvent: (event) => {
+      if (event.type !== 'attention') return;
+      layers++;
+      if (keep) kept.push(event.probsF16 ?? event.probs);
+    },
+  });
+  return { ms: performance.now() - started, layers, wasm_mb: mb(backend.peakMemoryBytes) };
+}
+
+const lines = readline.createInterface({ input: process.stdin });
+process.stdout.write(`${JSON.stringify({ ready: true, backend: backend.description.name })}\n`);
+// Requests run one after another, even when several lines arrive at once.
+let queue = Promise.resolve();
+lines.on('line', (line) => {
+  queue = queue.then(async () => {
+    const request = JSON.parse(line);
+    const reply = request.peak
+      ? { peak_mb: mb(process.resourceUsage().maxRSS * 1024), wasm_mb: mb(backend.peakMemoryBytes) }
+      : await forward(request);
+    process.stdout.write(`${JSON.stringify(reply)}\n`);
+  });
+});
+lines.on('close', () => queue.then(() => {
+  backend.dispose();
+  process.exit(0);
+}));

@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""PyTorch eager side of the CPU benchmark, with the same line protocol as ourPeer.js.
+
+Loads GPT-2 from the same model.safetensors (header parsed with the standard library, tensors with
+numpy) and runs the forward pass Hugging Face transformers runs in eager mode with
+output_attentions=True: Conv1D as addmm, q·kᵀ / √d, the causal mask by torch.where with the dtype's
+minimum, softmax, every probability kept, P·V, gelu_new, ln_f and the tied LM head.
+
+Usage: /usr/bin/python3 bench/cpu/torchPeer.py FOLDER THREADS   (cpuVsTorch.js sets the OpenBLAS it loads)
+"""
+import json
+import math
+import os
+import resource
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def load_safetensors(path):
+    with open(path, 'rb') as f:
+        (length,) = struct.unpack('<Q', f.read(8))
+        header = json.loads(f.read(length))
+        data = f.read()
+    tensors = {}
+    for name, entry in header.items():
+        if name == '__metadata__':
+            continue
+        assert entry['dtype'] == 'F32', f'{name}: only float32 is supported'
+        start, end = entry['data_offsets']
+        array = np.frombuffer(data, dtype=np.float32, count=(end - start) // 4, offset=start)
+        tensors[name] = torch.from_numpy(array.reshape(entry['shape']).copy())
+    return tensors
+
+
+class Gpt2:
+    def __init__(self, folder):
+        self.config = json.load(open(os.path.join(folder, 'config.json')))
+        self.w = load_safetensors(os.path.join(folder, 'model.safetensors'))
+        self.heads = self.config['n_head']
+        self.eps = self.config['layer_norm_epsilon']
+        positions = self.config['n_positions']
+        self.causal = torch.tril(torch.ones((positions, positions), dtype=torch.bool)).view(1, 1, positions, positions)
+
+    def conv1d(self, x, name):
+        size_out = x.size()[:-1] + (self.w[name + '.weight'].size(-1),)
+        x = torch.addmm(self.w[name + '.bias'], x.view(-1, x.size(-1)), self.w[name + '.weight'])
+        return x.view(size_out)
+
+    def layer_norm(self, x, name):
+        return torch.nn.functional.layer_norm(x, (x.size(-1),), self.w[name + '.weight'], self.w[name + '.bias'], self.eps)
+
+    def split_heads(self, x):
+        return x.view(x.size()[:-1] + (self.heads, x.size(-1) // self.heads)).permute(0, 2, 1, 3)
+
+    def attention(self, x, prefix):
+        query, key, value = self.conv1d(x, prefix + 'attn.c_attn').split(x.size(-1), dim=2)
+        query, key, value = self.split_heads(query), self.split_heads(key), self.split_heads(value)
+        weights = torch.matmul(query, key.transpose(-1, -2))
+        weights = weights / torch.full([], value.size(-1) ** 0.5, dtype=weights.dtype)
+        length = query.size(-2)
+        mask_value = torch.full([], torch.finfo(weights.dtype).min, dtype=weights.dtype)
+        weights = torch.where(self.causal[:, :, :length, :length], weights, mask_value)
+        probs = torch.nn.functional.softmax(weights, dim=-1)
+        out = torch.matmul(probs, value).permute(0, 2, 1, 3).contiguous()
+        out = out.view(out.size()[:-2] + (out.size(-2) * out.size(-1),))
+        return self.conv1d(out, prefix + 'attn.c_proj'), probs
+
+    @staticmethod
+    def gelu_new(x):
+        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+    def forward(self, ids):
+        ids = torch.tensor([ids], dtype=torch.long)
+        h = self.w['wte.weight'][ids] + self.w['wpe.weight'][torch.arange(ids.size(1)).unsqueeze(0)]
+        attentions = []
+        for layer in range(self.config['n_layer']):
+            p = f'h.{layer}.'
+            a, probs = self.attention(self.layer_norm(h, p + 'ln_1'), p)
+            attentions.append(probs)
+            h = h + a
+            m = self.conv1d(self.gelu_new(self.conv1d(self.layer_norm(h, p + 'ln_2'), p + 'mlp.c_fc')), p + 'mlp.c_proj')
+            h = h + m
+        h = self.layer_norm(h, 'ln_f')
+        logits = torch.nn.functional.linear(h, self.w['wte.weight'])
+        return logits, attentions
+
+
+def main():
+    folder, threads = sys.argv[1], int(sys.argv[2])
+    torch.set_num_threads(threads)
+    model = Gpt2(folder)
+    vocab = model.config['vocab_size']
+    print(json.dumps({'ready': True, 'backend': f'PyTorch {torch.__version__} eager, {torch.get_num_threads()} threads'}), flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request.get('peak'):
+            print(json.dumps({'peak_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}), flush=True)
+            continue
+        ids = [(i * 7919 + 13) % vocab for i in range(request['tokens'])]
+        started = time.perf_counter()
+        with torch.no_grad():
+            _, attentions = model.forward(ids)
+        ms = (time.perf_counter() - started) * 1000
+        print(json.dumps({'ms': ms, 'layers': len(attentions)}), flush=True)
+
+
+main()
