@@ -72,6 +72,10 @@ export class App {
       case 'export-result':
         this.transport.settle(message);
         break;
+      case 'reveal':
+        // The editor hover's "open in panel": show that stack, layer and head.
+        this.update((s) => ({ ...s, stack: message.stack, layer: message.layer, head: message.head ?? s.head }));
+        break;
       default: {
         const unknown: never = message;
         this.transport.post({ type: 'webview-error', message: `Unknown message ${JSON.stringify(unknown)}` });

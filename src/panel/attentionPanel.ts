@@ -2,10 +2,11 @@
  * The attention panel's lifecycle (one panel: createOrShow / revive / dispose) and its side of the
  * protocol. The host keeps the newest run (an AttentionRun, as the webview does): nothing is posted
  * before the webview's `ready`, and every `ready` (a first load, or a reload after the panel was hidden)
- * replays the run so far. The same store answers exports and, later, hovers.
+ * replays the run so far. The same store answers exports and the editor's hovers and heat overlay,
+ * which follow the panel's selection (`selection-changed`); `reveal` points the panel at a head.
  */
 import * as vscode from 'vscode';
-import { PROTOCOL_VERSION, type FromWebview, type RunMessage, type ToWebview } from '../protocol/messages';
+import { PROTOCOL_VERSION, type FromWebview, type Reveal, type RunMessage, type SelectionChanged, type ToWebview } from '../protocol/messages';
 import { AttentionRun } from '../view-model/attentionRun';
 import { saveExport } from './exportFile';
 import { panelHtml, panelOptions } from './panelHtml';
@@ -19,34 +20,56 @@ export interface PanelRun {
   post(message: RunMessage): void;
 }
 
-export class AttentionPanel implements vscode.Disposable {
-  private static current: AttentionPanel | undefined;
+/** What the panel shows, as its webview last reported it (without the message's `type`). */
+export type PanelSelection = Omit<SelectionChanged, 'type'>;
 
-  private readonly run = new AttentionRun();
-  private readonly disposables: vscode.Disposable[] = [];
+export class AttentionPanel implements vscode.Disposable {
+  private static instance: AttentionPanel | undefined;
+  private static readonly currentChanged = new vscode.EventEmitter<AttentionPanel | undefined>();
+  /** Fires when a panel opens or closes. */
+  static readonly onDidChangeCurrent = AttentionPanel.currentChanged.event;
+
+  /** The open panel, if any. */
+  static get current(): AttentionPanel | undefined {
+    return AttentionPanel.instance;
+  }
+
+  private static setCurrent(panel: AttentionPanel | undefined): AttentionPanel | undefined {
+    AttentionPanel.instance = panel;
+    AttentionPanel.currentChanged.fire(panel);
+    return panel;
+  }
+
+  /** The newest run, as the webview has it: what hovers and the overlay read. */
+  readonly run = new AttentionRun();
+  private currentSelection: PanelSelection | undefined;
+  private readonly selectionChanged = new vscode.EventEmitter<PanelSelection>();
+  /** Fires when the webview reports a new selection. */
+  readonly onDidChangeSelection = this.selectionChanged.event;
+  private readonly disposables: vscode.Disposable[] = [this.selectionChanged];
   private ready = false;
   private nextRunId = 1;
   private controller: AbortController | undefined;
 
   static createOrShow(extensionUri: vscode.Uri, log: vscode.OutputChannel): AttentionPanel {
     const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
-    if (AttentionPanel.current) {
-      AttentionPanel.current.panel.reveal(column, true);
-      return AttentionPanel.current;
+    if (AttentionPanel.instance) {
+      AttentionPanel.instance.panel.reveal(column, true);
+      return AttentionPanel.instance;
     }
     const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Attention', { viewColumn: column, preserveFocus: true }, panelOptions(extensionUri));
-    return (AttentionPanel.current = new AttentionPanel(panel, extensionUri, log));
+    return AttentionPanel.setCurrent(new AttentionPanel(panel, extensionUri, log))!;
   }
 
   /** After a window reload: the panel comes back empty (runs are not persisted); its view settings stay. */
   static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, log: vscode.OutputChannel): void {
     AttentionPanel.disposeCurrent();
     panel.webview.options = panelOptions(extensionUri);
-    AttentionPanel.current = new AttentionPanel(panel, extensionUri, log);
+    AttentionPanel.setCurrent(new AttentionPanel(panel, extensionUri, log));
   }
 
   static disposeCurrent(): void {
-    AttentionPanel.current?.dispose();
+    AttentionPanel.instance?.dispose();
   }
 
   private constructor(
@@ -70,9 +93,21 @@ export class AttentionPanel implements vscode.Disposable {
     return {
       id, signal: controller.signal,
       post: (message) => {
+        if (message.type === 'run-started') this.currentSelection = undefined; // the old one named another run's tokens
         if (this.run.accept(message) && this.ready) this.post(message);
       },
     };
+  }
+
+  /** The webview's last reported selection; undefined until it reports one for the current run. */
+  get selection(): PanelSelection | undefined {
+    return this.currentSelection;
+  }
+
+  /** Shows the panel and points it at a layer (and head, and token) of a stack. */
+  reveal(target: Omit<Reveal, 'type'>): void {
+    this.panel.reveal(undefined, true);
+    if (this.ready) this.post({ type: 'reveal', ...target });
   }
 
   private post(message: ToWebview): void {
@@ -103,6 +138,12 @@ export class AttentionPanel implements vscode.Disposable {
           },
         );
         break;
+      case 'selection-changed': {
+        const { type: _type, ...selection } = message;
+        this.currentSelection = selection;
+        this.selectionChanged.fire(selection);
+        break;
+      }
       case 'webview-error':
         this.log.appendLine(`panel: ${message.message}`);
         break;
@@ -114,7 +155,7 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   dispose(): void {
-    if (AttentionPanel.current === this) AttentionPanel.current = undefined;
+    if (AttentionPanel.instance === this) AttentionPanel.setCurrent(undefined);
     this.ready = false; // a run's late messages must not reach a disposed webview
     this.controller?.abort();
     this.panel.dispose();

@@ -9,7 +9,7 @@
  */
 
 /** Bump when a message changes shape; a webview of another version is told to reload. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Which attention of the model a layer belongs to (decoder-only and encoder-only models: `self`). */
 export type AttentionStack = 'self' | 'encoder' | 'decoder' | 'cross';
@@ -105,8 +105,21 @@ export interface ExportResult {
   readonly error?: string;
 }
 
+/** How the panel combines the active heads: 'none' shows each head on its own. */
+export type HeadAggregate = 'none' | 'mean' | 'max';
+
+/** Asks the panel to show one layer (and head, and token) of a stack: the editor hover's "open in panel" link. */
+export interface Reveal {
+  readonly type: 'reveal';
+  readonly stack: AttentionStack;
+  readonly layer: number;
+  readonly head?: number;
+  /** A query-side token index of `stack` to focus. */
+  readonly token?: number;
+}
+
 export type RunMessage = RunStarted | LayerMessage | RunFinished | RunFailed;
-export type ToWebview = RunMessage | ExportResult;
+export type ToWebview = RunMessage | ExportResult | Reveal;
 
 export interface Ready {
   readonly type: 'ready';
@@ -130,4 +143,19 @@ export interface WebviewError {
   readonly message: string;
 }
 
-export type FromWebview = Ready | ExportRequest | WebviewError;
+/**
+ * The panel's selection, posted whenever it changes, so the editor's hovers and heat overlay follow
+ * the layer, heads and token the user is looking at.
+ */
+export interface SelectionChanged {
+  readonly type: 'selection-changed';
+  readonly stack: AttentionStack;
+  readonly layer: number;
+  /** The active heads. */
+  readonly heads: readonly number[];
+  readonly aggregate: HeadAggregate;
+  /** `index` is a model token index (not a merged display token) of the stack's query or key tokens. */
+  readonly focus: { readonly side: 'query' | 'key'; readonly index: number; readonly locked: boolean } | null;
+}
+
+export type FromWebview = Ready | ExportRequest | WebviewError | SelectionChanged;
