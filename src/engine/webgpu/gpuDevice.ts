@@ -156,7 +156,8 @@ export class GpuDevice {
 }
 
 export function gpuFailure(reason: string): EngineError {
-  return new EngineError('GPU_FAILURE', `WebGPU failed: ${reason}. Run again with --backend cpu (or the "cpu" backend setting) to use the CPU.`);
+  const sentence = reason.trim().replace(/\.$/, '');
+  return new EngineError('GPU_FAILURE', `${sentence[0].toUpperCase()}${sentence.slice(1)}. Use the CPU backend (--backend cpu) to go on without the GPU.`);
 }
 
 function noGpu(reason: string): EngineError {
