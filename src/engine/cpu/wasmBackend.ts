@@ -23,7 +23,7 @@ import { wasmApi } from './wasm/wasmApi';
 
 /** Set to a number to choose the kernel threads (default: one per core). */
 export const CPU_THREADS_ENV = 'ATTENTION_INSPECTOR_CPU_THREADS';
-const KERNELS = ['gemm', 'transpose_keys', 'attention', 'layer_norm', 'rms_norm', 'elementwise', 'to_half'];
+const KERNELS = ['gemm', 'pack_kv', 'attention', 'layer_norm', 'rms_norm', 'elementwise', 'to_half'];
 /** sgemm task shape: rows × panels of TILE_COLS columns. */
 const GEMM_ROW_BLOCK = 64;
 const GEMM_PANEL_BLOCK = 16;
@@ -185,17 +185,20 @@ export class WasmCpuBackend implements Backend {
     const keys = key.shape[0];
     if (o.numHeads % o.numKvHeads !== 0) throw new Error(`attention: ${o.numHeads} heads do not group over ${o.numKvHeads} kv heads`);
     const paddedKeys = Math.ceil(keys / TILE_COLS) * TILE_COLS;
-    const keysT = this.heap.alloc(o.numKvHeads * o.headDim * paddedKeys * 4);
-    this.pool.run('transpose_keys', [tensor(key).offset, keysT, keys, paddedKeys, o.numKvHeads, o.headDim], o.numKvHeads);
+    const paddedHeadDim = Math.ceil(o.headDim / TILE_COLS) * TILE_COLS;
+    const keyPanels = this.heap.alloc(o.numKvHeads * paddedKeys * o.headDim * 4);
+    const valuePanels = this.heap.alloc(o.numKvHeads * paddedHeadDim * keys * 4);
+    this.pool.run('pack_kv', [tensor(key).offset, tensor(value).offset, keyPanels, valuePanels, keys, paddedKeys, o.numKvHeads, o.headDim], o.numKvHeads);
     const square = [o.numHeads, queries, keys];
     const probs = this.allocate(square);
     const scores = o.keepScores ? this.allocate(square) : undefined;
     const context = this.allocate([queries, o.numHeads * o.headDim]);
     this.pool.run('attention', [
-      tensor(q).offset, keysT, tensor(value).offset, this.offsetOf(o.positionBias), probs.offset, this.offsetOf(scores), context.offset,
+      tensor(q).offset, keyPanels, valuePanels, this.offsetOf(o.positionBias), probs.offset, this.offsetOf(scores), context.offset,
       queries, keys, paddedKeys, o.numHeads, o.numKvHeads, o.headDim, o.scale, o.causal ? 1 : 0,
     ], o.numHeads * Math.ceil(queries / ATTENTION_ROWS));
-    this.heap.release(keysT);
+    this.heap.release(keyPanels);
+    this.heap.release(valuePanels);
     return { probs, context, scores };
   }
 

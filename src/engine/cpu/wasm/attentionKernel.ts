@@ -1,7 +1,7 @@
 /**
  * Attention with every probability written, one task per (head, block of ATTENTION_ROWS queries):
- *   1. scores = scale · Q_h·K_kvᵀ (+ position bias) with the 4×8 tile of tile.ts, against keys
- *      transposed once per layer into [kvHead][d][paddedKeys] (`transpose_keys`), so keys are columns;
+ *   1. scores = scale · Q_h·K_kvᵀ (+ position bias) with the 4×8 tile of tile.ts, against keys packed
+ *      once per layer into panels of 8 keys (`pack_kv`, values likewise), so keys are columns;
  *   2. per row: causal mask (-Infinity), max, the scores copied out when kept, exp, sum, normalize;
  *   3. context = P·V with the same tile (probabilities broadcast, value rows as vectors).
  * A causal block only touches keys up to its last query's position. GQA: head h reads kv head
@@ -22,36 +22,52 @@ const V = ValType.V128;
 const bytes = (n: Code) => i32.shl(n, i32.const(2));
 const splat = (x: number) => f32x4.splat(f32.const(x));
 
-/** transpose_keys(k, kT, keys, paddedKeys, kvHeads, headDim, task = kv head): kT[h][d][j] = k[j, h·D + d], 0 past `keys`. */
-function transposeKeys(): ModuleFunction {
-  const fn = new FunctionBuilder('transpose_keys', Array(7).fill(I));
-  const [k, kT, keys, paddedKeys, kvHeads, headDim, task] = fn.params.map((_, i) => i);
-  const [d, j, dst, src] = [fn.local(I), fn.local(I), fn.local(I), fn.local(I)];
+/**
+ * pack_kv(k, v, kPanels, vPanels, keys, paddedKeys, kvHeads, headDim, task = kv head): each kv head's
+ * keys as [keys / 8][d][8] (key columns of the score tile) and values as [⌈d / 8⌉][keys][8] (value
+ * columns of the context tile), zero padded, so both tiles read one contiguous 32-byte row per step.
+ */
+function packKeysValues(): ModuleFunction {
+  const fn = new FunctionBuilder('pack_kv', Array(9).fill(I));
+  const [k, v, kPanels, vPanels, keys, paddedKeys, kvHeads, headDim, task] = fn.params.map((_, i) => i);
+  const [j, d, dst, dPanels] = Array.from({ length: 4 }, () => fn.local(I));
   const get = local.get;
-  const body = forLoop(d, i32.const(0), get(headDim), 1,
-    local.set(dst, i32.add(get(kT), bytes(i32.mul(i32.add(i32.mul(get(task), get(headDim)), get(d)), get(paddedKeys))))),
-    local.set(src, i32.add(get(k), bytes(i32.add(i32.mul(get(task), get(headDim)), get(d))))),
-    forLoop(j, i32.const(0), get(keys), 1,
-      f32.store(i32.add(get(dst), bytes(get(j))), f32.load(get(src))),
-      local.set(src, i32.add(get(src), bytes(i32.mul(get(kvHeads), get(headDim)))))),
-    forLoop(j, get(keys), get(paddedKeys), 1, f32.store(i32.add(get(dst), bytes(get(j))), f32.const(0))));
+  const source = (base: number) => i32.add(get(base), bytes(i32.add(i32.mul(get(j), i32.mul(get(kvHeads), get(headDim))), i32.add(i32.mul(get(task), get(headDim)), get(d)))));
+  const lane = (n: Code) => i32.and(n, i32.const(TILE_COLS - 1));
+  const panelOf = (n: Code) => i32.shr_u(n, i32.const(3));
+  const body = seq(
+    local.set(dPanels, panelOf(i32.add(get(headDim), i32.const(TILE_COLS - 1)))),
+    forLoop(j, i32.const(0), get(paddedKeys), 1, forLoop(d, i32.const(0), get(headDim), 1,
+      local.set(dst, i32.add(get(kPanels), bytes(i32.add(i32.shl(i32.add(i32.mul(i32.add(i32.mul(get(task), i32.shr_u(get(paddedKeys), i32.const(3))), panelOf(get(j))), get(headDim)), get(d)), i32.const(3)), lane(get(j)))))),
+      f32.store(get(dst), typedIfElse(ValType.F32, i32.lt_s(get(j), get(keys)), f32.load(source(k)), f32.const(0))))),
+    forLoop(d, i32.const(0), i32.shl(get(dPanels), i32.const(3)), 1, forLoop(j, i32.const(0), get(keys), 1,
+      local.set(dst, i32.add(get(vPanels), bytes(i32.add(i32.shl(i32.add(i32.mul(i32.add(i32.mul(get(task), get(dPanels)), panelOf(get(d))), get(keys)), get(j)), i32.const(3)), lane(get(d)))))),
+      f32.store(get(dst), typedIfElse(ValType.F32, i32.lt_s(get(d), get(headDim)), f32.load(source(v)), f32.const(0))))),
+  );
   return { builder: fn, body };
 }
 
 function attention(relaxed: boolean): ModuleFunction {
-  // attention(q, kT, v, bias, probs, scores, context, queries, keys, paddedKeys, heads, kvHeads, headDim, scale, causal, task)
+  // attention(q, kPanels, vPanels, bias, probs, scores, context, queries, keys, paddedKeys, heads, kvHeads, headDim, scale, causal, task)
   const fn = new FunctionBuilder('attention', [...Array(13).fill(I), ValType.F32, I, I]);
-  const [q, kT, v, bias, probs, scores, context, queries, keys, paddedKeys, heads, kvHeads, headDim, scale, causal, task] =
+  const [q, kPanels, vPanels, bias, probs, scores, context, queries, keys, paddedKeys, heads, kvHeads, headDim, scale, causal, task] =
     fn.params.map((_, i) => i);
   const get = local.get;
   const t = tileLocals(fn);
-  const [head, kvHead, first, end, keyEnd, rowBase, row, col, validRows, visible, rowPtr] = Array.from({ length: 11 }, () => fn.local(I));
+  const [head, kvHead, first, end, keyEnd, rowBase, row, col, validRows, visible, rowPtr, out] = Array.from({ length: 12 }, () => fn.local(I));
   const [max, sum] = [fn.local(ValType.F32), fn.local(ValType.F32)];
   const [vec, acc] = [fn.local(V), fn.local(V)];
   const mathScratch = { x: fn.local(V), n: fn.local(V), t: fn.local(V) };
   const qStride = i32.mul(get(heads), get(headDim));
   const rowStride = bytes(get(keys));
   const at = (j: Code) => i32.add(get(rowPtr), bytes(j));
+  const outAt = (j: Code) => i32.add(get(out), bytes(j));
+  /** for col in [start, end): body — f32x4 steps, then one column at a time. */
+  const rowLoop = (counter: number, start: Code, end: Code, vector: (j: Code) => Code, scalar: (j: Code) => Code) => seq(
+    forLoop(counter, start, i32.sub(end, i32.const(3)), 4, vector(get(counter))),
+    forLoop(counter, get(counter), end, 1, scalar(get(counter))));
+  const fill = (address: (j: Code) => Code, start: Code, end: Code, value: number) =>
+    rowLoop(col, start, end, (j) => v128.store(address(j), splat(value)), (j) => f32.store(address(j), f32.const(value)));
   /** Offset (elements) of [head, query row, key col] in a [heads, queries, keys] tensor. */
   const square = (r: Code, c: Code) => i32.add(i32.mul(i32.add(i32.mul(get(head), get(queries)), r), get(keys)), c);
   const blocks = i32.div_u(i32.add(get(queries), i32.const(ATTENTION_ROWS - 1)), i32.const(ATTENTION_ROWS));
@@ -73,8 +89,8 @@ function attention(relaxed: boolean): ModuleFunction {
     forLoop(row, get(first), get(end), TILE_ROWS,
       local.set(validRows, i32.sub(get(end), get(row))),
       pointRows(t, i32.add(get(q), bytes(i32.add(i32.mul(get(row), qStride), i32.mul(get(head), get(headDim))))), bytes(qStride), get(validRows)),
-      local.set(t.bPtr, i32.add(get(kT), bytes(i32.add(i32.mul(i32.mul(get(kvHead), get(headDim)), get(paddedKeys)), get(col))))),
-      tileProduct(t, get(headDim), bytes(get(paddedKeys)), relaxed),
+      local.set(t.bPtr, i32.add(get(kPanels), bytes(i32.mul(i32.add(i32.mul(get(kvHead), get(paddedKeys)), get(col)), get(headDim))))),
+      tileProduct(t, get(headDim), i32.const(TILE_COLS * 4), relaxed),
       storeTile(t, get(validRows), i32.min_s(i32.const(TILE_COLS), i32.sub(get(keyEnd), get(col))),
         (r) => i32.add(get(rowBase), i32.add(i32.mul(i32.add(i32.sub(get(row), get(first)), i32.const(r)), rowStride), bytes(get(col)))),
         (a, r, j) => f32x4.add(f32x4.mul(a, f32x4.splat(get(scale))), typedIfElse(V, get(bias),
@@ -89,9 +105,10 @@ function attention(relaxed: boolean): ModuleFunction {
     forLoop(col, i32.const(0), i32.sub(get(visible), i32.const(3)), 4, local.set(vec, f32x4.max(get(vec), v128.load(at(get(col)))))),
     local.set(max, maxLanes(get(vec))),
     forLoop(col, get(col), get(visible), 1, local.set(max, f32.max(get(max), f32.load(at(get(col)))))),
-    forLoop(col, get(visible), get(keys), 1, f32.store(at(get(col)), f32.const(-Infinity))),
-    ifThen(get(scores), forLoop(col, i32.const(0), get(keys), 1,
-      f32.store(i32.add(get(scores), bytes(square(get(row), get(col)))), f32.load(at(get(col)))))),
+    ifThen(get(scores),
+      local.set(out, i32.add(get(scores), bytes(square(get(row), i32.const(0))))),
+      rowLoop(col, i32.const(0), get(visible), (j) => v128.store(outAt(j), v128.load(at(j))), (j) => f32.store(outAt(j), f32.load(at(j)))),
+      fill(outAt, get(visible), get(keys), -Infinity)),
     // Every key masked (causal rows before the first key, or a bias of -Infinity): probabilities stay 0.
     ifElse(f32.eq(get(max), f32.const(-Infinity)), local.set(visible, i32.const(0)), seq(
       local.set(vec, f32x4.splat(get(max))),
@@ -110,16 +127,16 @@ function attention(relaxed: boolean): ModuleFunction {
       forLoop(col, i32.const(0), i32.sub(get(visible), i32.const(3)), 4, v128.store(at(get(col)), f32x4.mul(v128.load(at(get(col))), get(vec)))),
       forLoop(col, get(col), get(visible), 1, f32.store(at(get(col)), f32.mul(f32.load(at(get(col))), get(sum)))),
     )),
-    forLoop(col, get(visible), get(keys), 1, f32.store(at(get(col)), f32.const(0))),
+    fill(at, get(visible), get(keys), 0),
   );
 
-  const kvStride = bytes(i32.mul(get(kvHeads), get(headDim)));
+  const paddedHeadDim = i32.mul(i32.shr_u(i32.add(get(headDim), i32.const(TILE_COLS - 1)), i32.const(3)), i32.const(TILE_COLS));
   const contextTiles = forLoop(col, i32.const(0), get(headDim), TILE_COLS,
     forLoop(row, get(first), get(end), TILE_ROWS,
       local.set(validRows, i32.sub(get(end), get(row))),
       pointRows(t, i32.add(get(rowBase), i32.mul(i32.sub(get(row), get(first)), rowStride)), rowStride, get(validRows)),
-      local.set(t.bPtr, i32.add(get(v), bytes(i32.add(i32.mul(get(kvHead), get(headDim)), get(col))))),
-      tileProduct(t, get(keyEnd), kvStride, relaxed),
+      local.set(t.bPtr, i32.add(get(vPanels), bytes(i32.mul(i32.add(i32.mul(get(kvHead), paddedHeadDim), get(col)), get(keys))))),
+      tileProduct(t, get(keyEnd), i32.const(TILE_COLS * 4), relaxed),
       storeTile(t, get(validRows), i32.min_s(i32.const(TILE_COLS), i32.sub(get(headDim), get(col))),
         (r) => i32.add(get(context), bytes(i32.add(i32.mul(i32.add(get(row), i32.const(r)), qStride), i32.add(i32.mul(get(head), get(headDim)), get(col))))),
         (a) => a)));
@@ -134,5 +151,5 @@ function attention(relaxed: boolean): ModuleFunction {
 }
 
 export function attentionFunctions(relaxed: boolean): ModuleFunction[] {
-  return [transposeKeys(), attention(relaxed)];
+  return [packKeysValues(), attention(relaxed)];
 }
