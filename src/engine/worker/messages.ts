@@ -64,7 +64,7 @@ export type FromWorker =
 /** The buffers of an event's arrays, to transfer rather than copy. */
 export function eventBuffers(event: ForwardEvent): ArrayBuffer[] {
   const arrays = event.type === 'attention'
-    ? [event.probs, event.scores, event.q, event.k, event.v, event.headOutputs]
+    ? [event.probs, event.probsF16, event.scores, event.q, event.k, event.v, event.headOutputs]
     : [event.data];
-  return arrays.filter((a): a is Float32Array => a !== undefined).map((a) => a.buffer as ArrayBuffer);
+  return arrays.filter((a): a is Float32Array | Uint16Array => a !== undefined).map((a) => a.buffer as ArrayBuffer);
 }

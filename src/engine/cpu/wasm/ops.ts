@@ -24,15 +24,10 @@ const unary = (opcode: number) => (a: Code): Code => cat(a, [opcode]);
 
 export const i32 = {
   const: (value: number): Code => [0x41, ...signedLeb(value | 0)],
-  load: (address: Code, offset = 0): Code => cat(address, [0x28], memarg(2, offset)),
-  store: (address: Code, value: Code, offset = 0): Code => cat(address, value, [0x36], memarg(2, offset)),
   store16: (address: Code, value: Code, offset = 0): Code => cat(address, value, [0x3b], memarg(1, offset)),
-  eqz: unary(0x45),
   eq: binary(0x46),
-  ne: binary(0x47),
   lt_s: binary(0x48),
   gt_s: binary(0x4a),
-  le_s: binary(0x4c),
   ge_s: binary(0x4e),
   add: binary(0x6a),
   sub: binary(0x6b),
@@ -45,7 +40,6 @@ export const i32 = {
   shr_u: binary(0x76),
   /** min of two locals (each read twice). */
   min_s: (a: Code, b: Code): Code => select(a, b, i32.lt_s(a, b)),
-  reinterpret_f32: unary(0xbc),
 };
 
 export const f32 = {
@@ -53,26 +47,13 @@ export const f32 = {
   load: (address: Code, offset = 0): Code => cat(address, [0x2a], memarg(2, offset)),
   store: (address: Code, value: Code, offset = 0): Code => cat(address, value, [0x38], memarg(2, offset)),
   eq: binary(0x5b),
-  gt: binary(0x5e),
   sqrt: unary(0x91),
   add: binary(0x92),
   sub: binary(0x93),
   mul: binary(0x94),
   div: binary(0x95),
   max: binary(0x97),
-  demote_f64: unary(0xb6),
   convert_i32_s: unary(0xb2),
-};
-
-export const f64 = {
-  const: (value: number): Code => [0x44, ...new Uint8Array(Float64Array.of(value).buffer)],
-  add: binary(0xa0),
-  sub: binary(0xa1),
-  mul: binary(0xa2),
-  div: binary(0xa3),
-  sqrt: unary(0x9f),
-  promote_f32: unary(0xbb),
-  convert_i32_s: unary(0xb7),
 };
 
 const simdBinary = (opcode: number) => (a: Code, b: Code): Code => cat(a, b, simd(opcode));
@@ -81,8 +62,6 @@ const simdUnary = (opcode: number) => (a: Code): Code => cat(a, simd(opcode));
 export const v128 = {
   load: (address: Code, offset = 0): Code => cat(address, simd(0x00), memarg(4, offset)),
   load32_splat: (address: Code, offset = 0): Code => cat(address, simd(0x09), memarg(2, offset)),
-  /** Four 16-bit values into the low half (for widening). */
-  load64_zero: (address: Code, offset = 0): Code => cat(address, simd(0x5d), memarg(3, offset)),
   store: (address: Code, value: Code, offset = 0): Code => cat(address, value, simd(0x0b), memarg(4, offset)),
   store64_lane0: (address: Code, value: Code, offset = 0): Code => cat(address, value, simd(0x5b), memarg(3, offset), [0]),
   and: simdBinary(0x4e),
@@ -96,12 +75,8 @@ export const i32x4 = {
   shr_u: simdBinary(0xad),
   add: simdBinary(0xae),
   sub: simdBinary(0xb1),
-  min_s: simdBinary(0xb6),
-  max_s: simdBinary(0xb8),
   lt_s: simdBinary(0x39),
-  gt_s: simdBinary(0x3b),
   extract_lane: (v: Code, lane: number): Code => cat(v, simd(0x1b), [lane]),
-  extend_low_i16x8_u: simdUnary(0xa9),
   trunc_sat_f32x4_s: simdUnary(0xf8),
 };
 
@@ -112,12 +87,8 @@ export const i16x8 = {
 export const f32x4 = {
   splat: simdUnary(0x13),
   extract_lane: (v: Code, lane: number): Code => cat(v, simd(0x1f), [lane]),
-  lt: simdBinary(0x43),
-  gt: simdBinary(0x44),
-  le: simdBinary(0x45),
   abs: simdUnary(0xe0),
   neg: simdUnary(0xe1),
-  sqrt: simdUnary(0xe3),
   nearest: simdUnary(0x6a),
   add: simdBinary(0xe4),
   sub: simdBinary(0xe5),
@@ -125,7 +96,6 @@ export const f32x4 = {
   div: simdBinary(0xe7),
   min: simdBinary(0xe8),
   max: simdBinary(0xe9),
-  convert_i32x4_s: simdUnary(0xfa),
 };
 
 /** a·b + c, one rounding (relaxed-SIMD madd), or a multiply and an add where relaxed SIMD is absent. */
@@ -135,11 +105,6 @@ export function fusedMultiplyAdd(relaxed: boolean): (a: Code, b: Code, c: Code) 
 
 export function select(a: Code, b: Code, condition: Code): Code {
   return cat(a, b, condition, [0x1b]);
-}
-
-/** A `block` with no result. `br(0)` inside jumps to its end. */
-export function block(...body: Code[]): Code {
-  return cat([0x02, 0x40], ...body, [0x0b]);
 }
 
 export function ifThen(condition: Code, ...body: Code[]): Code {
