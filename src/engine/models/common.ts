@@ -142,6 +142,19 @@ export async function readLogits(backend: Backend, tensor: DeviceTensor, step?: 
   return { type: 'logits', rows: tensor.shape[0], cols: tensor.shape[1], data, step };
 }
 
+/** A decoder-only model's tail: the final-norm hidden state (hidden_states.L) and the LM head's logits. */
+export async function* streamFinal(
+  backend: Backend, final: DeviceTensor, lmHead: DeviceTensor, numLayers: number, wants: ForwardWants, step?: number,
+): AsyncGenerator<ForwardEvent> {
+  if (wants.hiddenStates) yield await readHidden(backend, 'main', numLayers, final);
+  if (wants.logits) {
+    const logits = backend.linear(final, lmHead);
+    yield await readLogits(backend, logits, step);
+    backend.release([logits]);
+  }
+  backend.release([final]);
+}
+
 export function releaseAttention(backend: Backend, attn: ProjectedAttention): void {
   const { q, k, v, result } = attn;
   backend.release([q, ...(attn.cached ? [] : [k, v]), result.probs, result.context, ...(result.scores ? [result.scores] : [])]);

@@ -4,7 +4,7 @@ import type { Gpt2Config } from '../config';
 import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
 import { transpose2d } from '../tensor';
 import type { WeightFile } from '../weights';
-import { PerBackend, attendFused, checkIds, positions, readHidden, readLayer, readLogits, releaseAttention, throwIfAborted } from './common';
+import { PerBackend, attendFused, checkIds, positions, readHidden, readLayer, releaseAttention, streamFinal, throwIfAborted } from './common';
 
 interface Gpt2Layer {
   ln1: [DeviceTensor, DeviceTensor];
@@ -109,12 +109,6 @@ export class Gpt2Model implements TransformerModel {
     if (cache) cache.length += ids.length;
     const final = backend.layerNorm(x, w.lnF[0], w.lnF[1], c.layerNormEps);
     backend.release([x]);
-    if (wants.hiddenStates) yield await readHidden(backend, 'main', c.numLayers, final);
-    if (wants.logits) {
-      const logits = backend.linear(final, w.lmHead);
-      yield await readLogits(backend, logits, step);
-      backend.release([logits]);
-    }
-    backend.release([final]);
+    yield* streamFinal(backend, final, w.lmHead, c.numLayers, wants, step);
   }
 }

@@ -7,7 +7,7 @@ import type { LlamaConfig } from '../config';
 import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
 import { HostTensor, concatRows } from '../tensor';
 import type { WeightFile } from '../weights';
-import { PerBackend, attendFused, checkIds, readHidden, readLayer, readLogits, releaseAttention, throwIfAborted } from './common';
+import { PerBackend, attendFused, checkIds, readHidden, readLayer, releaseAttention, streamFinal, throwIfAborted } from './common';
 import { ropeInverseFrequencies } from './rope';
 
 interface LlamaLayer {
@@ -121,12 +121,6 @@ export class LlamaModel implements TransformerModel {
     if (cache) cache.length += ids.length;
     const final = backend.rmsNorm(x, w.norm, c.rmsNormEps);
     backend.release([x]);
-    if (wants.hiddenStates) yield await readHidden(backend, 'main', c.numLayers, final);
-    if (wants.logits) {
-      const logits = backend.linear(final, w.lmHead);
-      yield await readLogits(backend, logits, step);
-      backend.release([logits]);
-    }
-    backend.release([final]);
+    yield* streamFinal(backend, final, w.lmHead, c.numLayers, wants, step);
   }
 }
