@@ -3,4 +3,7 @@ export { downloadModel } from './download';
 export type { DownloadOptions, DownloadProgress, DownloadResult } from './download';
 export { downloadHint, resolveModelSource } from './resolve';
 export type { ModelSource, ResolveOptions } from './resolve';
+export { listCachedModels } from './list';
+export type { CachedModel } from './list';
+export { parseHubId } from './cache';
 export { hubCacheDir, hubEndpoint, isOfflineByEnv } from './settings';

@@ -1,0 +1,126 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { RunOutcome } from '../../src/editor/inspectionRunner';
+import type { ChooseOutcome } from '../../src/models/modelPicker';
+import { LLAMA, assertDone, assertNotice, inspectorApi, modelSetting, runCommand, setSettings } from './editorHelpers';
+import { INSPECT_SELECTION_COMMAND, closeAllEditors, showSelectedText } from './workbench';
+
+const CROSS_COMMAND = 'attentionInspector.inspectCrossAttention';
+
+/** After every error the extension must still work: a plain demo run succeeds. */
+async function assertStillWorks(): Promise<void> {
+  await showSelectedText('Still working after the error.');
+  assertDone(await runCommand(INSPECT_SELECTION_COMMAND));
+}
+
+describe('Errors: each says what to do, and the extension keeps working', () => {
+  let scratch: string;
+  before(() => (scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'attention-errors-'))));
+  after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  afterEach(closeAllEditors);
+
+  it('no editor, and no selection', async () => {
+    await closeAllEditors();
+    assertNotice((await runCommand(INSPECT_SELECTION_COMMAND)).notice, 'error', /Open a file and select the text/);
+    const editor = await showSelectedText('nothing selected here');
+    editor.selection = new vscode.Selection(0, 3, 0, 3);
+    assertNotice((await runCommand(INSPECT_SELECTION_COMMAND)).notice, 'error', /Nothing is selected/);
+    assertNotice((await runCommand(CROSS_COMMAND, { target: { text: 'x' } })).notice, 'error', /Nothing is selected/);
+    const restore = await setSettings({ model: 'demo' });
+    try {
+      await assertStillWorks();
+    } finally {
+      await restore();
+    }
+  });
+
+  it('a folder without config.json: refused by Choose Model, and a clear error when the setting names it', async () => {
+    const empty = path.join(scratch, 'no-config');
+    fs.mkdirSync(empty);
+    const before = modelSetting();
+    const chosen = (await vscode.commands.executeCommand('attentionInspector.chooseModel', { kind: 'folder', path: empty })) as ChooseOutcome;
+    assert.strictEqual(chosen.status, 'failed');
+    assertNotice(chosen.notice, 'error', /has no config\.json/);
+    assert.strictEqual(modelSetting(), before, 'the setting is unchanged');
+
+    const restore = await setSettings({ model: empty });
+    try {
+      await showSelectedText('Once upon a time');
+      const outcome = await runCommand(INSPECT_SELECTION_COMMAND);
+      assert.strictEqual(outcome.status, 'failed');
+      const notice = assertNotice(outcome.notice, 'error', /has no config\.json\. Choose a Hugging Face model folder/);
+      assert.deepStrictEqual(notice.actions, ['Choose Model…']);
+    } finally {
+      await restore();
+    }
+    await assertStillWorks();
+  });
+
+  it('unreadable safetensors: refused by Choose Model, and a clear error from a run', async () => {
+    const broken = path.join(scratch, 'broken-weights');
+    fs.mkdirSync(broken);
+    for (const file of ['config.json', 'tokenizer.json']) fs.copyFileSync(path.join(LLAMA, file), path.join(broken, file));
+    fs.writeFileSync(path.join(broken, 'model.safetensors'), Buffer.from('definitely not a safetensors file'));
+    const chosen = (await vscode.commands.executeCommand('attentionInspector.chooseModel', { kind: 'folder', path: broken })) as ChooseOutcome;
+    assertNotice(chosen.status === 'failed' ? chosen.notice : undefined, 'error', /model\.safetensors/);
+
+    const restore = await setSettings({ model: broken });
+    try {
+      await showSelectedText('Once upon a time');
+      const outcome = await runCommand(INSPECT_SELECTION_COMMAND);
+      assert.strictEqual(outcome.status, 'failed');
+      assertNotice(outcome.notice, 'error', /model\.safetensors.*header/);
+    } finally {
+      await restore();
+    }
+    await assertStillWorks();
+  });
+
+  it('too many tokens: the run stops, offers "Truncate to N tokens", and the offer re-runs on the first N tokens', async () => {
+    const restore = await setSettings({ model: LLAMA, maxTokens: 8 });
+    try {
+      const api = await inspectorApi();
+      const text = 'Once upon a time, there was a little girl named Lily. She loved to play outside.';
+      const editor = await showSelectedText(text);
+      const outcome = await runCommand(INSPECT_SELECTION_COMMAND);
+      assert.strictEqual(outcome.status, 'too-many-tokens');
+      assert.ok(outcome.tokens! > 8);
+      const notice = assertNotice(outcome.notice, 'warning', /has \d+ tokens, more than attentionInspector\.maxTokens \(8\)/);
+      assert.ok(notice.actions.includes('Truncate to 8 tokens'), notice.actions.join(', '));
+      assert.ok(api.notices().includes(notice), 'the notice was shown');
+
+      const truncated = (await api.chooseAction(notice, 'Truncate to 8 tokens')) as RunOutcome;
+      assertDone(truncated);
+      assert.ok(truncated.tokens! <= 8 && truncated.tokens! >= 7, `${truncated.tokens} tokens after truncating`);
+      const selected = editor.document.getText(editor.selection);
+      assert.ok(text.startsWith(selected) && selected.length < text.length, `the editor selects the truncated text: "${selected}"`);
+    } finally {
+      await restore();
+    }
+    await assertStillWorks();
+  });
+
+  it('cross-attention on a decoder-only model, and a Hub id that is not cached', async () => {
+    await showSelectedText('Once upon a time');
+    const decoderOnly = await runCommand(CROSS_COMMAND, { target: { text: 'x' }, model: LLAMA });
+    assertNotice(decoderOnly.notice, 'error', /llama model: it has no cross-attention/);
+
+    const cacheDir = fs.mkdtempSync(path.join(scratch, 'empty-cache-'));
+    const previous = process.env.HF_HUB_CACHE;
+    process.env.HF_HUB_CACHE = cacheDir; // the extension host reads the cache location at each lookup
+    const restore = await setSettings({ model: 'some-org/not-downloaded' });
+    try {
+      const outcome = await runCommand(INSPECT_SELECTION_COMMAND);
+      assert.strictEqual(outcome.status, 'failed');
+      assertNotice(outcome.notice, 'error', /not-downloaded is neither a folder nor a model in the Hugging Face cache.*"Attention: Download Model from Hugging Face"/);
+    } finally {
+      await restore();
+      if (previous === undefined) delete process.env.HF_HUB_CACHE;
+      else process.env.HF_HUB_CACHE = previous;
+    }
+    await assertStillWorks();
+  });
+});

@@ -1,0 +1,96 @@
+/** What a hover and the heat overlay read from a run (src/hover/attentionLookup.ts): heads, aggregation, rows, columns. */
+import * as assert from 'assert';
+import { attentionWeights, focusForToken, headViewFor, hoverSections, partOf } from '../../src/hover/attentionLookup';
+import type { LayerMessage, PanelTokens, RunStarted } from '../../src/protocol/messages';
+import { AttentionRun } from '../../src/view-model/attentionRun';
+
+function tokens(words: string[]): PanelTokens {
+  let at = 0;
+  const offsetsUtf16 = words.map((w) => {
+    const o = [at, at + w.length] as const;
+    at += w.length + 1;
+    return o;
+  });
+  return { text: words.join(' '), ids: words.map((_, i) => i), tokens: words, offsetsUtf16, special: words.map(() => false) };
+}
+
+const MODEL = { name: 'm', modelType: 'demo', kind: 'encoder-only', numLayers: 2, numHeads: 2, numKvHeads: 2, headDim: 4, hiddenSize: 8, causal: false, untrained: true } as const;
+
+/** probs[h][q][k] from nested lists. */
+function layer(stack: LayerMessage['stack'], index: number, probs: number[][][]): LayerMessage {
+  const rows = probs[0].length, cols = probs[0][0].length;
+  return { type: 'layer', runId: 1, stack, layer: index, numHeads: probs.length, numKvHeads: probs.length, headDim: 4, queryLength: rows, keyLength: cols, causal: false, probs: new Float32Array(probs.flat(2)) };
+}
+
+function selfRun(): AttentionRun {
+  const run = new AttentionRun();
+  const started: RunStarted = { type: 'run-started', runId: 1, model: MODEL, source: tokens(['a', 'b', 'c']), backend: { used: 'cpu', adapter: 'CPU', fallbackReason: null } };
+  run.accept(started);
+  run.accept(layer('self', 0, [
+    [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]],
+    [[0.1, 0.1, 0.8], [0.5, 0.0, 0.5], [0.0, 1.0, 0.0]],
+  ]));
+  return run;
+}
+
+function crossRun(): AttentionRun {
+  const run = new AttentionRun();
+  run.accept({ type: 'run-started', runId: 1, model: MODEL, source: tokens(['雨', '大']), target: tokens(['It', 'rained', 'heavily']), backend: { used: 'cpu', adapter: 'CPU', fallbackReason: null } });
+  // cross: queries = 3 target tokens, keys = 2 source tokens.
+  run.accept(layer('cross', 0, [[[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]], [[0.3, 0.7], [0.6, 0.4], [0.1, 0.9]]]));
+  return run;
+}
+
+const close = (actual: ArrayLike<number>, expected: number[]) =>
+  assert.deepStrictEqual(Array.from(actual, (x) => Math.round(x * 1000) / 1000), expected);
+
+describe('hover lookup', () => {
+  it('defaults to layer 0, every head, the configured aggregation, until the panel reports a selection', () => {
+    const run = selfRun();
+    assert.deepStrictEqual(headViewFor(run, 'self', undefined, 'mean'), { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'mean' });
+    assert.deepStrictEqual(headViewFor(run, 'self', undefined, 'none'), { stack: 'self', layer: 0, heads: [0], aggregate: 'none' });
+  });
+
+  it('follows the panel: its layer (when it has arrived), its active heads, its aggregation', () => {
+    const run = selfRun();
+    const selection = { stack: 'self' as const, layer: 0, heads: [1], aggregate: 'none' as const, focus: null };
+    assert.deepStrictEqual(headViewFor(run, 'self', selection, 'mean'), { stack: 'self', layer: 0, heads: [1], aggregate: 'none' });
+    assert.strictEqual(headViewFor(run, 'self', { ...selection, layer: 1 }, 'mean').layer, 0, 'layer 1 has not arrived');
+  });
+
+  it('reads rows (what a query attends to) and columns (who attends to a key), by head, mean or max', () => {
+    const run = selfRun();
+    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0], aggregate: 'none' }, 'query', 0)!, [0.7, 0.2, 0.1]);
+    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'mean' }, 'query', 0)!, [0.4, 0.15, 0.45]);
+    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'max' }, 'query', 1)!, [0.5, 0.8, 0.5]);
+    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [1], aggregate: 'none' }, 'key', 1)!, [0.1, 0, 1]);
+    assert.strictEqual(attentionWeights(run, { stack: 'self', layer: 1, heads: [0], aggregate: 'none' }, 'query', 0), undefined);
+    assert.strictEqual(attentionWeights(run, { stack: 'self', layer: 0, heads: [0], aggregate: 'none' }, 'query', 3), undefined);
+  });
+
+  it('self-attention hover: the top-k keys a token attends to and the queries attending to it', () => {
+    const content = hoverSections(selfRun(), 'source', 2, undefined, 'none', 2)!;
+    assert.strictEqual(content.token, 'c');
+    assert.deepStrictEqual(content.sections.map((s) => [s.kind, s.rows.map((r) => r.token)]), [['attends-to', ['c', 'a']], ['attended-by', ['c', 'a']]]);
+    assert.strictEqual(Math.round(content.sections[0].rows[0].weight * 10), 4);
+  });
+
+  it('cross-attention hover: a target token lists source tokens, a source token lists target tokens', () => {
+    const run = crossRun();
+    const target = hoverSections(run, 'target', 1, undefined, 'none', 5)!;
+    assert.strictEqual(target.view.stack, 'cross');
+    assert.deepStrictEqual(target.sections.map((s) => [s.kind, s.partners, s.rows.map((r) => r.token)]), [['attends-to', 'source', ['大', '雨']]]);
+    const source = hoverSections(run, 'source', 0, undefined, 'none', 2)!;
+    assert.deepStrictEqual(source.sections.map((s) => [s.kind, s.partners, s.rows.map((r) => r.token)]), [['attended-by', 'target', ['It', 'heavily']]]);
+  });
+
+  it('maps stacks and sides to the inspected texts, and editor tokens to focuses', () => {
+    assert.strictEqual(partOf('self', 'key'), 'source');
+    assert.strictEqual(partOf('decoder', 'query'), 'target');
+    assert.strictEqual(partOf('cross', 'query'), 'target');
+    assert.strictEqual(partOf('cross', 'key'), 'source');
+    assert.deepStrictEqual(focusForToken(false, 'source', 4), { stack: 'self', side: 'query', index: 4 });
+    assert.deepStrictEqual(focusForToken(true, 'target', 1), { stack: 'cross', side: 'query', index: 1 });
+    assert.deepStrictEqual(focusForToken(true, 'source', 0), { stack: 'cross', side: 'key', index: 0 });
+  });
+});

@@ -1,0 +1,63 @@
+/** The hover's Markdown builder (src/hover/hoverMarkdown.ts): tables, escaping, the command link, the stale note. */
+import * as assert from 'assert';
+import type { HoverSections } from '../../src/hover/attentionLookup';
+import { commandUri, escapeToken, hoverMarkdown, staleHoverMarkdown } from '../../src/hover/hoverMarkdown';
+
+const LABELS = { title: '“it” — layer 0 · head 3', sectionHeaders: ['Attends to', 'Attended by'], weight: 'Weight', open: 'Open layer 0 · head 3 in the panel' };
+
+const CONTENT: HoverSections = {
+  view: { stack: 'self', layer: 0, heads: [3], aggregate: 'none' },
+  token: 'it',
+  sections: [
+    { kind: 'attends-to', partners: 'source', rows: [{ index: 1, token: 'animal', weight: 0.61234 }, { index: 0, token: 'The', weight: 0.2 }] },
+    { kind: 'attended-by', partners: 'source', rows: [{ index: 9, token: 'was', weight: 0.5 }] },
+  ],
+};
+
+describe('hover markdown', () => {
+  it('builds one table per section, strongest first, with three-decimal weights', () => {
+    const md = hoverMarkdown(CONTENT, LABELS);
+    assert.strictEqual(md, [
+      '**“it” — layer 0 · head 3**',
+      '',
+      '| Attends to | Weight |',
+      '|:--|--:|',
+      '| animal | 0.612 |',
+      '| The | 0.200 |',
+      '',
+      '| Attended by | Weight |',
+      '|:--|--:|',
+      '| was | 0.500 |',
+    ].join('\n'));
+  });
+
+  it('ends with the command link when given one, its arguments URI-encoded JSON', () => {
+    const link = commandUri('attentionInspector.revealInPanel', { stack: 'self', layer: 0, head: 3 });
+    assert.strictEqual(link, `command:attentionInspector.revealInPanel?${encodeURIComponent('[{"stack":"self","layer":0,"head":3}]')}`);
+    const md = hoverMarkdown(CONTENT, LABELS, link);
+    assert.ok(md.endsWith(`[Open layer 0 · head 3 in the panel](${link})`), md);
+  });
+
+  it('escapes tokens so that no token breaks the table or turns into Markdown, and shows whitespace', () => {
+    assert.strictEqual(escapeToken('a|b'), 'a\\|b');
+    assert.strictEqual(escapeToken('**x**'), '\\*\\*x\\*\\*');
+    assert.strictEqual(escapeToken('[l](u)'), '\\[l\\](u)');
+    assert.strictEqual(escapeToken('&lt;'), '\\&lt;');
+    assert.strictEqual(escapeToken('- 1.'), '-␣1.');
+    assert.strictEqual(escapeToken('<img>'), '\\<img\\>');
+    assert.strictEqual(escapeToken(' the'), '␣the');
+    assert.strictEqual(escapeToken('\n'), '↵');
+    assert.strictEqual(escapeToken('\t'), '⇥');
+    assert.strictEqual(escapeToken(''), '∅');
+    assert.strictEqual(escapeToken('Ġthe'), 'Ġthe');
+    assert.strictEqual(escapeToken('雨'), '雨');
+    const md = hoverMarkdown({ ...CONTENT, sections: [{ kind: 'attends-to', partners: 'source', rows: [{ index: 0, token: '|`', weight: 1 }] }] }, LABELS);
+    assert.ok(md.includes('| \\|\\` | 1.000 |'), md);
+  });
+
+  it('a stale hover carries only its note: no weights', () => {
+    const md = staleHoverMarkdown('Stale: the text changed. Re-run.');
+    assert.strictEqual(md, '*Stale: the text changed. Re-run.*');
+    assert.ok(!/\d/.test(md));
+  });
+});
