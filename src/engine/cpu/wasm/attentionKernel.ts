@@ -9,7 +9,7 @@
  */
 import { Code, FunctionBuilder, ModuleFunction, ValType } from './encoding';
 import {
-  f32, f32x4, forLoop, i32, ifElse, ifThen, local, maxLanes, seq, sumLanes, typedIfElse, v128,
+  f32, f32x4, forLoop, fusedMultiplyAdd, i32, ifElse, ifThen, local, maxLanes, seq, sumLanes, typedIfElse, v128,
 } from './ops';
 import { exp } from './simdMath';
 import { TILE_COLS, TILE_ROWS, pointRows, storeTile, tileLocals, tileProduct } from './tile';
@@ -85,7 +85,8 @@ function attention(relaxed: boolean): ModuleFunction {
     local.set(rowBase, i32.add(get(probs), bytes(square(get(first), i32.const(0))))),
   );
 
-  const scoresTiles = forLoop(col, i32.const(0), get(keyEnd), TILE_COLS,
+  /** The score tiles, generated with and without a position bias so the tile store has no branch for it. */
+  const scoresTiles = (withBias: boolean) => forLoop(col, i32.const(0), get(keyEnd), TILE_COLS,
     forLoop(row, get(first), get(end), TILE_ROWS,
       local.set(validRows, i32.sub(get(end), get(row))),
       pointRows(t, i32.add(get(q), bytes(i32.add(i32.mul(get(row), qStride), i32.mul(get(head), get(headDim))))), bytes(qStride), get(validRows)),
@@ -93,8 +94,10 @@ function attention(relaxed: boolean): ModuleFunction {
       tileProduct(t, get(headDim), i32.const(TILE_COLS * 4), relaxed),
       storeTile(t, get(validRows), i32.min_s(i32.const(TILE_COLS), i32.sub(get(keyEnd), get(col))),
         (r) => i32.add(get(rowBase), i32.add(i32.mul(i32.add(i32.sub(get(row), get(first)), i32.const(r)), rowStride), bytes(get(col)))),
-        (a, r, j) => f32x4.add(f32x4.mul(a, f32x4.splat(get(scale))), typedIfElse(V, get(bias),
-          v128.load(i32.add(get(bias), bytes(square(i32.add(get(row), i32.const(r)), get(col)))), 16 * j), splat(0))))));
+        (a, r, j) => {
+          const scaled = f32x4.mul(a, f32x4.splat(get(scale)));
+          return withBias ? f32x4.add(scaled, v128.load(i32.add(get(bias), bytes(square(i32.add(get(row), i32.const(r)), get(col)))), 16 * j)) : scaled;
+        })));
 
   const softmaxRow = seq(
     local.set(rowPtr, i32.add(get(rowBase), i32.mul(i32.sub(get(row), get(first)), rowStride))),
@@ -102,7 +105,7 @@ function attention(relaxed: boolean): ModuleFunction {
     local.set(visible, i32.min_s(get(keyEnd), get(visible))),
     local.set(visible, typedIfElse(I, i32.lt_s(get(visible), i32.const(0)), i32.const(0), get(visible))),
     local.set(vec, splat(-Infinity)),
-    forLoop(col, i32.const(0), i32.sub(get(visible), i32.const(3)), 4, local.set(vec, f32x4.max(get(vec), v128.load(at(get(col)))))),
+    forLoop(col, i32.const(0), i32.sub(get(visible), i32.const(3)), 4, local.set(vec, f32x4.pmax(get(vec), v128.load(at(get(col)))))),
     local.set(max, maxLanes(get(vec))),
     forLoop(col, get(col), get(visible), 1, local.set(max, f32.max(get(max), f32.load(at(get(col)))))),
     ifThen(get(scores),
@@ -114,12 +117,12 @@ function attention(relaxed: boolean): ModuleFunction {
       local.set(vec, f32x4.splat(get(max))),
       local.set(acc, splat(0)),
       forLoop(col, i32.const(0), i32.sub(get(visible), i32.const(3)), 4,
-        local.set(t.value, exp(f32x4.sub(v128.load(at(get(col))), get(vec)), mathScratch)),
+        local.set(t.value, exp(f32x4.sub(v128.load(at(get(col))), get(vec)), mathScratch, fusedMultiplyAdd(relaxed))),
         v128.store(at(get(col)), get(t.value)),
         local.set(acc, f32x4.add(get(acc), get(t.value)))),
       local.set(sum, sumLanes(get(acc))),
       forLoop(col, get(col), get(visible), 1,
-        local.set(t.value, exp(f32x4.sub(f32x4.splat(f32.load(at(get(col)))), get(vec)), mathScratch)),
+        local.set(t.value, exp(f32x4.sub(f32x4.splat(f32.load(at(get(col)))), get(vec)), mathScratch, fusedMultiplyAdd(relaxed))),
         f32.store(at(get(col)), f32x4.extract_lane(get(t.value), 0)),
         local.set(sum, f32.add(get(sum), f32x4.extract_lane(get(t.value), 0)))),
       local.set(sum, f32.div(f32.const(1), get(sum))),
@@ -143,7 +146,7 @@ function attention(relaxed: boolean): ModuleFunction {
 
   const body = seq(
     setup,
-    scoresTiles,
+    ifElse(get(bias), scoresTiles(true), scoresTiles(false)),
     forLoop(row, get(first), get(end), 1, softmaxRow),
     contextTiles,
   );

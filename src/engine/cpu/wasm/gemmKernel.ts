@@ -9,7 +9,7 @@
  */
 import type { PointwiseActivation } from '../../backend';
 import { Code, FunctionBuilder, ModuleFunction, ValType } from './encoding';
-import { f32, f32x4, forLoop, i32, ifElse, ifThen, local, seq, typedIfElse, v128 } from './ops';
+import { f32, f32x4, forLoop, fusedMultiplyAdd, i32, ifElse, ifThen, local, seq, typedIfElse, v128 } from './ops';
 import { activate } from './simdMath';
 import { TILE_COLS, TILE_ROWS, pointRows, storeTile, tileLocals, tileProduct } from './tile';
 
@@ -51,11 +51,11 @@ export function gemmFunction(relaxed: boolean): ModuleFunction {
     return forLoop(row, get(rowStart), get(rowEnd), 1,
       forLoop(col, i32.mul(get(panelStart), i32.const(TILE_COLS)), i32.sub(get(colEnd), i32.const(3)), 4,
         local.set(value, v128.load(address(out))),
-        v128.store(address(out), f32x4.add(activate(kind, value, scratch), residualOr(f32x4.splat(f32.const(0)), v128.load(address(residual)))))),
+        v128.store(address(out), f32x4.add(activate(kind, value, scratch, fusedMultiplyAdd(relaxed)), residualOr(f32x4.splat(f32.const(0)), v128.load(address(residual)))))),
       // A last partial vector (N not a multiple of 4): lane 0 of a splat, one column at a time.
       forLoop(col, get(col), get(colEnd), 1,
         local.set(value, f32x4.splat(f32.load(address(out)))),
-        f32.store(address(out), f32x4.extract_lane(f32x4.add(activate(kind, value, scratch),
+        f32.store(address(out), f32x4.extract_lane(f32x4.add(activate(kind, value, scratch, fusedMultiplyAdd(relaxed)),
           residualOr(f32x4.splat(f32.const(0)), f32x4.splat(f32.load(address(residual))))), 0))),
     );
   };

@@ -77,7 +77,6 @@ export const i32x4 = {
   sub: simdBinary(0xb1),
   lt_s: simdBinary(0x39),
   extract_lane: (v: Code, lane: number): Code => cat(v, simd(0x1b), [lane]),
-  trunc_sat_f32x4_s: simdUnary(0xf8),
 };
 
 export const i16x8 = {
@@ -89,13 +88,16 @@ export const f32x4 = {
   extract_lane: (v: Code, lane: number): Code => cat(v, simd(0x1f), [lane]),
   abs: simdUnary(0xe0),
   neg: simdUnary(0xe1),
-  nearest: simdUnary(0x6a),
   add: simdBinary(0xe4),
   sub: simdBinary(0xe5),
   mul: simdBinary(0xe6),
   div: simdBinary(0xe7),
   min: simdBinary(0xe8),
   max: simdBinary(0xe9),
+  /** b < a ? b : a — one instruction on x86; no NaN propagation (use where NaN cannot occur or may be dropped). */
+  pmin: simdBinary(0xea),
+  /** a < b ? b : a — one instruction on x86. */
+  pmax: simdBinary(0xeb),
 };
 
 /** a·b + c, one rounding (relaxed-SIMD madd), or a multiply and an add where relaxed SIMD is absent. */

@@ -5,9 +5,10 @@
  */
 import type { PointwiseActivation } from '../../backend';
 import type { Code } from './encoding';
-import { f32, f32x4, i32, i32x4, local, seq, v128 } from './ops';
+import { f32, f32x4, fusedMultiplyAdd, i32, i32x4, local, seq, v128 } from './ops';
 
 const splat = (value: number): Code => f32x4.splat(f32.const(value));
+const ROUNDING_MAGIC = 1.5 * 2 ** 23;
 
 /** Scratch locals the math helpers need (all v128); one set per function. */
 export interface MathScratch {
@@ -17,22 +18,27 @@ export interface MathScratch {
 }
 
 /**
- * e^x for the lanes of `input`. Inputs below -88 (including -Infinity) give exactly 0: n = -127 makes
+ * e^x for the lanes of `input` (`fma`: the polynomial's multiply-adds, fused where relaxed SIMD is used). Inputs below -88 (including -Infinity) give exactly 0: n = -127 makes
  * the exponent field 0. Inputs are clamped at 88, so huge arguments saturate near 1.6e38, never Infinity.
  */
-export function exp(input: Code, s: MathScratch): Code {
+export function exp(input: Code, s: MathScratch, fma: (a: Code, b: Code, c: Code) => Code = fusedMultiplyAdd(false)): Code {
   const x = local.get(s.x);
   const n = local.get(s.n);
   const t = local.get(s.t);
   const poly = [1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]
-    .reduce<Code>((acc, c) => f32x4.add(f32x4.mul(acc, x), splat(c)), splat(1.9875691500e-4));
+    .reduce<Code>((acc, c) => fma(acc, x, splat(c)), splat(1.9875691500e-4));
   return seq(
-    local.set(s.x, f32x4.min(f32x4.max(input, splat(-88)), splat(88))),
-    local.set(s.n, f32x4.nearest(f32x4.mul(x, splat(Math.LOG2E)))),
+    // pmin/pmax are single x86 instructions; wasm's min/max need a NaN-correcting sequence.
+    local.set(s.x, f32x4.pmin(f32x4.pmax(input, splat(-88)), splat(88))),
+    // Adding 1.5·2^23 rounds x·log2(e) to the integer n, which then sits in the low mantissa bits of t.
+    local.set(s.t, fma(x, splat(Math.LOG2E), splat(ROUNDING_MAGIC))),
+    local.set(s.n, f32x4.sub(t, splat(ROUNDING_MAGIC))),
     // x - n·ln2 in two steps (Cephes C1 + C2) keeps the reduced argument exact to float precision.
-    local.set(s.x, f32x4.sub(f32x4.sub(x, f32x4.mul(n, splat(0.693359375))), f32x4.mul(n, splat(-2.12194440e-4)))),
-    local.set(s.t, f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(poly, x), x), x), splat(1))),
-    f32x4.mul(t, i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(i32.const(127))), i32.const(23))),
+    local.set(s.x, fma(n, splat(-0.693359375), x)),
+    local.set(s.x, fma(n, splat(2.12194440e-4), x)),
+    local.set(s.n, f32x4.add(fma(f32x4.mul(poly, x), x, x), splat(1))),
+    // 2^n: (n + 127) << 23; the magic's own bits shift out.
+    f32x4.mul(n, i32x4.shl(i32x4.add(t, i32x4.splat(i32.const(127))), i32.const(23))),
   );
 }
 
@@ -61,7 +67,7 @@ export interface ActivationScratch extends MathScratch {
 }
 
 /** activation(value) where `value` is a v128 local (left unchanged until the result is built). */
-export function activate(activation: PointwiseActivation, value: number, s: ActivationScratch): Code {
+export function activate(activation: PointwiseActivation, value: number, s: ActivationScratch, fma = fusedMultiplyAdd(false)): Code {
   const x = local.get(value);
   switch (activation) {
     case 'none':
@@ -69,11 +75,11 @@ export function activate(activation: PointwiseActivation, value: number, s: Acti
     case 'relu':
       return f32x4.max(x, splat(0));
     case 'silu':
-      return f32x4.div(x, f32x4.add(splat(1), exp(f32x4.neg(x), s)));
+      return f32x4.div(x, f32x4.add(splat(1), exp(f32x4.neg(x), s, fma)));
     case 'gelu_tanh': {
       // 0.5·x·(1 + tanh(u)) = x · e^{2u} / (e^{2u} + 1) = x / (1 + e^{-2u}).
       const u = f32x4.mul(splat(0.7978845608028654), f32x4.add(x, f32x4.mul(splat(0.044715), f32x4.mul(x, f32x4.mul(x, x)))));
-      return f32x4.div(x, f32x4.add(splat(1), exp(f32x4.mul(splat(-2), u), s)));
+      return f32x4.div(x, f32x4.add(splat(1), exp(f32x4.mul(splat(-2), u), s, fma)));
     }
     case 'gelu_erf':
       return seq(
