@@ -1,9 +1,10 @@
 /**
  * linear: out[m, n] = act(Σ_k x[m, k] · w[n, k] + bias[n]) + residual[m, n] (kernels.ts `linear`).
- * 64×64 output tiles per 256-thread workgroup, each thread a 4×4 register block (16 dot products of
- * vec4s per 4 values of k); x and w tiles are staged through workgroup memory 16 values of k at a
- * time. With k a multiple of 4, tiles load as vec4 (f32) or as packed pairs of 16-bit weights;
- * otherwise element by element with bounds checks.
+ * 64×64 output tiles per 256-thread workgroup (16×64 per 64 threads for inputs of at most 32 rows,
+ * such as one generated token), each thread a 4×4 register block (16 dot products of vec4s per 4
+ * values of k); x and w tiles are staged through workgroup memory 16 values of k at a time. With k a
+ * multiple of 4, tiles load as vec4 (f32) or as packed pairs of 16-bit weights; otherwise element by
+ * element with bounds checks.
  * Sizes that are not multiples of the tile are guarded at load (zeros) and at store.
  * Weights too large for one binding (GPT-2's 50257×768 f32 embedding is 154 MB) are split by rows,
  * activations by rows, one dispatch per pair of windows.
@@ -12,7 +13,7 @@ import type { PointwiseActivation } from '../backend';
 import { BYTES, GpuTensor } from './gpuTensor';
 import { KernelProgram, rowWindows, wholeBinding, windowBinding } from './program';
 import type { GpuRuntime } from './runtime';
-import { activationFunction, loaders, storageType } from './wgsl';
+import { ACTIVATION_CODES, ANY_ACTIVATION, loaders, storageType } from './wgsl';
 
 export interface MatmulInputs {
   /** [rows, in], f32, dense. */
@@ -24,7 +25,9 @@ export interface MatmulInputs {
   readonly activation: PointwiseActivation;
 }
 
-const TILE = 64;
+/** Output columns per workgroup; rows are 64, or 16 for short inputs (one token while generating). */
+const TILE_COLUMNS = 64;
+const SHORT_INPUT_ROWS = 32;
 
 export function matmul(rt: GpuRuntime, { x, weight, bias, residual, activation }: MatmulInputs): GpuTensor {
   const [rows, inDim] = x.shape;
@@ -36,7 +39,8 @@ export function matmul(rt: GpuRuntime, { x, weight, bias, residual, activation }
   if (residual && residual.shape.join() !== `${rows},${outDim}`) throw new Error(`linear: residual [${residual.shape}] for output [${rows}, ${outDim}]`);
 
   const vec4 = inDim % 4 === 0;
-  const program = matmulProgram(weight.dtype, vec4, !!bias, !!residual, activation);
+  const tileRows = rows <= SHORT_INPUT_ROWS ? 16 : 64;
+  const program = matmulProgram(weight.dtype, vec4, tileRows, !!bias, !!residual);
   const out = rt.allocate([rows, outDim], 'f32', 'linear out');
   const limits = rt.gpu.limits;
   const rowBytes = [inDim * 4, outDim * 4];
@@ -44,21 +48,21 @@ export function matmul(rt: GpuRuntime, { x, weight, bias, residual, activation }
     for (const m of rowWindows(rows, rowBytes, limits)) {
       rt.record({
         program,
-        uniformValues: [m.count, outDim, inDim, w.start, w.count],
+        uniformValues: [m.count, outDim, inDim, w.start, w.count, ACTIVATION_CODES[activation]],
         buffers: [
           windowBinding(x, m), windowBinding(weight, w),
           ...(bias ? [wholeBinding(bias, limits)] : []),
           ...(residual ? [windowBinding(residual, m)] : []),
           windowBinding(out, m),
         ],
-        workgroups: [Math.ceil(w.count / TILE), Math.ceil(m.count / TILE), 1],
+        workgroups: [Math.ceil(w.count / TILE_COLUMNS), Math.ceil(m.count / tileRows), 1],
       });
     }
   }
   return out;
 }
 
-function matmulProgram(dtype: GpuTensor['dtype'], vec4: boolean, hasBias: boolean, hasResidual: boolean, activation: PointwiseActivation): KernelProgram {
+function matmulProgram(dtype: GpuTensor['dtype'], vec4: boolean, tileRows: number, hasBias: boolean, hasResidual: boolean): KernelProgram {
   const load = (name: string, rowsName: string) => vec4
     ? `fn tile_${name}(row: u32, k: u32) -> vec4<f32> {
   if (row < ${rowsName} && k < u.K) { return load4_${name}((row * u.K + k) / 4u); }
@@ -71,10 +75,13 @@ function matmulProgram(dtype: GpuTensor['dtype'], vec4: boolean, hasBias: boolea
   }
   return v;
 }`;
+  const threads = (tileRows / 4) * 16;
   return {
     label: 'linear',
-    cacheKey: `linear:${dtype}:${vec4 ? 'vec4' : 'scalar'}:${hasBias ? 'bias' : ''}:${hasResidual ? 'residual' : ''}:${activation}`,
-    uniforms: [['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['nBase', 'u32'], ['nCount', 'u32']],
+    cacheKey: `linear:${dtype}:${vec4 ? 'vec4' : 'scalar'}:${tileRows}:${hasBias ? 'bias' : ''}:${hasResidual ? 'residual' : ''}`,
+    // The activation is a uniform, not a compile-time choice: one pipeline instead of five, each of which
+    // costs a second or more of JIT on a software adapter's cold shader cache.
+    uniforms: [['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['nBase', 'u32'], ['nCount', 'u32'], ['activation', 'u32']],
     bindings: [
       { name: 'x', type: storageType('f32', vec4) },
       { name: 'w', type: storageType(dtype, vec4) },
@@ -84,26 +91,27 @@ function matmulProgram(dtype: GpuTensor['dtype'], vec4: boolean, hasBias: boolea
     ],
     body: () => `
 const TK = 16u;
-// Tiles as [row][k / 4]: thread t loads one vec4 of k for row t / 4 of each tile.
-var<workgroup> xTile: array<vec4<f32>, 256>;
+const THREADS = ${threads}u;
+// Tiles as [row][k / 4]: element i is the vec4 of k at row i / 4.
+var<workgroup> xTile: array<vec4<f32>, ${tileRows * 4}>;
 var<workgroup> wTile: array<vec4<f32>, 256>;
-${activationFunction(activation)}
+${ANY_ACTIVATION}
 ${loaders('x', 'f32', vec4)}
 ${loaders('w', dtype, vec4)}
 ${load('x', 'u.M')}
 ${load('w', 'u.nCount')}
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let m0 = wid.y * 64u;
+  let m0 = wid.y * ${tileRows}u;
   let n0 = wid.x * 64u;
   // This thread's 4×4 block: rows ty·4 + i, columns tx·4 + j of the tile.
   let ty = t / 16u;
   let tx = t % 16u;
   ${unroll4((i) => `var acc${i} = vec4<f32>();`)}
   for (var k0 = 0u; k0 < u.K; k0 += TK) {
-    xTile[t] = tile_x(m0 + t / 4u, k0 + (t % 4u) * 4u);
-    wTile[t] = tile_w(n0 + t / 4u, k0 + (t % 4u) * 4u);
+    for (var i = t; i < ${tileRows * 4}u; i += THREADS) { xTile[i] = tile_x(m0 + i / 4u, k0 + (i % 4u) * 4u); }
+    for (var i = t; i < 256u; i += THREADS) { wTile[i] = tile_w(n0 + i / 4u, k0 + (i % 4u) * 4u); }
     workgroupBarrier();
     for (var q = 0u; q < 4u; q++) {
       ${unroll4((i) => `let x${i} = xTile[(ty * 4u + ${i}u) * 4u + q];`)}
@@ -120,7 +128,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 fn store(row: u32, column: u32, sum: f32) {
   let n = u.nBase + column;
   let at = row * u.N + n;
-  out[at] = activate(sum${hasBias ? ' + bias[n]' : ''})${hasResidual ? ' + residual[at]' : ''};
+  out[at] = activateAny(sum${hasBias ? ' + bias[n]' : ''}, u.activation)${hasResidual ? ' + residual[at]' : ''};
 }`,
   };
 }

@@ -5,27 +5,6 @@
 import type { PointwiseActivation } from '../backend';
 import type { GpuDType } from './gpuTensor';
 
-/** `fn activate(x: f32) -> f32` for one activation (kernels.ts `activate`). */
-export function activationFunction(activation: PointwiseActivation): string {
-  switch (activation) {
-    case 'none':
-      return 'fn activate(x: f32) -> f32 { return x; }';
-    case 'relu':
-      return 'fn activate(x: f32) -> f32 { return max(x, 0.0); }';
-    case 'silu':
-      return 'fn activate(x: f32) -> f32 { return x / (1.0 + exp(-x)); }';
-    case 'gelu_tanh':
-      // tanh(y) = 1 - 2 / (exp(2y) + 1) stays finite where exp overflows; built-in tanh may not.
-      return `fn activate(x: f32) -> f32 {
-  let y = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-  return 0.5 * x * (2.0 - 2.0 / (exp(2.0 * y) + 1.0));
-}`;
-    case 'gelu_erf':
-      return `${ERF}
-fn activate(x: f32) -> f32 { return 0.5 * x * (1.0 + erf(x * 0.7071067811865476)); }`;
-  }
-}
-
 /** kernels.ts `erf`: Numerical Recipes' Chebyshev fit of erfc, absolute error below 1.2e-7. */
 const ERF = `fn erf(x: f32) -> f32 {
   let z = abs(x);
@@ -34,6 +13,34 @@ const ERF = `fn erf(x: f32) -> f32 {
     t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
   let erfc = t * exp(poly);
   return select(erfc - 1.0, 1.0 - erfc, x >= 0.0);
+}`;
+
+/** Each activation of kernels.ts `activate` as a WGSL expression in x. */
+const ACTIVATIONS: Record<PointwiseActivation, string> = {
+  none: 'x',
+  relu: 'max(x, 0.0)',
+  silu: 'x / (1.0 + exp(-x))',
+  // tanh(y) = 1 - 2 / (exp(2y) + 1) stays finite where exp overflows; built-in tanh may not.
+  gelu_tanh: '0.5 * x * (2.0 - 2.0 / (exp(1.5957691216057308 * (x + 0.044715 * x * x * x)) + 1.0))',
+  gelu_erf: '0.5 * x * (1.0 + erf(x * 0.7071067811865476))',
+};
+
+/** `fn activate(x: f32) -> f32` for one activation. */
+export function activationFunction(activation: PointwiseActivation): string {
+  return `${activation === 'gelu_erf' ? ERF : ''}
+fn activate(x: f32) -> f32 { return ${ACTIVATIONS[activation]}; }`;
+}
+
+/** Codes for `ANY_ACTIVATION`: a uniform picks the activation, so one pipeline serves them all. */
+export const ACTIVATION_CODES: Record<PointwiseActivation, number> = { none: 0, relu: 1, silu: 2, gelu_tanh: 3, gelu_erf: 4 };
+
+/** `fn activateAny(x: f32, code: u32) -> f32`, code from ACTIVATION_CODES. */
+export const ANY_ACTIVATION = `${ERF}
+fn activateAny(x: f32, code: u32) -> f32 {
+  switch code {
+${(Object.keys(ACTIVATION_CODES) as PointwiseActivation[]).map((a) => `    case ${ACTIVATION_CODES[a]}u: { return ${ACTIVATIONS[a]}; }`).join('\n')}
+    default: { return x; }
+  }
 }`;
 
 /** WGSL element type of a binding holding `dtype` (16-bit values are packed two per u32). */
