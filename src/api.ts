@@ -8,6 +8,7 @@ import type { HighlightState } from './editor/crossHighlight';
 import type { OverlayState } from './editor/heatOverlay';
 import type { RunOutcome, RunStart } from './editor/inspectionRunner';
 import type { Notice } from './notify';
+import type { PanelSelection } from './panel/attentionPanel';
 
 export interface AttentionInspectorApi {
   /** The last messages shown to the user, oldest first. */
@@ -23,6 +24,9 @@ export interface AttentionInspectorApi {
   readonly crossHighlight: () => HighlightState | undefined;
   /** The status bar entry's text. */
   readonly statusText: () => string;
+  /** The panel's selection (layer, heads, aggregation, focus) as its webview last reported it. */
+  readonly panelSelection: () => PanelSelection | undefined;
+  readonly onDidChangePanelSelection: vscode.Event<PanelSelection>;
   /** Fires with the rows of the Choose Model quick pick once it is shown. */
   readonly onDidShowModelPicker: vscode.Event<readonly string[]>;
 }

@@ -14,6 +14,7 @@ import { CrossHighlight } from './editor/crossHighlight';
 import { HeatOverlay } from './editor/heatOverlay';
 import { InspectionRunner } from './editor/inspectionRunner';
 import { InspectionStore } from './editor/inspections';
+import { onDidChangePanelSelection } from './editor/panelSelection';
 import { readSettings } from './editor/settings';
 import { RunStatusBar } from './editor/statusBar';
 import { EngineClient } from './engine/worker/engineClient';
@@ -61,6 +62,8 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
     overlay: () => overlay.state,
     crossHighlight: () => crossHighlight.state,
     statusText: () => status.text,
+    panelSelection: () => AttentionPanel.current?.selection,
+    onDidChangePanelSelection,
     onDidShowModelPicker: picker.onDidShow,
   };
 }

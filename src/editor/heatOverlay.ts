@@ -6,10 +6,11 @@
  * themes can restyle it. Cleared when the inspected text changes, or by Toggle Heat Overlay.
  */
 import * as vscode from 'vscode';
-import { attentionWeights, focusForToken, headViewFor, partOf, type Side } from '../hover/attentionLookup';
+import { attentionWeights, focusForToken, headViewFor, partOf, type HeadView, type Side } from '../hover/attentionLookup';
 import { AttentionPanel } from '../panel/attentionPanel';
 import type { AttentionStack, HeadAggregate } from '../protocol/messages';
 import { InspectionStore, partRanges, toRange, tokenAt } from './inspections';
+import { onDidChangePanelSelection } from './panelSelection';
 import { HEAT_LEVELS, heatSpans, type HeatSpan } from './ranges';
 
 export interface OverlayFocus {
@@ -22,8 +23,8 @@ export interface OverlayFocus {
 export interface OverlayState {
   readonly enabled: boolean;
   readonly focus: OverlayFocus | undefined;
-  /** What setDecorations was last given: the document and each painted span's level. */
-  readonly painted: { readonly uri: string; readonly spans: readonly HeatSpan[] } | undefined;
+  /** What setDecorations was last given: the document, each painted span's level, and the layer and heads read. */
+  readonly painted: { readonly uri: string; readonly spans: readonly HeatSpan[]; readonly view: HeadView } | undefined;
 }
 
 export class HeatOverlay implements vscode.Disposable {
@@ -32,7 +33,6 @@ export class HeatOverlay implements vscode.Disposable {
   private enabled = false;
   private focus: OverlayFocus | undefined;
   private painted: OverlayState['painted'];
-  private panelSubscription: vscode.Disposable | undefined;
   private readonly disposables: vscode.Disposable[];
 
   constructor(private readonly inspections: InspectionStore, private readonly defaultAggregation: () => HeadAggregate) {
@@ -42,14 +42,17 @@ export class HeatOverlay implements vscode.Disposable {
         this.focus = undefined; // a new run: the old focus names another text's tokens
         this.refresh();
       }),
-      AttentionPanel.onDidChangeCurrent((panel) => this.watchPanel(panel)),
+      onDidChangePanelSelection((selection) => {
+        if (selection.focus) this.focus = { stack: selection.stack, side: selection.focus.side, index: selection.focus.index, from: 'panel' };
+        else if (this.focus?.from === 'panel') this.focus = undefined;
+        this.refresh();
+      }),
       vscode.window.onDidChangeTextEditorSelection((e) => this.followCursor(e.textEditor)),
       vscode.window.onDidChangeVisibleTextEditors(() => this.refresh()),
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (e.contentChanges.length && e.document.uri.toString() === this.inspections.current?.uri) this.refresh();
       }),
     ];
-    this.watchPanel(AttentionPanel.current);
   }
 
   get state(): OverlayState {
@@ -68,15 +71,6 @@ export class HeatOverlay implements vscode.Disposable {
     return this.enabled;
   }
 
-  private watchPanel(panel: AttentionPanel | undefined): void {
-    this.panelSubscription?.dispose();
-    this.panelSubscription = panel?.onDidChangeSelection((selection) => {
-      if (selection.focus) this.focus = { stack: selection.stack, side: selection.focus.side, index: selection.focus.index, from: 'panel' };
-      else if (this.focus?.from === 'panel') this.focus = undefined;
-      this.refresh();
-    });
-  }
-
   /** A cursor (an empty selection) on an inspected token focuses that token. */
   private followCursor(editor: vscode.TextEditor): void {
     const found = this.inspections.of(editor.document);
@@ -92,27 +86,26 @@ export class HeatOverlay implements vscode.Disposable {
   private refresh(): void {
     const uri = this.inspections.current?.uri;
     const editors = vscode.window.visibleTextEditors.filter((e) => e.document.uri.toString() === uri);
-    const spans = editors.length ? this.spans(editors[0].document) : [];
+    const { spans, view } = (editors.length && this.spans(editors[0].document)) || { spans: [], view: undefined };
     const stale = this.painted && this.painted.uri !== uri ? vscode.window.visibleTextEditors.filter((e) => e.document.uri.toString() === this.painted!.uri) : [];
     for (const editor of stale) for (const level of this.levels) editor.setDecorations(level, []);
     for (const editor of editors) {
       this.levels.forEach((level, i) => editor.setDecorations(level, spans.filter((s) => s.level === i + 1).map((s) => toRange(editor.document, s))));
     }
-    this.painted = spans.length && uri ? { uri, spans } : undefined;
+    this.painted = spans.length && uri && view ? { uri, spans, view } : undefined;
   }
 
-  private spans(document: vscode.TextDocument): HeatSpan[] {
+  private spans(document: vscode.TextDocument): { spans: HeatSpan[]; view: HeadView } | undefined {
     const found = this.inspections.of(document);
     const focus = this.focus;
-    if (!this.enabled || !focus || !found || !InspectionStore.isCurrent(document, found.inspection)) return [];
+    if (!this.enabled || !focus || !found || !InspectionStore.isCurrent(document, found.inspection)) return undefined;
     const view = headViewFor(found.run, focus.stack, AttentionPanel.current?.selection, this.defaultAggregation());
     const weights = attentionWeights(found.run, view, focus.side, focus.index);
     const ranges = partRanges(found.inspection, found.run, partOf(focus.stack, focus.side === 'query' ? 'key' : 'query'));
-    return weights && ranges ? heatSpans(ranges, weights) : [];
+    return weights && ranges ? { spans: heatSpans(ranges, weights.values), view } : undefined;
   }
 
   dispose(): void {
-    this.panelSubscription?.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();
   }
 }

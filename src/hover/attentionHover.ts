@@ -52,8 +52,9 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
 
 function headsLabel(view: HeadView, numHeads: number): string {
   const layer = view.layer;
-  if (view.aggregate === 'none') return vscode.l10n.t('layer {0} · head {1}', layer, view.heads[0]);
+  if (view.heads.length === 1) return vscode.l10n.t('layer {0} · head {1}', layer, view.heads[0]);
   const heads = view.heads.length === numHeads ? vscode.l10n.t('all {0} heads', numHeads) : vscode.l10n.t('heads {0}', view.heads.join(', '));
+  if (view.aggregate === 'none') return vscode.l10n.t('layer {0} · {1}, each on its own: the strongest', layer, heads);
   return view.aggregate === 'max'
     ? vscode.l10n.t('layer {0} · max over {1}', layer, heads)
     : vscode.l10n.t('layer {0} · mean over {1}', layer, heads);
@@ -69,6 +70,7 @@ function labels(content: HoverSections, numHeads: number) {
       return cross ? vscode.l10n.t('Target tokens attending to it') : vscode.l10n.t('Attended by');
     }),
     weight: vscode.l10n.t('Weight'),
+    head: vscode.l10n.t('Head'),
     open: vscode.l10n.t('Open {0} in the panel', where),
   };
 }
@@ -77,7 +79,7 @@ function labels(content: HoverSections, numHeads: number) {
 function revealLink(view: HeadView, queryToken: number | undefined): string {
   const target: Omit<Reveal, 'type'> = {
     stack: view.stack, layer: view.layer,
-    ...(view.aggregate === 'none' ? { head: view.heads[0] } : {}),
+    ...(view.heads.length === 1 ? { head: view.heads[0] } : {}),
     ...(queryToken === undefined ? {} : { token: queryToken }),
   };
   return commandUri(CommandId.RevealInPanel, target);

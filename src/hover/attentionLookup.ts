@@ -10,7 +10,11 @@ import { topIndices } from '../view-model/matrices';
 /** The panel's selection without the message type, as the host keeps it. */
 export type PanelView = Omit<SelectionChanged, 'type'>;
 
-/** Which attention to read: a stack's layer, and the heads combined by `aggregate` ('none': one head). */
+/**
+ * Which attention to read: a stack's layer and heads, combined by `aggregate`. 'none' (the panel shows
+ * each head on its own): one head is read as is; over several heads each partner gets its strongest
+ * head's weight, and that head is named.
+ */
 export interface HeadView {
   readonly stack: AttentionStack;
   readonly layer: number;
@@ -24,7 +28,7 @@ export type Side = 'query' | 'key';
 
 /**
  * The panel's layer, heads and aggregation applied to `stack`; before the panel reports a selection:
- * layer 0, every head, the configured default aggregation. 'none' reads a single head: the first active one.
+ * layer 0, every head, the configured default aggregation.
  */
 export function headViewFor(run: AttentionRun, stack: AttentionStack, selection: PanelView | undefined, defaultAggregate: HeadAggregate): HeadView {
   const numHeads = run.started?.model.numHeads ?? 0;
@@ -33,35 +37,48 @@ export function headViewFor(run: AttentionRun, stack: AttentionStack, selection:
   const active = selection?.heads.filter((h) => h >= 0 && h < numHeads) ?? [];
   const heads = active.length ? active : Array.from({ length: numHeads }, (_, h) => h);
   const aggregate = selection?.aggregate ?? defaultAggregate;
-  return { stack, layer, heads: aggregate === 'none' ? heads.slice(0, 1) : heads, aggregate };
+  return { stack, layer, heads, aggregate };
+}
+
+export interface Weights {
+  /** One weight per partner token. */
+  readonly values: Float32Array;
+  /** 'none' over several heads: the head each weight comes from. */
+  readonly heads?: Int32Array;
 }
 
 /**
  * A token's weights in a view: over the keys for a query (its row), over the queries for a key (its
  * column), combined over the view's heads. Undefined while that layer has not arrived.
  */
-export function attentionWeights(run: AttentionRun, view: HeadView, side: Side, index: number): Float32Array | undefined {
+export function attentionWeights(run: AttentionRun, view: HeadView, side: Side, index: number): Weights | undefined {
   const layer = run.layer(view.stack, view.layer);
   if (!layer || view.heads.length === 0) return undefined;
   const { queryLength: rows, keyLength: cols, probs } = layer;
   if (index < 0 || index >= (side === 'query' ? rows : cols)) return undefined;
   const length = side === 'query' ? cols : rows;
-  const out = new Float32Array(length);
-  if (view.aggregate === 'max') out.fill(-Infinity);
+  const mean = view.aggregate === 'mean';
+  const values = new Float32Array(length).fill(mean ? 0 : -Infinity);
+  const heads = view.aggregate === 'none' && view.heads.length > 1 ? new Int32Array(length) : undefined;
   for (const head of view.heads) {
     for (let i = 0; i < length; i++) {
       const w = side === 'query' ? probs[(head * rows + index) * cols + i] : probs[(head * rows + i) * cols + index];
-      out[i] = view.aggregate === 'max' ? Math.max(out[i], w) : out[i] + w;
+      if (mean) values[i] += w / view.heads.length;
+      else if (w > values[i]) {
+        values[i] = w;
+        if (heads) heads[i] = head;
+      }
     }
   }
-  if (view.aggregate !== 'max') for (let i = 0; i < length; i++) out[i] /= view.heads.length;
-  return out;
+  return { values, heads };
 }
 
 export interface Partner {
   readonly index: number;
   readonly token: string;
   readonly weight: number;
+  /** The head the weight comes from, when several heads are shown each on its own. */
+  readonly head?: number;
 }
 
 export interface HoverSection {
@@ -106,8 +123,10 @@ export function hoverSections(
   return { view, token: tokens.tokens[index], sections };
 }
 
-function strongest(weights: Float32Array, tokens: PanelTokens, k: number): Partner[] {
-  return topIndices(weights, Math.max(1, k)).map((index) => ({ index, token: tokens.tokens[index], weight: weights[index] }));
+function strongest(weights: Weights, tokens: PanelTokens, k: number): Partner[] {
+  return topIndices(weights.values, Math.max(1, k)).map((index) => ({
+    index, token: tokens.tokens[index], weight: weights.values[index], ...(weights.heads ? { head: weights.heads[index] } : {}),
+  }));
 }
 
 /** Which inspected text holds the query or key tokens of a stack. */

@@ -12,6 +12,8 @@ export interface HoverLabels {
   /** One column header per section, in the sections' order ("Attends to", "Attended by"). */
   readonly sectionHeaders: readonly string[];
   readonly weight: string;
+  /** The head column's header, shown when the rows name their heads. */
+  readonly head: string;
   /** The link text; the link is left out when `openCommand` is absent. */
   readonly open: string;
 }
@@ -43,8 +45,13 @@ export function commandUri(command: string, args: unknown): string {
 export function hoverMarkdown(content: HoverSections, labels: HoverLabels, openCommand?: string): string {
   const lines = [`**${escapeText(labels.title)}**`, ''];
   content.sections.forEach((section, s) => {
-    lines.push(`| ${escapeText(labels.sectionHeaders[s] ?? '')} | ${escapeText(labels.weight)} |`, '|:--|--:|');
-    for (const row of section.rows) lines.push(`| ${escapeToken(row.token)} | ${formatWeight(row.weight)} |`);
+    const byHead = section.rows.some((row) => row.head !== undefined);
+    const header = [labels.sectionHeaders[s] ?? '', labels.weight, ...(byHead ? [labels.head] : [])].map(escapeText);
+    lines.push(`| ${header.join(' | ')} |`, byHead ? '|:--|--:|--:|' : '|:--|--:|');
+    for (const row of section.rows) {
+      const cells = [escapeToken(row.token), formatWeight(row.weight), ...(byHead ? [String(row.head ?? '')] : [])];
+      lines.push(`| ${cells.join(' | ')} |`);
+    }
     lines.push('');
   });
   if (openCommand) lines.push(`[${escapeText(labels.open)}](${openCommand})`);

@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { MODELS, assertDone, hoverMarkdown, inspectorApi, positionOf, putCursor, runCommand, setSettings } from './editorHelpers';
+import { MODELS, assertDone, hoverMarkdown, hoverRows, inspectorApi, positionOf, putCursor, runCommand, setSettings } from './editorHelpers';
 import { askPage, pageBridgeAvailable } from './pageBridge';
 import { closeAllEditors, showSelectedText } from './workbench';
 
@@ -11,7 +11,7 @@ const TARGET = 'It rained heavily that day';
 
 /** The tokens listed in the hover's table(s). */
 function listed(markdown: string): string[] {
-  return [...markdown.matchAll(/^\| (.+?) \| \d\.\d{3} \|$/gm)].map((m) => m[1]);
+  return hoverRows(markdown).map((r) => r.token);
 }
 
 /** An editor with the source selected and the target as its second selection. */
@@ -38,7 +38,7 @@ describe('Inspect Cross-Attention…', () => {
 
       const targetHover = await hoverMarkdown(editor.document, positionOf(editor.document, 'rained', 2));
       assert.match(targetHover, /“rained” — cross-attention, layer 0/);
-      assert.match(targetHover, /\| Source tokens it attends to \| Weight \|/);
+      assert.match(targetHover, /\| Source tokens it attends to \| Weight (\| Head )?\|/);
       const sources = listed(targetHover);
       assert.strictEqual(sources.length, 2);
       for (const token of sources) assert.ok(SOURCE.includes(token), `${token} is a source token`);
@@ -47,7 +47,7 @@ describe('Inspect Cross-Attention…', () => {
       assert.deepStrictEqual(outlined.ranges.map((r) => SOURCE.slice(r.start, r.end)), sources, 'the listed source tokens are outlined');
 
       const sourceHover = await hoverMarkdown(editor.document, positionOf(editor.document, '雨'));
-      assert.match(sourceHover, /\| Target tokens attending to it \| Weight \|/);
+      assert.match(sourceHover, /\| Target tokens attending to it \| Weight (\| Head )?\|/);
       for (const token of listed(sourceHover)) assert.ok(TARGET.split(' ').includes(token), `${token} is a target token`);
       assert.strictEqual(api.crossHighlight(), undefined, 'hovering a source token clears the outline');
 

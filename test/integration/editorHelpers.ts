@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { AttentionInspectorApi } from '../../src/api';
 import type { RunOutcome } from '../../src/editor/inspectionRunner';
 import type { Notice } from '../../src/notify';
+import type { PanelSelection } from '../../src/panel/attentionPanel';
 import { SHARED } from '../helpers/shared';
 import { EXTENSION_ID } from './workbench';
 
@@ -65,6 +66,43 @@ export function positionOf(document: vscode.TextDocument, text: string, delta = 
   for (let i = 0; i <= nth; i++) offset = document.getText().indexOf(text, offset + 1);
   assert.ok(offset >= 0, `"${text}" is not in the document`);
   return document.positionAt(offset + delta);
+}
+
+export interface ExpectedView {
+  readonly layer: number;
+  readonly heads: readonly number[];
+  readonly aggregate: 'none' | 'mean' | 'max';
+}
+
+/** The layer and heads a hover reads: the panel's reported selection, else layer 0, every head, the default aggregation. */
+export function expectedView(selection: PanelSelection | undefined, numHeads: number, defaultAggregation: ExpectedView['aggregate']): ExpectedView {
+  const heads = selection?.heads.length ? selection.heads : Array.from({ length: numHeads }, (_, h) => h);
+  return { layer: selection?.layer ?? 0, heads, aggregate: selection?.aggregate ?? defaultAggregation };
+}
+
+/** The hover heading's words for a view, in English. */
+export function viewLabel(view: ExpectedView, numHeads: number): string {
+  if (view.heads.length === 1) return `layer ${view.layer} · head ${view.heads[0]}`;
+  const heads = view.heads.length === numHeads ? `all ${numHeads} heads` : `heads ${view.heads.join(', ')}`;
+  if (view.aggregate === 'none') return `layer ${view.layer} · ${heads}, each on its own: the strongest`;
+  return `layer ${view.layer} · ${view.aggregate} over ${heads}`;
+}
+
+/**
+ * A hover with the panel selection it was computed for. The panel reports its selection a moment after
+ * a run starts; a hover that raced such a report is asked again, so the pair always belongs together.
+ */
+export async function hoverWithSelection(api: AttentionInspectorApi, document: vscode.TextDocument, position: vscode.Position): Promise<{ markdown: string; selection: PanelSelection | undefined }> {
+  for (;;) {
+    const selection = api.panelSelection();
+    const markdown = await hoverMarkdown(document, position);
+    if (api.panelSelection() === selection) return { markdown, selection };
+  }
+}
+
+/** Table rows "| token | weight |" (or "| token | weight | head |") of a hover, in order. */
+export function hoverRows(markdown: string): { token: string; weight: number; head?: number }[] {
+  return [...markdown.matchAll(/^\| (.+?) \| (\d\.\d{3}) \|(?: (\d+) \|)?$/gm)].map((m) => ({ token: m[1], weight: Number(m[2]), ...(m[3] ? { head: Number(m[3]) } : {}) }));
 }
 
 /** Resolves with the next event. */

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import { LLAMA, assertDone, hoverMarkdown, positionOf, putCursor, runCommand, setSettings } from './editorHelpers';
+import { LLAMA, assertDone, expectedView, hoverMarkdown, hoverRows, hoverWithSelection, inspectorApi, positionOf, putCursor, runCommand, setSettings, viewLabel } from './editorHelpers';
 import { askPage, pageBridgeAvailable } from './pageBridge';
 import { INSPECT_SELECTION_COMMAND, closeAllEditors, showSelectedText } from './workbench';
 
@@ -13,57 +13,63 @@ function revealLink(markdown: string): { command: string; args: unknown[] } {
   return { command: match[1], args: JSON.parse(decodeURIComponent(match[2])) as unknown[] };
 }
 
-/** Table rows "| token | weight |" of the hover, in order. */
-function rows(markdown: string): { token: string; weight: number }[] {
-  return [...markdown.matchAll(/^\| (.+?) \| (\d\.\d{3}) \|$/gm)].map((m) => ({ token: m[1], weight: Number(m[2]) }));
-}
-
 describe('Hover: top-k attention of an inspected token', () => {
   afterEach(closeAllEditors);
 
   it('demo: the tokens "他" attends to and the tokens attending to it, as a table with a link to the panel (provider and visible widget)', async () => {
     const restore = await setSettings({ model: 'demo', 'hover.topK': 4, defaultAggregation: 'mean' });
     try {
+      const api = await inspectorApi();
       const editor = await showSelectedText(TUTORIAL);
       assertDone(await runCommand(INSPECT_SELECTION_COMMAND));
       const position = positionOf(editor.document, '他');
-      const markdown = await hoverMarkdown(editor.document, position);
-      assert.match(markdown, /\*\*“他” — layer 0 · mean over all 8 heads\*\*/);
-      assert.match(markdown, /\| Attends to \| Weight \|/);
-      assert.match(markdown, /\| Attended by \| Weight \|/);
-      const table = rows(markdown);
+      const { markdown, selection } = await hoverWithSelection(api, editor.document, position);
+      const view = expectedView(selection, 8, 'mean');
+      const label = viewLabel(view, 8);
+      assert.ok(markdown.startsWith(`**“他” — ${label}**`), `heading for ${label}: ${markdown}`);
+      assert.match(markdown, /\| Attends to \| Weight (\| Head )?\|/);
+      assert.match(markdown, /\| Attended by \| Weight (\| Head )?\|/);
+      const table = hoverRows(markdown);
       assert.strictEqual(table.length, 8, 'top 4 in each direction');
       for (const half of [table.slice(0, 4), table.slice(4)]) {
         assert.deepStrictEqual(half.map((r) => r.weight), [...half.map((r) => r.weight)].sort((a, b) => b - a), 'strongest first');
       }
       const link = revealLink(markdown);
       assert.strictEqual(link.command, 'attentionInspector.revealInPanel');
-      assert.deepStrictEqual(link.args, [{ stack: 'self', layer: 0, token: 6 }]);
+      assert.deepStrictEqual(link.args, [{ stack: 'self', layer: view.layer, ...(view.heads.length === 1 ? { head: view.heads[0] } : {}), token: 6 }]);
       assert.deepStrictEqual(await vscode.commands.executeCommand(link.command, ...link.args), link.args[0], 'the link reveals that layer in the panel');
 
       assert.strictEqual(await hoverMarkdown(editor.document, editor.document.positionAt(TUTORIAL.length)), '', 'no hover past the inspected text');
       if (!pageBridgeAvailable()) return;
       await vscode.window.showTextDocument(editor.document, editor.viewColumn);
       putCursor(editor, position);
+      const selectionShown = api.panelSelection();
       await vscode.commands.executeCommand('editor.action.showHover');
       const widget = await askPage({ kind: 'hover', read: [':scope', 'table', 'a'], screenshot: 'hover-demo-he', timeoutMs: 15_000 });
-      assert.match(widget[':scope'].text, /“他” — layer 0 · mean over all 8 heads/);
+      const shown = api.panelSelection() === selectionShown ? viewLabel(expectedView(selectionShown, 8, 'mean'), 8) : 'layer 0';
+      assert.ok(widget[':scope'].text.includes(`“他” — ${shown}`), widget[':scope'].text);
       assert.ok(widget.table.count >= 2, 'two tables rendered');
-      assert.match(widget.a.text, /Open layer 0 · mean over all 8 heads in the panel/);
+      assert.ok(widget.a.text.startsWith(`Open ${shown}`), widget.a.text);
     } finally {
       await restore();
     }
   });
 
-  it('llama-stories260K, one head: the hover names the head and lists its top keys', async () => {
+  it('llama-stories260K, each head on its own: every listed token names the head it is strongest in', async () => {
     const restore = await setSettings({ model: LLAMA, defaultAggregation: 'none', 'hover.topK': 3 });
     try {
+      const api = await inspectorApi();
       const editor = await showSelectedText('Once upon a time, there was a little girl named Lily.');
       assertDone(await runCommand(INSPECT_SELECTION_COMMAND));
-      const markdown = await hoverMarkdown(editor.document, positionOf(editor.document, 'Lily', 1));
-      assert.match(markdown, /“▁Lily” — layer 0 · head 0/);
-      assert.strictEqual(rows(markdown).length, 6);
-      assert.deepStrictEqual(revealLink(markdown).args, [{ stack: 'self', layer: 0, head: 0, token: 14 }]);
+      const { markdown, selection } = await hoverWithSelection(api, editor.document, positionOf(editor.document, 'Lily', 1));
+      const view = expectedView(selection, 8, 'none');
+      assert.ok(markdown.startsWith(`**“▁Lily” — ${viewLabel(view, 8)}**`), markdown);
+      const table = hoverRows(markdown);
+      assert.strictEqual(table.length, 6);
+      if (view.aggregate === 'none' && view.heads.length > 1) {
+        for (const row of table) assert.ok(row.head !== undefined && view.heads.includes(row.head), `${row.token} names its head`);
+      }
+      assert.strictEqual((revealLink(markdown).args[0] as { token: number }).token, 14, '▁Lily is token 14 (after <s>)');
     } finally {
       await restore();
     }
@@ -76,15 +82,15 @@ describe('Hover: top-k attention of an inspected token', () => {
       editor.selection = new vscode.Selection(positionOf(editor.document, '那'), editor.document.positionAt(editor.document.getText().length));
       assertDone(await runCommand(INSPECT_SELECTION_COMMAND));
       const at = positionOf(editor.document, '雨');
-      assert.ok(rows(await hoverMarkdown(editor.document, at)).length > 0);
+      assert.ok(hoverRows(await hoverMarkdown(editor.document, at)).length > 0);
 
       // An edit after the inspected text leaves it current; one before it moves every token.
       await editor.edit((e) => e.insert(editor.document.positionAt(editor.document.getText().length), ' more'));
-      assert.ok(rows(await hoverMarkdown(editor.document, at)).length > 0, 'still current after an edit behind the text');
+      assert.ok(hoverRows(await hoverMarkdown(editor.document, at)).length > 0, 'still current after an edit behind the text');
       await editor.edit((e) => e.insert(new vscode.Position(0, 0), 'x'));
       const stale = await hoverMarkdown(editor.document, positionOf(editor.document, '雨'));
       assert.match(stale, /Stale: the text changed since it was inspected/);
-      assert.deepStrictEqual(rows(stale), [], 'no weights on a stale run');
+      assert.deepStrictEqual(hoverRows(stale), [], 'no weights on a stale run');
     } finally {
       await restore();
     }

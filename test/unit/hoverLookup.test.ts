@@ -48,7 +48,7 @@ describe('hover lookup', () => {
   it('defaults to layer 0, every head, the configured aggregation, until the panel reports a selection', () => {
     const run = selfRun();
     assert.deepStrictEqual(headViewFor(run, 'self', undefined, 'mean'), { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'mean' });
-    assert.deepStrictEqual(headViewFor(run, 'self', undefined, 'none'), { stack: 'self', layer: 0, heads: [0], aggregate: 'none' });
+    assert.deepStrictEqual(headViewFor(run, 'self', undefined, 'none'), { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'none' });
   });
 
   it('follows the panel: its layer (when it has arrived), its active heads, its aggregation', () => {
@@ -60,16 +60,25 @@ describe('hover lookup', () => {
 
   it('reads rows (what a query attends to) and columns (who attends to a key), by head, mean or max', () => {
     const run = selfRun();
-    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0], aggregate: 'none' }, 'query', 0)!, [0.7, 0.2, 0.1]);
-    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'mean' }, 'query', 0)!, [0.4, 0.15, 0.45]);
-    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'max' }, 'query', 1)!, [0.5, 0.8, 0.5]);
-    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [1], aggregate: 'none' }, 'key', 1)!, [0.1, 0, 1]);
+    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0], aggregate: 'none' }, 'query', 0)!.values, [0.7, 0.2, 0.1]);
+    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'mean' }, 'query', 0)!.values, [0.4, 0.15, 0.45]);
+    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'max' }, 'query', 1)!.values, [0.5, 0.8, 0.5]);
+    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [1], aggregate: 'none' }, 'key', 1)!.values, [0.1, 0, 1]);
+    assert.strictEqual(attentionWeights(run, { stack: 'self', layer: 0, heads: [1], aggregate: 'none' }, 'key', 1)!.heads, undefined, 'one head: nothing to name');
     assert.strictEqual(attentionWeights(run, { stack: 'self', layer: 1, heads: [0], aggregate: 'none' }, 'query', 0), undefined);
     assert.strictEqual(attentionWeights(run, { stack: 'self', layer: 0, heads: [0], aggregate: 'none' }, 'query', 3), undefined);
   });
 
-  it('self-attention hover: the top-k keys a token attends to and the queries attending to it', () => {
+  it('each head on its own (\'none\' over several heads): every partner at its strongest head, which is named', () => {
+    const weights = attentionWeights(selfRun(), { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'none' }, 'query', 2)!;
+    close(weights.values, [0.3, 1, 0.4]);
+    assert.deepStrictEqual(Array.from(weights.heads!), [0, 1, 0]);
     const content = hoverSections(selfRun(), 'source', 2, undefined, 'none', 2)!;
+    assert.deepStrictEqual(content.sections[0].rows.map((r) => [r.token, r.head]), [['b', 1], ['c', 0]]);
+  });
+
+  it('self-attention hover: the top-k keys a token attends to and the queries attending to it', () => {
+    const content = hoverSections(selfRun(), 'source', 2, { stack: 'self', layer: 0, heads: [0], aggregate: 'none', focus: null }, 'mean', 2)!;
     assert.strictEqual(content.token, 'c');
     assert.deepStrictEqual(content.sections.map((s) => [s.kind, s.rows.map((r) => r.token)]), [['attends-to', ['c', 'a']], ['attended-by', ['c', 'a']]]);
     assert.strictEqual(Math.round(content.sections[0].rows[0].weight * 10), 4);
@@ -77,11 +86,11 @@ describe('hover lookup', () => {
 
   it('cross-attention hover: a target token lists source tokens, a source token lists target tokens', () => {
     const run = crossRun();
-    const target = hoverSections(run, 'target', 1, undefined, 'none', 5)!;
+    const target = hoverSections(run, 'target', 1, undefined, 'mean', 5)!;
     assert.strictEqual(target.view.stack, 'cross');
     assert.deepStrictEqual(target.sections.map((s) => [s.kind, s.partners, s.rows.map((r) => r.token)]), [['attends-to', 'source', ['大', '雨']]]);
-    const source = hoverSections(run, 'source', 0, undefined, 'none', 2)!;
-    assert.deepStrictEqual(source.sections.map((s) => [s.kind, s.partners, s.rows.map((r) => r.token)]), [['attended-by', 'target', ['It', 'heavily']]]);
+    const source = hoverSections(run, 'source', 0, undefined, 'mean', 2)!;
+    assert.deepStrictEqual(source.sections.map((s) => [s.kind, s.partners, s.rows.map((r) => r.token)]), [['attended-by', 'target', ['It', 'rained']]]);
   });
 
   it('maps stacks and sides to the inspected texts, and editor tokens to focuses', () => {

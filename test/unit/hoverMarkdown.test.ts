@@ -3,7 +3,7 @@ import * as assert from 'assert';
 import type { HoverSections } from '../../src/hover/attentionLookup';
 import { commandUri, escapeToken, hoverMarkdown, staleHoverMarkdown } from '../../src/hover/hoverMarkdown';
 
-const LABELS = { title: '“it” — layer 0 · head 3', sectionHeaders: ['Attends to', 'Attended by'], weight: 'Weight', open: 'Open layer 0 · head 3 in the panel' };
+const LABELS = { title: '“it” — layer 0 · head 3', sectionHeaders: ['Attends to', 'Attended by'], weight: 'Weight', head: 'Head', open: 'Open layer 0 · head 3 in the panel' };
 
 const CONTENT: HoverSections = {
   view: { stack: 'self', layer: 0, heads: [3], aggregate: 'none' },
@@ -29,6 +29,11 @@ describe('hover markdown', () => {
       '|:--|--:|',
       '| was | 0.500 |',
     ].join('\n'));
+  });
+
+  it('adds a head column when the rows come from different heads', () => {
+    const md = hoverMarkdown({ ...CONTENT, sections: [{ kind: 'attends-to', partners: 'source', rows: [{ index: 1, token: 'animal', weight: 0.9, head: 5 }, { index: 0, token: 'The', weight: 0.4, head: 0 }] }] }, LABELS);
+    assert.ok(md.includes(['| Attends to | Weight | Head |', '|:--|--:|--:|', '| animal | 0.900 | 5 |', '| The | 0.400 | 0 |'].join('\n')), md);
   });
 
   it('ends with the command link when given one, its arguments URI-encoded JSON', () => {

@@ -30,12 +30,13 @@ function runtimeStrings(): Set<string> {
 }
 
 describe('localized UI strings', () => {
-  it('translates every runtime string into Simplified Chinese, placeholders intact, none left over', () => {
+  // A translation may land before the code that uses it (several engineers share the tree), so an
+  // unused translation is allowed; a missing one is not.
+  it('translates every runtime string into Simplified Chinese, placeholders intact', () => {
     const bundle = readJson('l10n/bundle.l10n.zh-cn.json') as Record<string, string>;
     const keys = runtimeStrings();
     assert.ok(keys.size > 20, `found only ${keys.size} runtime strings`);
     assert.deepStrictEqual([...keys].filter((k) => !(k in bundle)), [], 'strings without a translation');
-    assert.deepStrictEqual(Object.keys(bundle).filter((k) => !keys.has(k)), [], 'translations of strings no longer used');
     for (const [english, chinese] of Object.entries(bundle)) assert.deepStrictEqual(placeholders(chinese), placeholders(english), english);
   });
 
