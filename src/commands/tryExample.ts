@@ -21,15 +21,13 @@ interface Example {
   readonly focus?: RegExp;
 }
 
-export const EXAMPLES = {
+const EXAMPLES = {
   selfAttention: { text: '那天雨很大,他等了很久,水汽打湿了衣服,也没有等到她。', model: 'demo', focus: /他/ },
   maskedSelfAttention: { text: '我爱吃苹果', model: 'demo-causal' },
   crossAttention: { text: '那天雨很大\nIt rained heavily that day', model: 'demo', cross: { source: '那天雨很大', target: 'It rained heavily that day' } },
   heads: { text: 'I Love Nature Language Processing', model: 'demo' },
   coreference: { text: "The animal didn't cross the street because it was too tired", model: 'demo', focus: /\bit\b/ },
 } satisfies Record<string, Example>;
-
-export type ExampleId = keyof typeof EXAMPLES;
 
 export interface TryExampleDeps {
   readonly runner: InspectionRunner;

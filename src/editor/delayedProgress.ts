@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 
-export const PROGRESS_DELAY_MS = 300;
+const PROGRESS_DELAY_MS = 300;
 
 export interface RunProgress {
   /** The latest step ("layer 3 of 8"); shown when the notification appears, and updated while it shows. */

@@ -31,7 +31,7 @@ export interface TokenHit {
   readonly range: OffsetRange;
 }
 
-export function spanRange(document: vscode.TextDocument, span: InspectedSpan): vscode.Range {
+function spanRange(document: vscode.TextDocument, span: InspectedSpan): vscode.Range {
   return new vscode.Range(document.positionAt(span.start), document.positionAt(span.start + span.text.length));
 }
 

@@ -47,7 +47,7 @@ export function truncationEnd(tokens: TokenOffsets, maxTokens: number): number {
 /** The heat overlay's number of intensities (one decoration type, one theme color each). */
 export const HEAT_LEVELS = 8;
 /** Weights under this share of the strongest are not painted: a faint wash over everything hides the pattern. */
-export const HEAT_MIN_SHARE = 1 / 32;
+const HEAT_MIN_SHARE = 1 / 32;
 
 /**
  * The intensity (1…HEAT_LEVELS) of a weight relative to the strongest painted weight; 0 paints nothing.

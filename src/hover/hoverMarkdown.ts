@@ -33,7 +33,7 @@ export function escapeToken(token: string): string {
   return visible === '' ? '∅' : visible.replace(MARKDOWN_SYNTAX, (c) => `\\${c}`);
 }
 
-export function formatWeight(weight: number): string {
+function formatWeight(weight: number): string {
   return weight.toFixed(3);
 }
 

@@ -14,7 +14,7 @@ export type DownloadOutcome =
   | { readonly status: 'cancelled'; readonly notice?: Notice }
   | { readonly status: 'failed'; readonly notice: Notice };
 
-export function formatBytes(bytes: number): string {
+function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KB', 'MB', 'GB', 'TB'];
   let value = bytes / 1024;
