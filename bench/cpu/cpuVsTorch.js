@@ -10,7 +10,8 @@
  * Then a 4,096-token run of a Llama-shaped model (12 q / 4 kv heads) on our backend alone, with
  * float16 probabilities streamed layer by layer, reporting its time and peak memory.
  *
- * Usage: npm run bench:cpu -- [--json FILE] [--threads N] [--runs N] [--tokens 128,512] [--long 4096|0] [--no-setup]
+ * Usage: npm run bench:cpu -- [--json FILE] [--threads 2[,1]] [--runs N] [--tokens 128,512] [--long 4096|0] [--no-setup]
+ * (--threads: one comparison per count, default one thread per core; the long run uses the first.)
  * The setup (bench/cpu/setup.sh) installs Debian's python3-torch and OpenBLAS once.
  */
 const { execFileSync, spawn } = require('child_process');
@@ -25,12 +26,12 @@ const PYTHON = '/usr/bin/python3';
 const OPENBLAS_OPENMP = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 
 function options(argv) {
-  const o = { json: null, threads: os.availableParallelism(), runs: 5, tokens: [128, 512], long: 4096, setup: true };
+  const o = { json: null, threads: [os.availableParallelism()], runs: 5, tokens: [128, 512], long: 4096, setup: true };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => argv[++i];
     if (flag === '--json') o.json = value();
-    else if (flag === '--threads') o.threads = Number(value());
+    else if (flag === '--threads') o.threads = value().split(',').map(Number);
     else if (flag === '--runs') o.runs = Number(value());
     else if (flag === '--tokens') o.tokens = value().split(',').map(Number);
     else if (flag === '--long') o.long = Number(value());
@@ -72,45 +73,50 @@ const median = (values) => {
 };
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-async function compare(folder, tokens, o) {
-  const ours = startPeer(process.execPath, [path.join(HERE, 'ourPeer.js'), folder, String(o.threads)]);
-  const torch = startPeer(PYTHON, [path.join(HERE, 'torchPeer.py'), folder, String(o.threads)],
-    { LD_LIBRARY_PATH: OPENBLAS_OPENMP, OMP_NUM_THREADS: String(o.threads) });
+async function compare(folder, tokens, threads, runs) {
+  const ours = startPeer(process.execPath, [path.join(HERE, 'ourPeer.js'), folder, String(threads)]);
+  const torch = startPeer(PYTHON, [path.join(HERE, 'torchPeer.py'), folder, String(threads)],
+    { LD_LIBRARY_PATH: OPENBLAS_OPENMP, OMP_NUM_THREADS: String(threads) });
   const [oursInfo, torchInfo] = [await ours.ready, await torch.ready];
   const ourRequest = { tokens, format: 'f32', keep: true };
   await ours.request(ourRequest); // warm-up: packs the weights, compiles the kernels at full tier
   await torch.request({ tokens });
-  const oursMs = [];
-  const torchMs = [];
-  for (let run = 0; run < o.runs; run++) {
+  const oursRuns = [];
+  const torchRuns = [];
+  for (let run = 0; run < runs; run++) {
     // Alternate who goes first so that neither side always follows the other's cache footprint.
-    const order = run % 2 ? [[torch, { tokens }, torchMs], [ours, ourRequest, oursMs]] : [[ours, ourRequest, oursMs], [torch, { tokens }, torchMs]];
-    for (const [peer, request, times] of order) times.push((await peer.request(request)).ms);
+    const order = run % 2 ? [[torch, { tokens }, torchRuns], [ours, ourRequest, oursRuns]] : [[ours, ourRequest, oursRuns], [torch, { tokens }, torchRuns]];
+    for (const [peer, request, runs] of order) runs.push(await peer.request(request));
   }
+  const [oursMs, torchMs] = [oursRuns, torchRuns].map((runs) => runs.map((r) => r.ms));
+  const [oursCpu, torchCpu] = [oursRuns, torchRuns].map((runs) => median(runs.map((r) => r.cpu_ms)));
   const [oursPeak, torchPeak] = [await ours.request({ peak: true }), await torch.request({ peak: true })];
   await Promise.all([ours.close(), torch.close()]);
   const result = {
-    T: tokens, threads: o.threads, ours_ms: round(median(oursMs)), pytorch_ms: round(median(torchMs)),
+    T: tokens, threads, ours_ms: round(median(oursMs)), pytorch_ms: round(median(torchMs)),
     ratio: round(median(oursMs) / median(torchMs), 2), peak_mb: oursPeak.peak_mb, pytorch_peak_mb: torchPeak.peak_mb,
     wasm_mb: oursPeak.wasm_mb, ours_runs_ms: oursMs.map((x) => round(x)), pytorch_runs_ms: torchMs.map((x) => round(x)),
+    // CPU time of all threads: on a machine shared with other work, wall time also measures waiting.
+    ours_cpu_ms: round(oursCpu), pytorch_cpu_ms: round(torchCpu), cpu_ratio: round(oursCpu / torchCpu, 2),
   };
-  console.log(`T=${tokens}, ${o.threads} threads: ours ${result.ours_ms} ms (${oursInfo.backend}), PyTorch ${result.pytorch_ms} ms (${torchInfo.backend}),`
-    + ` ratio ${result.ratio}; peak ${result.peak_mb} MB (kernel memory ${result.wasm_mb} MB) vs ${result.pytorch_peak_mb} MB`);
+  console.log(`T=${tokens}, ${threads} threads: ours ${result.ours_ms} ms (${oursInfo.backend}), PyTorch ${result.pytorch_ms} ms (${torchInfo.backend}),`
+    + ` ratio ${result.ratio} (CPU time ${result.ours_cpu_ms} vs ${result.pytorch_cpu_ms} ms, ${result.cpu_ratio});`
+    + ` peak ${result.peak_mb} MB (kernel memory ${result.wasm_mb} MB) vs ${result.pytorch_peak_mb} MB`);
   return result;
 }
 
-async function longRun(folder, tokens, o) {
-  const ours = startPeer(process.execPath, [path.join(HERE, 'ourPeer.js'), folder, String(o.threads)]);
+async function longRun(folder, tokens, threads) {
+  const ours = startPeer(process.execPath, [path.join(HERE, 'ourPeer.js'), folder, String(threads)]);
   const info = await ours.ready;
   await ours.request({ tokens: 128, format: 'f16', keep: false });
   const reply = await ours.request({ tokens, format: 'f16', keep: false });
   const peak = await ours.request({ peak: true });
   await ours.close();
   const result = {
-    model: 'llama-shaped (12 layers, 12 q / 4 kv heads, d 768, vocab 32000)', T: tokens, threads: o.threads, ours_ms: round(reply.ms),
+    model: 'llama-shaped (12 layers, 12 q / 4 kv heads, d 768, vocab 32000)', T: tokens, threads, ours_ms: round(reply.ms),
     layers: reply.layers, probability_format: 'f16, streamed per layer', peak_mb: peak.peak_mb, wasm_mb: peak.wasm_mb,
   };
-  console.log(`Llama-shaped T=${tokens}, ${o.threads} threads (${info.backend}): ${result.ours_ms} ms, ${result.layers} layers,`
+  console.log(`Llama-shaped T=${tokens}, ${threads} threads (${info.backend}): ${result.ours_ms} ms, ${result.layers} layers,`
     + ` peak ${result.peak_mb} MB (kernel memory ${result.wasm_mb} MB)`);
   return result;
 }
@@ -126,13 +132,13 @@ async function main() {
     const gpt2 = path.join(tmp, 'gpt2');
     execFileSync(process.execPath, [path.join(HERE, 'randomModel.js'), 'gpt2', gpt2], { stdio: 'inherit' });
     const cases = [];
-    for (const tokens of o.tokens) cases.push(await compare(gpt2, tokens, o));
+    for (const threads of o.threads) for (const tokens of o.tokens) cases.push(await compare(gpt2, tokens, threads, o.runs));
     fs.rmSync(gpt2, { recursive: true });
     let long = null;
     if (o.long > 0) {
       const llama = path.join(tmp, 'llama');
       execFileSync(process.execPath, [path.join(HERE, 'randomModel.js'), 'llama', llama], { stdio: 'inherit' });
-      long = await longRun(llama, o.long, o);
+      long = await longRun(llama, o.long, o.threads[0]);
     }
     machine.load_after = load();
     if (o.json) fs.writeFileSync(o.json, `${JSON.stringify({ machine, cases, long_run: long }, null, 2)}\n`);

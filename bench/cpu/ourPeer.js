@@ -2,10 +2,10 @@
 /**
  * Our side of the CPU benchmark: loads a model folder once on the WebAssembly CPU backend, then
  * answers one JSON request per stdin line with one JSON line on stdout:
- *   {"tokens": T, "format": "f32"|"f16", "keep": bool}  → {"ms", "layers", "wasm_mb"}
+ *   {"tokens": T, "format": "f32"|"f16", "keep": bool}  → {"ms", "cpu_ms", "layers", "wasm_mb"}
  *     one forward pass over T ids with every attention probability read back (and logits); `keep`
  *     holds all layers' probabilities until the pass ends, as output_attentions does, else each
- *     layer is dropped once read (a streaming consumer);
+ *     layer is dropped once read (a streaming consumer); cpu_ms is the CPU time of all its threads;
  *   {"peak": true} → {"peak_mb", "wasm_mb"}: the process's peak resident memory.
  * Usage: node bench/cpu/ourPeer.js FOLDER THREADS   (needs `npm run compile-tests`)
  */
@@ -24,6 +24,7 @@ async function forward({ tokens, format, keep }) {
   const kept = [];
   let layers = 0;
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   await inspect(loaded, backend, { ids: benchIds(tokens, loaded.model.info.vocabSize) }, { logits: true, probabilityFormat: format }, {
     onEvent: (event) => {
       if (event.type !== 'attention') return;
@@ -31,7 +32,9 @@ async function forward({ tokens, format, keep }) {
       if (keep) kept.push(event.probsF16 ?? event.probs);
     },
   });
-  return { ms: performance.now() - started, layers, wasm_mb: mb(backend.peakMemoryBytes) };
+  const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStarted);
+  return { ms, cpu_ms: (cpu.user + cpu.system) / 1000, layers, wasm_mb: mb(backend.peakMemoryBytes) };
 }
 
 const lines = readline.createInterface({ input: process.stdin });

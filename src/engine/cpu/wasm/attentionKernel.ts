@@ -9,7 +9,7 @@
  */
 import { Code, FunctionBuilder, ModuleFunction, ValType } from './encoding';
 import {
-  f32, f32x4, forLoop, fusedMultiplyAdd, i32, ifElse, ifThen, local, maxLanes, seq, sumLanes, typedIfElse, v128,
+  f32, f32x4, forLoop, fusedMultiplyAdd, i32, ifElse, ifThen, local, maxLanes, seq, sumLanes, typedIfElse, v128, vectorLoop,
 } from './ops';
 import { exp } from './simdMath';
 import { TILE_COLS, TILE_ROWS, pointRows, storeTile, tileLocals, tileProduct } from './tile';
@@ -30,19 +30,24 @@ const splat = (x: number) => f32x4.splat(f32.const(x));
 function packKeysValues(): ModuleFunction {
   const fn = new FunctionBuilder('pack_kv', Array(9).fill(I));
   const [k, v, kPanels, vPanels, keys, paddedKeys, kvHeads, headDim, task] = fn.params.map((_, i) => i);
-  const [j, d, dst, dPanels] = Array.from({ length: 4 }, () => fn.local(I));
+  const [j, d, dPanels] = Array.from({ length: 3 }, () => fn.local(I));
   const get = local.get;
   const source = (base: number) => i32.add(get(base), bytes(i32.add(i32.mul(get(j), i32.mul(get(kvHeads), get(headDim))), i32.add(i32.mul(get(task), get(headDim)), get(d)))));
   const lane = (n: Code) => i32.and(n, i32.const(TILE_COLS - 1));
   const panelOf = (n: Code) => i32.shr_u(n, i32.const(3));
+  /** Byte address of [panel][row][lane] in panels of `rows` rows × TILE_COLS lanes. */
+  const inPanels = (base: number, panel: Code, rows: Code, row: Code, laneIndex: Code) =>
+    i32.add(get(base), bytes(i32.add(i32.shl(i32.add(i32.mul(panel, rows), row), i32.const(3)), laneIndex)));
+  const keyPanel = i32.add(i32.mul(get(task), panelOf(get(paddedKeys))), panelOf(get(j)));
+  const valuePanel = i32.add(i32.mul(get(task), get(dPanels)), panelOf(get(d)));
   const body = seq(
     local.set(dPanels, panelOf(i32.add(get(headDim), i32.const(TILE_COLS - 1)))),
     forLoop(j, i32.const(0), get(paddedKeys), 1, forLoop(d, i32.const(0), get(headDim), 1,
-      local.set(dst, i32.add(get(kPanels), bytes(i32.add(i32.shl(i32.add(i32.mul(i32.add(i32.mul(get(task), i32.shr_u(get(paddedKeys), i32.const(3))), panelOf(get(j))), get(headDim)), get(d)), i32.const(3)), lane(get(j)))))),
-      f32.store(get(dst), typedIfElse(ValType.F32, i32.lt_s(get(j), get(keys)), f32.load(source(k)), f32.const(0))))),
+      f32.store(inPanels(kPanels, keyPanel, get(headDim), get(d), lane(get(j))),
+        typedIfElse(ValType.F32, i32.lt_s(get(j), get(keys)), f32.load(source(k)), f32.const(0))))),
     forLoop(d, i32.const(0), i32.shl(get(dPanels), i32.const(3)), 1, forLoop(j, i32.const(0), get(keys), 1,
-      local.set(dst, i32.add(get(vPanels), bytes(i32.add(i32.shl(i32.add(i32.mul(i32.add(i32.mul(get(task), get(dPanels)), panelOf(get(d))), get(keys)), get(j)), i32.const(3)), lane(get(d)))))),
-      f32.store(get(dst), typedIfElse(ValType.F32, i32.lt_s(get(d), get(headDim)), f32.load(source(v)), f32.const(0))))),
+      f32.store(inPanels(vPanels, valuePanel, get(keys), get(j), lane(get(d))),
+        typedIfElse(ValType.F32, i32.lt_s(get(d), get(headDim)), f32.load(source(v)), f32.const(0))))),
   );
   return { builder: fn, body };
 }
@@ -62,12 +67,8 @@ function attention(relaxed: boolean): ModuleFunction {
   const rowStride = bytes(get(keys));
   const at = (j: Code) => i32.add(get(rowPtr), bytes(j));
   const outAt = (j: Code) => i32.add(get(out), bytes(j));
-  /** for col in [start, end): body — f32x4 steps, then one column at a time. */
-  const rowLoop = (counter: number, start: Code, end: Code, vector: (j: Code) => Code, scalar: (j: Code) => Code) => seq(
-    forLoop(counter, start, i32.sub(end, i32.const(3)), 4, vector(get(counter))),
-    forLoop(counter, get(counter), end, 1, scalar(get(counter))));
   const fill = (address: (j: Code) => Code, start: Code, end: Code, value: number) =>
-    rowLoop(col, start, end, (j) => v128.store(address(j), splat(value)), (j) => f32.store(address(j), f32.const(value)));
+    vectorLoop(col, start, end, (j) => v128.store(address(j), splat(value)), (j) => f32.store(address(j), f32.const(value)));
   /** Offset (elements) of [head, query row, key col] in a [heads, queries, keys] tensor. */
   const square = (r: Code, c: Code) => i32.add(i32.mul(i32.add(i32.mul(get(head), get(queries)), r), get(keys)), c);
   const blocks = i32.div_u(i32.add(get(queries), i32.const(ATTENTION_ROWS - 1)), i32.const(ATTENTION_ROWS));
@@ -110,7 +111,7 @@ function attention(relaxed: boolean): ModuleFunction {
     forLoop(col, get(col), get(visible), 1, local.set(max, f32.max(get(max), f32.load(at(get(col)))))),
     ifThen(get(scores),
       local.set(out, i32.add(get(scores), bytes(square(get(row), i32.const(0))))),
-      rowLoop(col, i32.const(0), get(visible), (j) => v128.store(outAt(j), v128.load(at(j))), (j) => f32.store(outAt(j), f32.load(at(j)))),
+      vectorLoop(col, i32.const(0), get(visible), (j) => v128.store(outAt(j), v128.load(at(j))), (j) => f32.store(outAt(j), f32.load(at(j)))),
       fill(outAt, get(visible), get(keys), -Infinity)),
     // Every key masked (causal rows before the first key, or a bias of -Infinity): probabilities stay 0.
     ifElse(f32.eq(get(max), f32.const(-Infinity)), local.set(visible, i32.const(0)), seq(

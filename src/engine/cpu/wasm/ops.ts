@@ -142,6 +142,14 @@ export function forLoop(counter: number, start: Code, end: Code, step: number | 
   );
 }
 
+/** for (counter = start; counter < end; …): `vector` four elements at a time, then `scalar` for the rest. */
+export function vectorLoop(counter: number, start: Code, end: Code, vector: (i: Code) => Code, scalar: (i: Code) => Code): Code {
+  return cat(
+    forLoop(counter, start, i32.sub(end, i32.const(3)), 4, vector(local.get(counter))),
+    forLoop(counter, local.get(counter), end, 1, scalar(local.get(counter))),
+  );
+}
+
 /** Horizontal sum of an f32x4. */
 export function sumLanes(v: Code): Code {
   return f32.add(f32.add(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), f32.add(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));

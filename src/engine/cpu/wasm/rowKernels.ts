@@ -5,7 +5,7 @@
  * reference does.
  */
 import { Code, FunctionBuilder, ModuleFunction, ValType } from './encoding';
-import { f32, f32x4, forLoop, i16x8, i32, i32x4, ifElse, local, seq, sumLanes, v128 } from './ops';
+import { f32, f32x4, forLoop, i16x8, i32, i32x4, ifElse, local, seq, sumLanes, v128, vectorLoop } from './ops';
 import { ACTIVATION_CODES } from './gemmKernel';
 import { activate } from './simdMath';
 
@@ -16,14 +16,6 @@ const I = ValType.I32;
 const F = ValType.F32;
 const V = ValType.V128;
 const bytes = (n: Code) => i32.shl(n, i32.const(2));
-
-/** Calls `each(address of element i)` over [start, end): f32x4 steps, then a scalar tail through lane 0. */
-function rowLoop(counter: number, start: Code, end: number, vector: (i: Code) => Code, scalar: (i: Code) => Code): Code {
-  return seq(
-    forLoop(counter, start, i32.sub(local.get(end), i32.const(3)), 4, vector(local.get(counter))),
-    forLoop(counter, local.get(counter), local.get(end), 1, scalar(local.get(counter))),
-  );
-}
 
 /** layer_norm(x, weight, bias, out, rows, dim, eps, task) and rms_norm(x, weight, 0, out, rows, dim, eps, task). */
 function norm(name: 'layer_norm' | 'rms_norm'): ModuleFunction {
@@ -42,7 +34,7 @@ function norm(name: 'layer_norm' | 'rms_norm'): ModuleFunction {
   const rowSum = (f: (v: Code) => Code, fScalar: (v: Code) => Code) => seq(
     local.set(acc, f32x4.splat(f32.const(0))),
     local.set(total, f32.const(0)),
-    rowLoop(col, i32.const(0), dim,
+    vectorLoop(col, i32.const(0), local.get(dim),
       (i) => local.set(acc, f32x4.add(get(acc), f(v128.load(at(xRow, i))))),
       (i) => local.set(total, f32.add(get(total), fScalar(f32.load(at(xRow, i)))))),
     local.set(total, f32.add(get(total), sumLanes(get(acc)))),
@@ -70,7 +62,7 @@ function norm(name: 'layer_norm' | 'rms_norm'): ModuleFunction {
       layer ? seq(rowSum((v) => v, (v) => v), local.set(mean, meanOf(get(total)))) : seq(),
       rowSum(square, squareScalar),
       local.set(inverse, f32.div(f32.const(1), f32.sqrt(f32.add(meanOf(get(total)), get(eps))))),
-      rowLoop(col, i32.const(0), dim, normalizeVector, normalizeScalar)),
+      vectorLoop(col, i32.const(0), local.get(dim), normalizeVector, normalizeScalar)),
   );
   return { builder: fn, body };
 }
@@ -89,7 +81,7 @@ function elementwise(): ModuleFunction {
   const at = (base: number, index: Code) => i32.add(get(base), bytes(index));
   const start = i32.mul(get(task), i32.const(ELEMENT_BLOCK));
   const gated = ACTIVATION_CODES.reduceRight<Code>((otherwise, kind, code) => ifElse(i32.eq(get(activation), i32.const(code)),
-    rowLoop(i, start, end,
+    vectorLoop(i, start, local.get(end),
       (j) => seq(local.set(value, v128.load(at(a, j))), v128.store(at(out, j), f32x4.mul(activate(kind, value, scratch), v128.load(at(b, j))))),
       (j) => seq(local.set(value, v128.load32_splat(at(a, j))),
         f32.store(at(out, j), f32.mul(f32x4.extract_lane(activate(kind, value, scratch), 0), f32.load(at(b, j)))))),
@@ -98,11 +90,11 @@ function elementwise(): ModuleFunction {
     local.set(end, i32.add(start, i32.const(ELEMENT_BLOCK))),
     local.set(end, i32.min_s(get(count), get(end))),
     ifElse(i32.eq(get(op), i32.const(ELEMENTWISE.add)),
-      rowLoop(i, start, end,
+      vectorLoop(i, start, local.get(end),
         (j) => v128.store(at(out, j), f32x4.add(v128.load(at(a, j)), v128.load(at(b, j)))),
         (j) => f32.store(at(out, j), f32.add(f32.load(at(a, j)), f32.load(at(b, j))))),
       ifElse(i32.eq(get(op), i32.const(ELEMENTWISE.scale)),
-        rowLoop(i, start, end,
+        vectorLoop(i, start, local.get(end),
           (j) => v128.store(at(out, j), f32x4.mul(v128.load(at(a, j)), f32x4.splat(get(factor)))),
           (j) => f32.store(at(out, j), f32.mul(f32.load(at(a, j)), get(factor)))),
         gated)),
@@ -136,7 +128,7 @@ function toHalf(): ModuleFunction {
   const body = seq(
     local.set(end, i32.add(start, i32.const(ELEMENT_BLOCK))),
     local.set(end, i32.min_s(get(count), get(end))),
-    rowLoop(i, start, end,
+    vectorLoop(i, start, local.get(end),
       (j) => seq(local.set(value, v128.load(from(j))), local.set(value, halfBits(get(value))), v128.store64_lane0(to(j), i16x8.narrow_i32x4_u(get(value), get(value)))),
       (j) => seq(local.set(value, v128.load32_splat(from(j))), i32.store16(to(j), i32x4.extract_lane(halfBits(get(value)), 0)))),
   );
