@@ -40,7 +40,7 @@ export function matmul(rt: GpuRuntime, { x, weight, bias, residual, activation }
 
   const vec4 = inDim % 4 === 0;
   const tileRows = rows <= SHORT_INPUT_ROWS ? 16 : 64;
-  const program = matmulProgram(weight.dtype, vec4, tileRows, !!bias, !!residual);
+  const program = matmulProgram(weight.dtype, vec4, tileRows);
   const out = rt.allocate([rows, outDim], 'f32', 'linear out');
   const limits = rt.gpu.limits;
   const rowBytes = [inDim * 4, outDim * 4];
@@ -48,11 +48,11 @@ export function matmul(rt: GpuRuntime, { x, weight, bias, residual, activation }
     for (const m of rowWindows(rows, rowBytes, limits)) {
       rt.record({
         program,
-        uniformValues: [m.count, outDim, inDim, w.start, w.count, ACTIVATION_CODES[activation]],
+        uniformValues: [m.count, outDim, inDim, w.start, w.count, ACTIVATION_CODES[activation], bias ? 1 : 0, residual ? 1 : 0],
         buffers: [
           windowBinding(x, m), windowBinding(weight, w),
-          ...(bias ? [wholeBinding(bias, limits)] : []),
-          ...(residual ? [windowBinding(residual, m)] : []),
+          bias ? wholeBinding(bias, limits) : rt.placeholder,
+          residual ? windowBinding(residual, m) : rt.placeholder,
           windowBinding(out, m),
         ],
         workgroups: [Math.ceil(w.count / TILE_COLUMNS), Math.ceil(m.count / tileRows), 1],
@@ -62,7 +62,7 @@ export function matmul(rt: GpuRuntime, { x, weight, bias, residual, activation }
   return out;
 }
 
-function matmulProgram(dtype: GpuTensor['dtype'], vec4: boolean, tileRows: number, hasBias: boolean, hasResidual: boolean): KernelProgram {
+function matmulProgram(dtype: GpuTensor['dtype'], vec4: boolean, tileRows: number): KernelProgram {
   const load = (name: string, rowsName: string) => vec4
     ? `fn tile_${name}(row: u32, k: u32) -> vec4<f32> {
   if (row < ${rowsName} && k < u.K) { return load4_${name}((row * u.K + k) / 4u); }
@@ -78,15 +78,19 @@ function matmulProgram(dtype: GpuTensor['dtype'], vec4: boolean, tileRows: numbe
   const threads = (tileRows / 4) * 16;
   return {
     label: 'linear',
-    cacheKey: `linear:${dtype}:${vec4 ? 'vec4' : 'scalar'}:${tileRows}:${hasBias ? 'bias' : ''}:${hasResidual ? 'residual' : ''}`,
-    // The activation is a uniform, not a compile-time choice: one pipeline instead of five, each of which
-    // costs a second or more of JIT on a software adapter's cold shader cache.
-    uniforms: [['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['nBase', 'u32'], ['nCount', 'u32'], ['activation', 'u32']],
+    cacheKey: `linear:${dtype}:${vec4 ? 'vec4' : 'scalar'}:${tileRows}`,
+    // Activation, bias and residual are uniforms (an absent input binds a placeholder), not
+    // compile-time choices: one pipeline instead of twenty, each of which costs a second or more of
+    // JIT on a software adapter's cold shader cache. A uniform branch per output costs nothing.
+    uniforms: [
+      ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['nBase', 'u32'], ['nCount', 'u32'],
+      ['activation', 'u32'], ['hasBias', 'u32'], ['hasResidual', 'u32'],
+    ],
     bindings: [
       { name: 'x', type: storageType('f32', vec4) },
       { name: 'w', type: storageType(dtype, vec4) },
-      ...(hasBias ? [{ name: 'bias', type: 'array<f32>' }] : []),
-      ...(hasResidual ? [{ name: 'residual', type: 'array<f32>' }] : []),
+      { name: 'bias', type: 'array<f32>' },
+      { name: 'residual', type: 'array<f32>' },
       { name: 'out', type: 'array<f32>', write: true },
     ],
     body: () => `
@@ -128,7 +132,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 fn store(row: u32, column: u32, sum: f32) {
   let n = u.nBase + column;
   let at = row * u.N + n;
-  out[at] = activateAny(sum${hasBias ? ' + bias[n]' : ''}, u.activation)${hasResidual ? ' + residual[at]' : ''};
+  var value = sum;
+  if (u.hasBias != 0u) { value += bias[n]; }
+  value = activateAny(value, u.activation);
+  if (u.hasResidual != 0u) { value += residual[at]; }
+  out[at] = value;
 }`,
   };
 }

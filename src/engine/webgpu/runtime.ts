@@ -32,8 +32,12 @@ export class GpuRuntime {
   private readonly pipelines = new Map<string, Promise<Compiled>>();
   private previous: Promise<unknown> = Promise.resolve();
 
+  /** Bound where a kernel's optional input is absent (a uniform tells the kernel not to read it). */
+  readonly placeholder: GPUBufferBinding;
+
   constructor(readonly gpu: GpuDevice) {
     this.pool = new BufferPool(gpu.device, gpu.limits.maxBufferSize);
+    this.placeholder = { buffer: gpu.device.createBuffer({ label: 'placeholder', size: 16, usage: Usage.STORAGE }) };
   }
 
   get device(): GPUDevice {
@@ -209,5 +213,6 @@ export class GpuRuntime {
   dispose(): void {
     this.queued = [];
     this.pool.destroy();
+    this.placeholder.buffer.destroy();
   }
 }
