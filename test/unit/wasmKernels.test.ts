@@ -149,5 +149,11 @@ for (const entry of cpuBackends().filter((b) => b.name !== 'cpu')) {
       assert.ok(backend.readHalf, 'the WebAssembly backend reads float16');
       assert.deepStrictEqual(await backend.readHalf(t), reference.toFloat16Bits(values));
     });
+
+    it('reads float16 over several conversion chunks (4 Mi elements each)', async () => {
+      const values = random((1 << 22) * 2 + 1001, 17).map(Math.abs);
+      assert.ok(backend.readHalf);
+      assert.deepStrictEqual(await backend.readHalf(backend.fromFloat32(values, [values.length])), reference.toFloat16Bits(values));
+    });
   });
 }

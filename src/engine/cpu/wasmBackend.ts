@@ -27,6 +27,8 @@ const KERNELS = ['gemm', 'pack_kv', 'attention', 'layer_norm', 'rms_norm', 'elem
 /** sgemm task shape: rows × panels of TILE_COLS columns. */
 const GEMM_ROW_BLOCK = 64;
 const GEMM_PANEL_BLOCK = 16;
+/** Elements per float16 conversion round in readHalf. */
+const HALF_CHUNK = 1 << 22;
 
 /** `rows`: row-major float32. `panels`: a linear weight packed as [out / TILE_COLS][in][TILE_COLS]. */
 type Layout = 'rows' | 'panels';
@@ -209,10 +211,18 @@ export class WasmCpuBackend implements Backend {
   /** A tensor's values as float16 bits, converted by the kernels (half the bytes of `read`). */
   async readHalf(t: DeviceTensor): Promise<Uint16Array> {
     const count = numel(t.shape);
-    const bits = this.heap.alloc(count * 2);
+    const source = this.rowMajor(t).offset;
+    const out = new Uint16Array(count);
+    // Chunk by chunk through a small scratch, so no second copy of a layer's probabilities is on the device.
+    const chunk = Math.min(count, HALF_CHUNK);
+    const bits = this.heap.alloc(chunk * 2);
     try {
-      this.pool.run('to_half', [this.rowMajor(t).offset, bits, count], Math.ceil(count / ELEMENT_BLOCK));
-      return this.heap.u16.slice(bits / 2, bits / 2 + count);
+      for (let start = 0; start < count; start += chunk) {
+        const length = Math.min(chunk, count - start);
+        this.pool.run('to_half', [source + start * 4, bits, length], Math.ceil(length / ELEMENT_BLOCK));
+        out.set(this.heap.u16.subarray(bits / 2, bits / 2 + length), start);
+      }
+      return out;
     } finally {
       this.heap.release(bits);
     }
