@@ -60,6 +60,19 @@ describe('WebGPU kernels against the CPU reference', function () {
     });
   });
 
+  describe('readHalf', () => {
+    for (const [rows, cols] of [[3, 7], [1, 1], [64, 129]]) {
+      it(`packs ${rows}×${cols} probabilities to float16 on the GPU (within 1 ulp of the host's rounding)`, async () => {
+        const values = random(rows * cols, 45).map((v) => Math.abs(v) ** 3);
+        const half = await gpu.readHalf(gpu.fromFloat32(values, [rows, cols]));
+        const expected = reference.toFloat16Bits(values);
+        assert.strictEqual(half.length, expected.length);
+        const worst = half.reduce((m, bits, i) => Math.max(m, Math.abs(bits - expected[i])), 0);
+        assert.ok(worst <= 1, `float16 bits differ by up to ${worst}`);
+      });
+    }
+  });
+
   describe('norms and elementwise', () => {
     for (const dim of [1, 3, 32, 129, 300]) {
       it(`LayerNorm and RMSNorm over ${dim} features`, async () => {
@@ -155,6 +168,13 @@ describe('WebGPU kernels split across bindings', function () {
         bias: b.upload(f32([300], 34)), residual: b.fromFloat32(random(200 * 300, 35), [200, 300]),
       }), TOLERANCE);
     }
+  });
+
+  it('readHalf of probabilities split over several bindings, an odd number per row', async () => {
+    const values = random(333 * 101, 46).map(Math.abs);
+    const half = await small.readHalf(small.fromFloat32(values, [333, 101]));
+    const expected = reference.toFloat16Bits(values);
+    assert.ok(half.every((bits, i) => Math.abs(bits - expected[i]) <= 1), 'float16 bits differ by more than 1 ulp');
   });
 
   it('gather from a split table, norms and elementwise on split rows', async () => {

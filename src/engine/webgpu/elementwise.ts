@@ -1,7 +1,7 @@
 /**
  * One thread per element: add, scale, gated activations (kernels.ts `add`, `scale`, `gated`), the
- * 16-bit → f32 conversion, and row copies (a strided view made dense, two tensors stacked). Split by rows when a tensor
- * does not fit one binding.
+ * 16-bit ↔ f32 conversions, and row copies (a strided view made dense, two tensors stacked). Split
+ * by rows when a tensor does not fit one binding.
  */
 import type { PointwiseActivation } from '../backend';
 import { BYTES, GpuTensor } from './gpuTensor';
@@ -27,6 +27,39 @@ export function gated(rt: GpuRuntime, gate: GpuTensor, up: GpuTensor, activation
 export function toF32(rt: GpuRuntime, x: GpuTensor): GpuTensor {
   return pointwise(rt, 'convert', [['x', x]], [], 'load_x(i)');
 }
+
+/** f32 → float16 bits, two per u32 word (for reading probabilities back at half the bytes). */
+export function toHalf(rt: GpuRuntime, x: GpuTensor): GpuTensor {
+  if (!x.dense || x.dtype !== 'f32') throw new Error('toHalf needs a dense f32 tensor');
+  const out = rt.allocate(x.shape, 'f16', 'half');
+  for (const w of rowWindows(x.rows, [x.cols * 4, x.cols * 2], rt.gpu.limits)) {
+    // Windows start at aligned offsets, so only the last one can end in half a word.
+    const pairs = Math.ceil((w.count * x.cols) / 2);
+    rt.record({
+      program: TO_HALF,
+      uniformValues: [w.count * x.cols],
+      buffers: [windowBinding(x, w), windowBinding(out, w)],
+      workgroups: grid(Math.ceil(pairs / GROUP), rt.gpu.limits.maxComputeWorkgroupsPerDimension),
+    });
+  }
+  return out;
+}
+
+const TO_HALF: KernelProgram = {
+  label: 'toHalf',
+  cacheKey: 'toHalf',
+  uniforms: [['count', 'u32']],
+  bindings: [{ name: 'x', type: 'array<f32>' }, { name: 'out', type: 'array<u32>', write: true }],
+  body: () => `
+${FLAT_WORKGROUP}
+@compute @workgroup_size(${GROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatWorkgroup(wid, groups) * ${GROUP}u + lid;
+  if (2u * i >= u.count) { return; }
+  let second = select(0.0, x[min(2u * i + 1u, u.count - 1u)], 2u * i + 1u < u.count);
+  out[i] = pack2x16float(vec2<f32>(x[2u * i], second));
+}`,
+};
 
 function pointwise(
   rt: GpuRuntime, name: string, inputs: readonly (readonly [string, GpuTensor])[], floats: readonly (readonly [string, number])[],

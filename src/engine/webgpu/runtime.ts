@@ -75,8 +75,8 @@ export class GpuRuntime {
     else this.pool.release(storage.buffer);
   }
 
-  /** Runs everything recorded so far and reads the given contiguous f32 tensors back, in order. */
-  read(tensors: readonly GpuTensor[]): Promise<Float32Array[]> {
+  /** Runs everything recorded so far and reads the given contiguous tensors' bytes back, in order. */
+  read(tensors: readonly GpuTensor[]): Promise<ArrayBuffer[]> {
     const batch = this.queued;
     this.queued = [];
     this.submitting++;
@@ -86,7 +86,7 @@ export class GpuRuntime {
     return result;
   }
 
-  private async submitAndRead(batch: readonly Dispatch[], tensors: readonly GpuTensor[]): Promise<Float32Array[]> {
+  private async submitAndRead(batch: readonly Dispatch[], tensors: readonly GpuTensor[]): Promise<ArrayBuffer[]> {
     const { device } = this;
     let submitted = false;
     const temporary: GPUBuffer[] = [];
@@ -154,24 +154,27 @@ export class GpuRuntime {
   }
 
   /** Copies every tensor into mappable staging buffers (as few as the buffer size limit allows). */
-  private encodeReadbacks(encoder: GPUCommandEncoder, tensors: readonly GpuTensor[], temporary: GPUBuffer[]): () => Promise<Float32Array[]> {
+  private encodeReadbacks(encoder: GPUCommandEncoder, tensors: readonly GpuTensor[], temporary: GPUBuffer[]): () => Promise<ArrayBuffer[]> {
     const limit = this.gpu.limits.maxBufferSize;
-    const placed: { staging: number; at: number; count: number }[] = [];
+    const placed: { staging: number; at: number; bytes: number }[] = [];
     const sizes: number[] = [];
     for (const t of tensors) {
-      if (t.dtype !== 'f32' || !t.contiguous) throw new Error('read needs contiguous f32 tensors');
-      const bytes = t.byteLength;
-      if (!sizes.length || sizes[sizes.length - 1] + bytes > limit) sizes.push(0);
-      placed.push({ staging: sizes.length - 1, at: sizes[sizes.length - 1], count: bytes / 4 });
-      sizes[sizes.length - 1] += bytes;
+      if (!t.contiguous) throw new Error('read needs contiguous tensors');
+      // Copies move whole 4-byte words; an odd count of 16-bit values brings its padding along.
+      const copied = alignUp(t.byteLength, 4);
+      if (!sizes.length || sizes[sizes.length - 1] + copied > limit) sizes.push(0);
+      placed.push({ staging: sizes.length - 1, at: sizes[sizes.length - 1], bytes: t.byteLength });
+      sizes[sizes.length - 1] += copied;
     }
     const staging = sizes.map((size) => this.device.createBuffer({ label: 'readback', size: Math.max(size, 4), usage: Usage.MAP_READ | Usage.COPY_DST }));
     temporary.push(...staging);
-    tensors.forEach((t, i) => encoder.copyBufferToBuffer(t.buffer, t.offset * 4, staging[placed[i].staging], placed[i].at, t.byteLength));
+    tensors.forEach((t, i) => {
+      encoder.copyBufferToBuffer(t.buffer, t.offset * BYTES[t.dtype], staging[placed[i].staging], placed[i].at, alignUp(t.byteLength, 4));
+    });
     return async () => {
       await Promise.all(staging.map((s) => s.mapAsync(MAP_MODE_READ)));
       const ranges = staging.map((s) => s.getMappedRange());
-      const out = placed.map((p) => new Float32Array(ranges[p.staging], p.at, p.count).slice());
+      const out = placed.map((p) => ranges[p.staging].slice(p.at, p.at + p.bytes));
       for (const s of staging) s.unmap();
       return out;
     };

@@ -14,7 +14,7 @@ import type {
 } from '../backend';
 import { HostTensor, numel, toFloat32 } from '../tensor';
 import { attention } from './attention';
-import { add, compact, concatRows, gated, scale, toF32 } from './elementwise';
+import { add, compact, concatRows, gated, scale, toF32, toHalf } from './elementwise';
 import { gather } from './gather';
 import { GpuDevice, GpuDeviceOptions } from './gpuDevice';
 import { GpuTensor } from './gpuTensor';
@@ -128,9 +128,20 @@ export class WebGpuBackend implements Backend {
       return g;
     });
     try {
-      return await this.runtime.read(readable);
+      return (await this.runtime.read(readable)).map((bytes) => new Float32Array(bytes));
     } finally {
       for (const t of temporary) t.release();
+    }
+  }
+
+  /** Probabilities as float16 bits, packed on the GPU so only half the bytes come back. */
+  async readHalf(tensor: DeviceTensor): Promise<Uint16Array> {
+    const packed = this.withF32([tensor], ([input]) => toHalf(this.runtime, input!));
+    try {
+      const [bytes] = await this.runtime.read([packed]);
+      return new Uint16Array(bytes);
+    } finally {
+      packed.release();
     }
   }
 
