@@ -12,8 +12,6 @@ import { EngineError } from '../errors';
 export const NO_WEBGPU_ENV = 'ATTENTION_INSPECTOR_NO_WEBGPU';
 
 export interface GpuDeviceOptions {
-  /** Dawn toggles for `create()`, e.g. ['backend=vulkan'] or ['adapter=llvmpipe']. */
-  readonly dawnFlags?: readonly string[];
   /** Plan as if the storage binding limit were this small (tests exercise the splitting with it). */
   readonly maxStorageBufferBindingSize?: number;
 }
@@ -69,7 +67,7 @@ export class GpuDevice {
     } catch (err) {
       throw noGpu(`the WebGPU runtime (npm package "webgpu") could not be loaded: ${(err as Error).message}`);
     }
-    const instance = dawn.create([...(options.dawnFlags ?? [])]);
+    const instance = dawn.create([]);
     const adapter = await instance.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) {
       throw noGpu('no WebGPU adapter was found (Dawn needs a Vulkan, Metal or D3D12 driver; on Linux without a GPU, '
