@@ -1,15 +1,24 @@
 /**
  * The panel: receives run messages, keeps the run and the shared selection, and draws the chosen view.
  * A full redraw is coalesced into one animation frame (layers streaming in); a focus change (hover,
- * lock) takes the fast path synchronously. The root element's data-* attributes are the integration
- * tests' contract: data-state, data-token-count, data-layers-received.
+ * lock) takes the fast path synchronously. Above the views: the generation stepper (generation runs)
+ * and the comparison bar (while the host sends a baseline). Selection changes go to the host, once per
+ * frame; the host's `reveal` points the panel at a layer, head and token. The root element's data-*
+ * attributes are the integration tests' contract: data-state, data-token-count, data-layers-received,
+ * data-generated, data-step and data-compare.
  */
-import { PROTOCOL_VERSION, type ExportFormat, type ToWebview } from '../src/protocol/messages';
+import { PROTOCOL_VERSION, type AttentionStack, type Baseline, type ExportFormat, type SelectionChanged, type ToWebview } from '../src/protocol/messages';
 import { AttentionRun } from '../src/view-model/attentionRun';
-import { DEFAULT_SELECTION, preferencesOf, selectionForRun, unlock, type Selection, type ViewName } from '../src/view-model/selection';
+import { comparisonProblem, DiffSource } from '../src/view-model/diff';
+import { isStepStack, stepRow } from '../src/view-model/generation';
+import { DEFAULT_SELECTION, preferencesOf, revealIn, selectionForRun, selectionMessage, selectStep, unlock, type Selection, type ViewName } from '../src/view-model/selection';
+import { displayTokens } from '../src/view-model/tokens';
 import { ViewDataSource } from '../src/view-model/viewData';
+import { DiffBar } from './diffBar';
 import { h } from './dom';
 import { exportView } from './export';
+import { SelectionSync } from './selectionSync';
+import { Stepper } from './stepper';
 import { readTheme, watchTheme, type Theme } from './theme';
 import { Toolbar } from './toolbar';
 import type { Transport } from './transport';
@@ -17,28 +26,36 @@ import { ComputationView } from './views/computationView';
 import { HeadView } from './views/headView';
 import { MatrixView } from './views/matrixView';
 import { ModelView } from './views/modelView';
+import { StepsView } from './views/stepsView';
 import type { View, ViewContext } from './views/view';
 
 export class App {
   private readonly run = new AttentionRun();
   private readonly data = new ViewDataSource();
+  private readonly diffs = new DiffSource();
+  /** The baseline the host asked to compare the current run with. */
+  private baseline: Baseline | null = null;
+  private comparison = 0;
   private selection: Selection;
   private theme: Theme = readTheme();
   private readonly views: Record<ViewName, View> = {
-    head: new HeadView(), model: new ModelView(), matrix: new MatrixView(), computation: new ComputationView(), cross: new HeadView('cross'),
+    head: new HeadView(), model: new ModelView(), matrix: new MatrixView(), computation: new ComputationView(), cross: new HeadView('cross'), steps: new StepsView(),
   };
   private readonly toolbar = new Toolbar((format) => void this.export(format));
   private readonly status = h('div', { class: 'status', role: 'status' });
   private readonly alert = h('div', { class: 'alert', role: 'alert', hidden: true });
+  private readonly stepper = new Stepper((step) => this.chooseStep(step));
+  private readonly diffBar = new DiffBar();
   private readonly live = h('div', { class: 'visually-hidden', 'aria-live': 'polite' });
   private readonly viewHost = h('main', { id: 'views', role: 'tabpanel' });
+  private readonly sync = new SelectionSync((message) => this.transport.post(message), () => this.selectionSummary());
   private frame = 0;
   /** One context for every view; its getters always read the current selection and theme. */
   private readonly ctx: ViewContext = this.context();
 
   constructor(private readonly root: HTMLElement, private readonly transport: Transport) {
     this.selection = { ...DEFAULT_SELECTION, ...transport.loadPreferences() };
-    root.replaceChildren(this.toolbar.element, this.status, this.alert, this.viewHost, this.live);
+    root.replaceChildren(this.toolbar.element, this.status, this.alert, this.stepper.element, this.diffBar.element, this.viewHost, this.live);
     this.setState();
     transport.onMessage((message) => this.receive(message));
     document.addEventListener('keydown', (e) => {
@@ -56,31 +73,87 @@ export class App {
     switch (message.type) {
       case 'run-started':
       case 'layer':
+      case 'generated-token':
       case 'run-finished':
       case 'run-failed': {
         const previousRun = this.run.id;
         if (!this.run.accept(message)) return; // a stale message from a replaced run
-        if (message.type === 'run-started' || this.run.id !== previousRun) {
-          const started = this.run.started;
-          const stacks = started?.target ? (['encoder', 'decoder', 'cross'] as const) : (['self'] as const);
-          this.selection = selectionForRun(this.selection, started?.model.numHeads ?? 0, stacks);
-        }
+        if (message.type === 'run-started' || this.run.id !== previousRun) this.startRun();
+        else if (message.type === 'generated-token' && this.selection.step === null) this.followNewestStep();
         this.setState();
         this.scheduleRender();
         break;
       }
+      case 'baseline':
+        if (message.runId !== this.run.id) return; // meant for another run
+        this.baseline = message.baseline;
+        this.comparison++;
+        this.selection = { ...this.selection, compare: true };
+        this.scheduleRender();
+        break;
       case 'export-result':
         this.transport.settle(message);
         break;
       case 'reveal':
-        // The editor hover's "open in panel": show that stack, layer and head.
-        this.update((s) => ({ ...s, stack: message.stack, layer: message.layer, head: message.head ?? s.head }));
+        // The editor hover's "open in panel": that stack's layer, the head alone, the token locked.
+        this.update((s) => revealIn(s, message, message.token === undefined ? null : this.displayRow(s, message.stack, message.token)));
         break;
       default: {
         const unknown: never = message;
         this.transport.post({ type: 'webview-error', message: `Unknown message ${JSON.stringify(unknown)}` });
       }
     }
+  }
+
+  /** A new run: a fresh selection (a generation opens on its stepper), no baseline until the host sends one. */
+  private startRun(): void {
+    const started = this.run.started;
+    const stacks = started?.target ? (['encoder', 'decoder', 'cross'] as const) : (['self'] as const);
+    const generation = !!started?.generation;
+    const preferred = generation && started?.model.kind === 'encoder-decoder' ? 'decoder' : undefined;
+    this.selection = selectionForRun(this.selection, started?.model.numHeads ?? 0, stacks, generation, preferred);
+    if (generation) this.selection = { ...this.selection, view: 'steps' };
+    this.baseline = null;
+    this.comparison++;
+    this.sync.reset();
+    this.sync.schedule();
+  }
+
+  /** Following the newest step: each generated token moves the locked focus to its step's query row. */
+  private followNewestStep(): void {
+    this.selection = selectStep(this.selection, null, this.stepFocusRow(this.selection, this.run.generated().length - 1));
+    this.sync.schedule();
+  }
+
+  private chooseStep(step: number): void {
+    const count = this.run.generated().length;
+    if (count === 0) return;
+    const chosen = Math.max(0, Math.min(count - 1, step));
+    this.update((s) => selectStep(s, chosen, this.stepFocusRow(s, chosen)));
+  }
+
+  /** The display row of step `step`'s query in the shown stack, or null where the stack has no steps. */
+  private stepFocusRow(s: Selection, step: number): number | null {
+    const started = this.run.started;
+    const stack = s.view === 'cross' ? 'cross' : s.stack;
+    if (!started?.generation || step < 0 || !isStepStack(started.model.kind, stack)) return null;
+    return this.displayRow(s, stack, stepRow(started.model.kind, started.source.tokens.length, step));
+  }
+
+  /** The display token that holds query model token `token` of `stack`, or null (hidden, or not there). */
+  private displayRow(s: Selection, stack: AttentionStack, token: number): number | null {
+    const tokens = this.run.queryTokens(stack);
+    const row = tokens && token < tokens.tokens.length ? displayTokens(tokens, s).displayOf[token] : -1;
+    return row >= 0 ? row : null;
+  }
+
+  private selectionSummary(): SelectionChanged | undefined {
+    const s = this.selection;
+    if (!this.run.started) return undefined;
+    const stack = s.view === 'cross' ? 'cross' : s.stack;
+    const tokens = s.focus && (s.focus.side === 'query' ? this.run.queryTokens(stack) : this.run.keyTokens(stack));
+    const group = s.focus && tokens ? displayTokens(tokens, s).groups[s.focus.index] : undefined;
+    return selectionMessage(s, group?.[0] ?? null);
   }
 
   private context(): ViewContext {
@@ -93,6 +166,10 @@ export class App {
       get theme() {
         return app.theme;
       },
+      get comparison() {
+        return app.baseline && app.selection.compare ? app.comparison : 0;
+      },
+      diff: (data, selection = this.selection) => (this.baseline && selection.compare ? this.diffs.get(this.run, this.baseline, selection, data) : undefined),
       update: (change) => this.update(change),
       announce: (text) => (this.live.textContent = text),
     };
@@ -104,6 +181,7 @@ export class App {
     const next = change(previous);
     if (next === previous) return;
     this.selection = next;
+    this.sync.schedule();
     const { focus: _f, locked: _l, ...rest } = next;
     const { focus: _pf, locked: _pl, ...previousRest } = previous;
     if (shallowEqual(rest, previousRest)) {
@@ -130,10 +208,22 @@ export class App {
     const ctx = this.ctx;
     this.toolbar.sync(ctx);
     this.renderStatus();
+    this.stepper.sync(ctx);
+    setData(this.root, 'step', this.stepper.element.dataset.step);
+    this.syncComparison();
     const view = this.views[this.selection.view];
     if (this.viewHost.firstChild !== view.element) this.viewHost.replaceChildren(view.element);
     this.viewHost.setAttribute('aria-labelledby', `tab-${this.selection.view}`);
     view.render(ctx);
+  }
+
+  private syncComparison(): void {
+    const s = this.selection, started = this.run.started;
+    const stack = s.view === 'cross' ? 'cross' : s.stack;
+    const problem = this.baseline && started ? comparisonProblem(started.model, this.baseline, stack) : undefined;
+    const data = this.baseline && !problem ? this.data.get(this.run, s, stack) : undefined;
+    const state = this.diffBar.sync(this.ctx, this.baseline, problem, data);
+    setData(this.root, 'compare', state === 'none' ? undefined : state);
   }
 
   private setState(): void {
@@ -141,6 +231,7 @@ export class App {
     this.root.dataset.state = this.run.state;
     this.root.dataset.tokenCount = String(started?.source.tokens.length ?? 0);
     this.root.dataset.layersReceived = String(this.run.layersReceived);
+    setData(this.root, 'generated', this.run.started?.generation ? String(this.run.generated().length) : undefined);
     this.root.setAttribute('aria-busy', String(this.run.state === 'running'));
     const failure = this.run.failure;
     this.alert.hidden = !failure;
@@ -177,6 +268,12 @@ export class App {
       this.transport.post({ type: 'webview-error', message: `Export failed: ${message}` });
     }
   }
+}
+
+/** Sets a data-* attribute, or removes it (undefined): runs without steps or a baseline keep the plain contract. */
+function setData(element: HTMLElement, name: string, value: string | undefined): void {
+  if (value === undefined) delete element.dataset[name];
+  else element.dataset[name] = value;
 }
 
 function shallowEqual(a: object, b: object): boolean {

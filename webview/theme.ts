@@ -2,7 +2,7 @@
  * The colors canvases need, read from the CSS variables of media/panel.css (which map VS Code's
  * --vscode-* theme variables, with fallbacks for the standalone report). Re-read when the theme changes.
  */
-import { heatRamp, parseColor, type Rgb } from '../src/view-model/colors';
+import { divergingRamp, heatRamp, parseColor, type Rgb } from '../src/view-model/colors';
 
 export interface Theme {
   readonly background: Rgb;
@@ -11,9 +11,14 @@ export interface Theme {
   readonly accent: Rgb;
   readonly heat: Rgb;
   readonly mask: Rgb;
+  /** Comparing with a baseline: more attention than in the baseline, and less. */
+  readonly increase: Rgb;
+  readonly decrease: Rgb;
   readonly highContrast: boolean;
   /** 256 RGBA entries from background to heat. */
   readonly ramp: Uint8ClampedArray;
+  /** colors.divergingRamp from decrease through the background to increase. */
+  readonly diverging: Uint8ClampedArray;
   readonly font: string;
   readonly monoFont: string;
 }
@@ -27,13 +32,16 @@ export function readTheme(): Theme {
   const background = color(style, '--ai-bg', [255, 255, 255]);
   const foreground = color(style, '--ai-fg', [30, 30, 30]);
   const heat = color(style, '--ai-heat', [0, 102, 204]);
+  const increase = color(style, '--ai-increase', [196, 87, 10]);
+  const decrease = color(style, '--ai-decrease', [10, 97, 201]);
   return {
-    background, foreground, heat,
+    background, foreground, heat, increase, decrease,
     muted: color(style, '--ai-muted', [110, 110, 110]),
     accent: color(style, '--ai-accent', [0, 95, 184]),
     mask: color(style, '--ai-mask', [150, 150, 150]),
     highContrast: document.body.classList.contains('vscode-high-contrast') || document.body.classList.contains('vscode-high-contrast-light'),
     ramp: heatRamp(background, heat),
+    diverging: divergingRamp(decrease, background, increase),
     font: style.getPropertyValue('--ai-font').trim() || 'sans-serif',
     monoFont: style.getPropertyValue('--ai-mono').trim() || 'monospace',
   };

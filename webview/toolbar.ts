@@ -9,7 +9,7 @@ import { soloHead, toggleHead, withTokenOptions, type HeadMode, type Selection, 
 import { h } from './dom';
 import type { ViewContext } from './views/view';
 
-const VIEW_TITLES: Record<ViewName, string> = { head: 'Head', model: 'Model', matrix: 'Matrix', computation: 'Step by step', cross: 'Cross-attention' };
+const VIEW_TITLES: Record<ViewName, string> = { head: 'Head', model: 'Model', matrix: 'Matrix', computation: 'Step by step', cross: 'Cross-attention', steps: 'Generation' };
 const STACK_TITLES: Record<AttentionStack, string> = { self: 'self-attention', encoder: 'encoder self-attention', decoder: 'decoder masked self-attention', cross: 'cross-attention' };
 
 export class Toolbar {
@@ -72,15 +72,15 @@ export class Toolbar {
     const s = ctx.selection, run = ctx.run, started = run.started;
     const stacks = run.stacks();
     for (const [view, tab] of this.tabButtons) {
-      tab.hidden = view === 'cross' && !stacks.includes('cross');
+      tab.hidden = (view === 'cross' && !stacks.includes('cross')) || (view === 'steps' && !started?.generation);
       tab.setAttribute('aria-selected', String(view === s.view));
       tab.tabIndex = view === s.view ? 0 : -1;
     }
     const stackChoices = stacks.filter((st) => s.view !== 'cross' || st === 'cross');
     replaceOptions(this.stack, stackChoices.map((st) => [st, STACK_TITLES[st]]), s.view === 'cross' ? 'cross' : s.stack);
     this.stack.parentElement!.hidden = stackChoices.length < 2;
-    const layerCount = Math.max(started?.model.numLayers ?? 0, run.layers(s.stack).length);
-    const layerOptions: [string, string][] = Array.from({ length: layerCount }, (_, l) => [`${l}`, `layer ${l}${run.layer(s.stack, l) ? '' : ' (computing…)'}`]);
+    const layerCount = Math.max(started?.model.numLayers ?? 0, run.layerCount(s.stack));
+    const layerOptions: [string, string][] = Array.from({ length: layerCount }, (_, l) => [`${l}`, `layer ${l}${run.hasLayer(s.stack, l) ? '' : ' (computing…)'}`]);
     replaceOptions(this.layer, [...layerOptions, ['mean', 'mean of layers'], ['max', 'max of layers']], s.layerReduction === 'single' ? `${s.layer}` : s.layerReduction);
     this.headMode.value = s.headMode;
     this.scale.value = s.scale;

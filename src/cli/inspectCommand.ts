@@ -47,6 +47,7 @@ export async function runInspect(argv: string[]): Promise<number> {
   // The HTML report's step-by-step view needs the scores and head vectors; --out keeps only what was asked.
   const html = args.values.get('html');
   const attention: AttentionEvent[] = [];
+  const generatedTokens: { step: number; id: number; text: string }[] = [];
   try {
     const summary = await inspect(
       loaded, selection.backend,
@@ -63,6 +64,7 @@ export async function runInspect(argv: string[]): Promise<number> {
           if (event.type === 'attention' && html !== undefined) attention.push(event);
           tensors.push(...eventTensors(event.type === 'attention' && !args.flags.has('scores') ? { ...event, scores: undefined } : event));
         },
+        onToken: (token) => void generatedTokens.push(token),
       },
     );
     const out = args.values.get('out');
@@ -83,7 +85,10 @@ export async function runInspect(argv: string[]): Promise<number> {
     const json = args.values.get('json');
     if (json) fs.writeFileSync(json, JSON.stringify(meta, null, 1) + '\n');
     if (html !== undefined) {
-      const messages = completedRunMessages({ model: info, source: summary.source, target: summary.target, backend: selection }, attention, summary.timings, { source: text, target: args.values.get('target-text') });
+      const startId = info.decoderStartTokenId;
+      const generation = generateArg === undefined ? undefined
+        : { maxNewTokens: parseCount(generateArg, 'generate'), tokens: generatedTokens, decoderStartToken: startId === undefined ? undefined : loaded.tokenizer?.idToToken(startId) };
+      const messages = completedRunMessages({ model: info, source: summary.source, target: summary.target, backend: selection }, attention, summary.timings, { source: text, target: args.values.get('target-text') }, generation);
       process.stderr.write(`report: ${writeReport(html, messages, path.resolve(__dirname, '..'), `Attention — ${info.name}`)}\n`);
     }
     if (!out && !json && html === undefined) process.stdout.write(JSON.stringify(meta) + '\n');

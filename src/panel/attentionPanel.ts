@@ -6,7 +6,7 @@
  * which follow the panel's selection (`selection-changed`); `reveal` points the panel at a head.
  */
 import * as vscode from 'vscode';
-import { PROTOCOL_VERSION, type FromWebview, type Reveal, type RunMessage, type SelectionChanged, type ToWebview } from '../protocol/messages';
+import { PROTOCOL_VERSION, type Baseline, type FromWebview, type ReplayMessage, type Reveal, type RunMessage, type SelectionChanged, type ToWebview } from '../protocol/messages';
 import { AttentionRun } from '../view-model/attentionRun';
 import { saveExport } from './exportFile';
 import { panelHtml, panelOptions } from './panelHtml';
@@ -48,6 +48,7 @@ export class AttentionPanel implements vscode.Disposable {
   readonly onDidChangeSelection = this.selectionChanged.event;
   private readonly disposables: vscode.Disposable[] = [this.selectionChanged];
   private ready = false;
+  private comparison: Baseline | null = null;
   private nextRunId = 1;
   private controller: AbortController | undefined;
 
@@ -94,9 +95,33 @@ export class AttentionPanel implements vscode.Disposable {
       id, signal: controller.signal,
       post: (message) => {
         if (message.type === 'run-started') this.currentSelection = undefined; // the old one named another run's tokens
-        if (this.run.accept(message) && this.ready) this.post(message);
+        if (!this.run.accept(message) || !this.ready) return;
+        this.post(message);
+        // A comparison goes on with every new run until it is switched off.
+        if (message.type === 'run-started' && this.comparison) this.post(this.baselineMessage());
       },
     };
+  }
+
+  /** Whether the panel's runs are compared with a baseline ("Attention: Compare with Baseline"). */
+  get comparing(): boolean {
+    return this.comparison !== null;
+  }
+
+  /** Compares the current run, and every later one, with `baseline`; null stops comparing. */
+  compareWith(baseline: Baseline | null): void {
+    this.comparison = baseline;
+    if (this.ready && this.run.started) this.post(this.baselineMessage());
+  }
+
+  private baselineMessage(): ReplayMessage {
+    return { type: 'baseline', runId: this.run.id, baseline: this.comparison };
+  }
+
+  /** The run so far and, while comparing, its baseline: what a reloaded webview or a report replays. */
+  replayMessages(): ReplayMessage[] {
+    const messages: ReplayMessage[] = this.run.messages();
+    return this.comparison && this.run.started ? [...messages, this.baselineMessage()] : messages;
   }
 
   /** The webview's last reported selection; undefined until it reports one for the current run. */
@@ -125,10 +150,10 @@ export class AttentionPanel implements vscode.Disposable {
           return;
         }
         this.ready = true;
-        for (const runMessage of this.run.messages()) this.post(runMessage);
+        for (const replayed of this.replayMessages()) this.post(replayed);
         break;
       case 'export-request':
-        void saveExport(message, this.run, this.extensionUri).then(
+        void saveExport(message, this.run, this.extensionUri, this.replayMessages()).then(
           (path) => this.post({ type: 'export-result', requestId: message.requestId, path }),
           (err: unknown) => {
             const error = `Could not save the ${message.format.toUpperCase()} file: ${err instanceof Error ? err.message : String(err)}`;

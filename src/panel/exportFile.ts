@@ -3,7 +3,7 @@
  * report built here from the host's copy of the run (the webview cannot read its own bundle).
  */
 import * as vscode from 'vscode';
-import type { ExportFormat, ExportRequest } from '../protocol/messages';
+import type { ExportFormat, ExportRequest, ReplayMessage } from '../protocol/messages';
 import { reportHtml, loadReportAssets } from '../report/reportHtml';
 import type { AttentionRun } from '../view-model/attentionRun';
 
@@ -14,10 +14,13 @@ const FILTERS: Record<ExportFormat, Record<string, string[]>> = {
   html: { 'HTML report': ['html'] },
 };
 
-/** Asks where to save and writes the file; resolves with its path, or null when the user cancels. */
-export async function saveExport(request: ExportRequest, run: AttentionRun, extensionUri: vscode.Uri): Promise<string | null> {
+/**
+ * Asks where to save and writes the file; resolves with its path, or null when the user cancels. An HTML
+ * report replays `replay`: the run and, while comparing, its baseline.
+ */
+export async function saveExport(request: ExportRequest, run: AttentionRun, extensionUri: vscode.Uri, replay: readonly ReplayMessage[] = run.messages()): Promise<string | null> {
   const content = request.format === 'html'
-    ? reportHtml(run.messages(), loadReportAssets(extensionUri.fsPath), `Attention — ${run.started?.model.name ?? 'run'}`)
+    ? reportHtml(replay, loadReportAssets(extensionUri.fsPath), `Attention — ${run.started?.model.name ?? 'run'}`)
     : request.content;
   if (content === undefined) throw new Error('the panel sent nothing to save');
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;

@@ -1,10 +1,11 @@
 /**
  * The panel's HTML, from this one function: a strict Content Security Policy (nothing but the bundle,
- * allowed by a fresh nonce, and the stylesheet from the extension's media folder), and the root element
+ * allowed by a fresh nonce, and the stylesheets from the extension's media folder), and the root element
  * whose data-* attributes the integration tests read.
  */
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
+import { PANEL_STYLESHEETS } from '../report/reportHtml';
 
 export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
   const nonce = randomBytes(16).toString('base64');
@@ -22,7 +23,7 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): st
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${media('panel.css')}">
+${PANEL_STYLESHEETS.map((name) => `<link rel="stylesheet" href="${media(name)}">`).join('\n')}
 <title>Attention</title>
 </head>
 <body>

@@ -1,10 +1,10 @@
 /**
- * Run messages as text, for the standalone report: JSON in which every Float32Array becomes
- * `{"$f32": "<base64 of its little-endian bytes>"}`. Base64 is done by hand so the same code runs in
- * Node (CLI, host) and in the browser without Buffer, and decodes hundreds of MB without building a
- * binary string.
+ * Run messages (and a baseline) as text, for the standalone report: JSON in which every Float32Array
+ * becomes `{"$f32": "<base64 of its little-endian bytes>"}`. Base64 is done by hand so the same code
+ * runs in Node (CLI, host) and in the browser without Buffer, and decodes hundreds of MB without
+ * building a binary string.
  */
-import type { RunMessage } from './messages';
+import type { ReplayMessage } from './messages';
 
 /** The report's <script type="application/json"> element that holds the encoded run. */
 export const DATA_ELEMENT_ID = 'attention-data';
@@ -66,15 +66,15 @@ function base64ToFloats(text: string): Float32Array {
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
-export function encodeRunMessages(messages: readonly RunMessage[]): string {
+export function encodeRunMessages(messages: readonly ReplayMessage[]): string {
   return JSON.stringify(messages, (_key, value: unknown) => (value instanceof Float32Array ? { $f32: floatsToBase64(value) } : value));
 }
 
-export function decodeRunMessages(json: string): RunMessage[] {
+export function decodeRunMessages(json: string): ReplayMessage[] {
   return JSON.parse(json, (_key, value: unknown) => {
     if (value !== null && typeof value === 'object' && typeof (value as { $f32?: unknown }).$f32 === 'string') {
       return base64ToFloats((value as { $f32: string }).$f32);
     }
     return value;
-  }) as RunMessage[];
+  }) as ReplayMessage[];
 }

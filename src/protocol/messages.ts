@@ -4,8 +4,11 @@
  *
  * Handshake: the webview posts `ready` with PROTOCOL_VERSION first; the host posts nothing before it.
  * A run streams `run-started`, then one `layer` per attention layer as the engine produces it, then
- * `run-finished` or `run-failed`. Every run message carries its run id: the panel keeps only the newest
- * run and drops anything older. Matrices travel as Float32Array (structured clone), never as JSON lists.
+ * `run-finished` or `run-failed`; a generation run streams one `layer` per layer and step, and a
+ * `generated-token` after each step's layers. Every run message carries its run id: the panel keeps
+ * only the newest run and drops anything older. A `baseline` (after `run-started`) asks the panel to
+ * compare that run with a pinned one. Matrices travel as Float32Array (structured clone), never as
+ * JSON lists.
  */
 
 /** Bump when a message changes shape; a webview of another version is told to reload. */
@@ -53,6 +56,11 @@ export interface RunStarted {
   /** Encoder-decoder runs: the decoder's tokens (queries of cross-attention). */
   readonly target?: PanelTokens;
   readonly backend: PanelBackend;
+  /**
+   * Generation runs: up to this many tokens follow, one per step. Encoder-decoder generation starts its
+   * `target` with the decoder start token and grows it by one token per step.
+   */
+  readonly generation?: { readonly maxNewTokens: number };
 }
 
 /** One attention layer, streamed as soon as the engine has it. Shapes as in the engine's AttentionEvent. */
@@ -61,6 +69,11 @@ export interface LayerMessage {
   readonly runId: number;
   readonly stack: AttentionStack;
   readonly layer: number;
+  /**
+   * Generation step (absent otherwise). Step 0: the prompt (decoder-only) or the encoder and the decoder
+   * start token; each later step: queryLength 1 and keyLength = the tokens so far.
+   */
+  readonly step?: number;
   readonly numHeads: number;
   readonly numKvHeads: number;
   readonly headDim: number;
@@ -79,6 +92,16 @@ export interface LayerMessage {
   readonly v?: Float32Array;
   /** [queryLength, numHeads · headDim]: each head's P·V, the concatenation W_O multiplies. */
   readonly headOutputs?: Float32Array;
+}
+
+/** Generation: the token chosen at `step`, sent after that step's layers. */
+export interface GeneratedToken {
+  readonly type: 'generated-token';
+  readonly runId: number;
+  readonly step: number;
+  readonly id: number;
+  /** The token's string (SentencePiece and byte-level markers included, as the tokenizer has it). */
+  readonly text: string;
 }
 
 export interface RunFinished {
@@ -118,8 +141,36 @@ export interface Reveal {
   readonly token?: number;
 }
 
-export type RunMessage = RunStarted | LayerMessage | RunFinished | RunFailed;
-export type ToWebview = RunMessage | ExportResult | Reveal;
+/** One attention layer of a pinned baseline run: only its weights. */
+export interface BaselineLayer {
+  readonly stack: AttentionStack;
+  readonly layer: number;
+  readonly numHeads: number;
+  readonly queryLength: number;
+  readonly keyLength: number;
+  /** [numHeads, queryLength, keyLength]. */
+  readonly probs: Float32Array;
+}
+
+/** A run pinned to compare later runs with ("edit the text, re-run, and see which weights changed"). */
+export interface Baseline {
+  readonly source: PanelTokens;
+  readonly target?: PanelTokens;
+  readonly model: PanelModelInfo;
+  readonly layers: readonly BaselineLayer[];
+}
+
+/** Compare run `runId` with this baseline; null stops comparing. Sent after the run's `run-started`. */
+export interface BaselineMessage {
+  readonly type: 'baseline';
+  readonly runId: number;
+  readonly baseline: Baseline | null;
+}
+
+export type RunMessage = RunStarted | LayerMessage | GeneratedToken | RunFinished | RunFailed;
+/** What a standalone report replays: a run, and the baseline it is compared with. */
+export type ReplayMessage = RunMessage | BaselineMessage;
+export type ToWebview = ReplayMessage | ExportResult | Reveal;
 
 export interface Ready {
   readonly type: 'ready';

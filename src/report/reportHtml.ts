@@ -8,7 +8,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DATA_ELEMENT_ID, encodeRunMessages } from '../protocol/codec';
-import type { RunMessage } from '../protocol/messages';
+import type { ReplayMessage } from '../protocol/messages';
 
 /** Above this many tokens the step-by-step data (scores, q, k, v) is left out: it would double the file. */
 const REPORT_STEP_DATA_MAX_TOKENS = 512;
@@ -18,17 +18,20 @@ export interface ReportAssets {
   readonly css: string;
 }
 
-/** Reads the built bundle and stylesheet from the extension's (or repository's) media folder. */
+/** The panel's stylesheets, in order (the webview links them; the report inlines them as one). */
+export const PANEL_STYLESHEETS = ['panel.css', 'steps-and-diff.css'];
+
+/** Reads the built bundle and stylesheets from the extension's (or repository's) media folder. */
 export function loadReportAssets(root: string): ReportAssets {
   const read = (name: string) => {
     const file = path.join(root, 'media', name);
     if (!fs.existsSync(file)) throw new Error(`${file} is missing: run "npm run build" to build the panel before writing a report.`);
     return fs.readFileSync(file, 'utf8');
   };
-  return { script: read('webview.js'), css: read('panel.css') };
+  return { script: read('webview.js'), css: PANEL_STYLESHEETS.map(read).join('\n') };
 }
 
-function withoutLargeStepData(message: RunMessage): RunMessage {
+function withoutLargeStepData(message: ReplayMessage): ReplayMessage {
   if (message.type !== 'layer' || message.keyLength <= REPORT_STEP_DATA_MAX_TOKENS) return message;
   const { scores: _s, q: _q, k: _k, v: _v, headOutputs: _o, ...rest } = message;
   return rest;
@@ -47,7 +50,7 @@ function escapeHtml(text: string): string {
   return text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-export function reportHtml(messages: readonly RunMessage[], assets: ReportAssets, title: string): string {
+export function reportHtml(messages: readonly ReplayMessage[], assets: ReportAssets, title: string): string {
   const data = encodeRunMessages(messages.map(withoutLargeStepData)).replace(/</g, '\\u003c');
   const script = scriptSafe(assets.script);
   const csp = `default-src 'none'; script-src ${sha256(script)}; style-src ${sha256(assets.css)}; img-src data: blob:`;
@@ -71,7 +74,7 @@ export function reportHtml(messages: readonly RunMessage[], assets: ReportAssets
   ].join('\n');
 }
 
-export function writeReport(file: string, messages: readonly RunMessage[], assetsRoot: string, title: string): string {
+export function writeReport(file: string, messages: readonly ReplayMessage[], assetsRoot: string, title: string): string {
   const target = path.resolve(file);
   fs.writeFileSync(target, reportHtml(messages, loadReportAssets(assetsRoot), title));
   return target;

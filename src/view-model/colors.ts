@@ -73,3 +73,23 @@ export function heatRamp(low: Rgb, high: Rgb): Uint8ClampedArray {
 export function rampIndex(scaled: number): number {
   return Math.round(Math.min(1, Math.max(0, scaled)) * 255);
 }
+
+/** Entries of a diverging ramp: 0 is the largest decrease, DIVERGING_MID no change, 2 · DIVERGING_MID the largest increase. */
+export const DIVERGING_MID = 128;
+
+/** A diverging lookup table (2 · DIVERGING_MID + 1 RGBA entries): decrease ← background → increase. */
+export function divergingRamp(decrease: Rgb, background: Rgb, increase: Rgb): Uint8ClampedArray {
+  const lut = new Uint8ClampedArray((2 * DIVERGING_MID + 1) * 4);
+  for (let i = 0; i <= 2 * DIVERGING_MID; i++) {
+    const t = (i - DIVERGING_MID) / DIVERGING_MID;
+    const c = mix(background, t < 0 ? decrease : increase, Math.pow(Math.abs(t), 0.8));
+    lut.set([c[0], c[1], c[2], 255], i * 4);
+  }
+  return lut;
+}
+
+/** The diverging ramp entry of a change, on a symmetric scale whose ends are ±maxAbs. */
+export function divergingIndex(delta: number, maxAbs: number): number {
+  if (!(maxAbs > 0) || !Number.isFinite(delta)) return DIVERGING_MID;
+  return DIVERGING_MID + Math.round(Math.max(-1, Math.min(1, delta / maxAbs)) * DIVERGING_MID);
+}

@@ -3,7 +3,7 @@
  * the matrix is larger than the pixels available (max-pooled, so a single strong key stays visible).
  * Cells the causal mask hides get a striped pattern instead of a weight color.
  */
-import { mix, rampIndex, scaleWeight, type Rgb, type ScaleMode } from './colors';
+import { divergingIndex, mix, rampIndex, scaleWeight, type Rgb, type ScaleMode } from './colors';
 import { downsample } from './layout';
 import { maxValue } from './matrices';
 
@@ -60,4 +60,59 @@ export function heatPixels(input: HeatInput): HeatPixels {
     }
   }
   return { width: cols, height: rows, pixels, max };
+}
+
+export interface DiffHeatInput {
+  /** [rows, cols] row-major changes; NaN where a token has no counterpart in the baseline. */
+  readonly data: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  readonly maxPixels: number;
+  /** The scale's ends are ±maxAbs. */
+  readonly maxAbs: number;
+  /** colors.divergingRamp. */
+  readonly ramp: Uint8ClampedArray;
+  readonly masked?: (lastRow: number, firstCol: number) => boolean;
+  readonly background: Rgb;
+  readonly mask: Rgb;
+}
+
+/**
+ * The diverging heatmap of a difference: one pixel per cell or per block; a block shows its change of
+ * largest magnitude (so one strong change survives pooling, whatever its sign). Masked cells are striped
+ * as in heatPixels; cells without a counterpart are a solid gray, darker than the stripes.
+ */
+export function diffPixels(input: DiffHeatInput): HeatPixels {
+  const rows = Math.min(input.rows, input.maxPixels), cols = Math.min(input.cols, input.maxPixels);
+  const pixels = new Uint8ClampedArray(rows * cols * 4);
+  const stripes = [mix(input.background, input.mask, 0.12), mix(input.background, input.mask, 0.3)];
+  const missing = mix(input.background, input.mask, 0.55);
+  const rowStart = (r: number) => Math.ceil((r * input.rows) / rows);
+  const colStart = (c: number) => Math.ceil((c * input.cols) / cols);
+  const put = (o: number, color: ArrayLike<number>, at = 0) => {
+    pixels[o] = color[at];
+    pixels[o + 1] = color[at + 1];
+    pixels[o + 2] = color[at + 2];
+    pixels[o + 3] = 255;
+  };
+  for (let r = 0; r < rows; r++) {
+    const r0 = rowStart(r), r1 = rowStart(r + 1);
+    for (let c = 0; c < cols; c++) {
+      const o = (r * cols + c) * 4, c0 = colStart(c), c1 = colStart(c + 1);
+      if (input.masked?.(r1 - 1, c0)) {
+        put(o, stripes[((r + c) >> 2) & 1]);
+        continue;
+      }
+      let strongest = NaN;
+      for (let i = r0; i < r1; i++) {
+        for (let j = c0, at = i * input.cols + c0; j < c1; j++, at++) {
+          const v = input.data[at];
+          if (!Number.isNaN(v) && !(Math.abs(v) <= Math.abs(strongest))) strongest = v;
+        }
+      }
+      if (Number.isNaN(strongest)) put(o, missing);
+      else put(o, input.ramp, divergingIndex(strongest, input.maxAbs) * 4);
+    }
+  }
+  return { width: cols, height: rows, pixels, max: input.maxAbs };
 }

@@ -42,6 +42,8 @@ export interface LinkQuery {
   readonly heads: readonly number[];
   /** Opacity divisor: the number of active heads (1 for an aggregate). */
   readonly activeCount: number;
+  /** Opacity per unit of weight instead of 1 ÷ activeCount (differences: 1 ÷ the largest change). */
+  readonly opacityPerWeight?: number;
   readonly focus: Focus | null;
   /** Query rows to draw when nothing is focused. */
   readonly rows: { readonly start: number; readonly end: number };
@@ -55,8 +57,9 @@ function strongest(values: Float32Array, allMax: number, topK: number): number[]
 export function selectLinks(q: LinkQuery): Link[] {
   const links: Link[] = [];
   const divisor = Math.max(1, q.activeCount);
+  const scale = (weight: number) => (q.opacityPerWeight === undefined ? weight / divisor : weight * q.opacityPerWeight);
   const push = (head: number, query: number, key: number, weight: number, floor = 0) => {
-    const opacity = weight > 0 ? Math.max(weight / divisor, floor) : 0;
+    const opacity = weight > 0 ? Math.max(scale(weight), floor) : 0;
     if (opacity >= MIN_OPACITY) links.push({ head, query, key, weight, opacity });
   };
   /** The focused token's lines: to keys (or from queries) in `values`, its top few kept visible. */

@@ -55,6 +55,8 @@ export interface HeadSceneInput {
   /** Colors per head-axis index; an aggregate draws in `aggregateColor`. */
   readonly aggregate: boolean;
   readonly aggregateColor: Rgb;
+  /** Overrides both: differences color each line by the sign of its change. */
+  readonly colorOf?: (link: Link) => Rgb;
   readonly background: Rgb;
   readonly foreground: Rgb;
 }
@@ -77,7 +79,7 @@ export function headScene(input: HeadSceneInput): Scene {
   }
   const lines = input.links.map((l) => ({
     x1: layout.linkStartX, y1: rowY(layout, l.query), x2: layout.linkEndX, y2: rowY(layout, l.key),
-    color: input.aggregate ? input.aggregateColor : headColor(l.head), opacity: Math.min(1, l.opacity),
+    color: input.colorOf?.(l) ?? (input.aggregate ? input.aggregateColor : headColor(l.head)), opacity: Math.min(1, l.opacity),
   }));
   return { width: layout.width, height: layout.height + 8, background: input.background, foreground: input.foreground, fontSize, texts, lines, images: [] };
 }

@@ -33,17 +33,17 @@ const CACHE_LIMIT = 12;
 
 export class ViewDataSource {
   private readonly cache = new Map<string, HeadMatrices>();
-  private cacheRun = -1;
+  private cacheRevision = '';
 
   /** The data for `stack` (default: the selection's), or undefined while its layer has not arrived. */
   get(run: AttentionRun, s: Selection, stack: AttentionStack = s.stack): ViewData | undefined {
     const queryTokens = run.queryTokens(stack), keyTokens = run.keyTokens(stack);
-    const received = run.layers(stack).filter((l): l is LayerMessage => l !== undefined);
-    const layers = s.layerReduction === 'single' ? received.filter((l) => l.layer === s.layer) : received;
+    const single = s.layerReduction === 'single' ? run.layer(stack, s.layer) : undefined;
+    const layers = s.layerReduction === 'single' ? (single ? [single] : []) : run.layers(stack).filter((l): l is LayerMessage => l !== undefined);
     if (!queryTokens || !keyTokens || layers.length === 0) return undefined;
-    if (this.cacheRun !== run.id) {
+    if (this.cacheRevision !== run.revision) {
       this.cache.clear();
-      this.cacheRun = run.id;
+      this.cacheRevision = run.revision;
     }
     const options = { hideSpecial: s.hideSpecial, mergeWords: s.mergeWords };
     const queries = displayTokens(queryTokens, options);

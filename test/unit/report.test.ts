@@ -5,35 +5,15 @@
  * Without Chromium the suite skips locally and fails in CI.
  */
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { DATA_ELEMENT_ID, decodeRunMessages } from '../../src/protocol/codec';
 import type { AttentionStack, LayerMessage } from '../../src/protocol/messages';
-import { layerMatrices } from '../../src/view-model/attentionRun';
-import { selectLinks, type Focus } from '../../src/view-model/links';
+import { appState, cliReportMessages, expectedLinks, launchReportBrowser, REPORT_OUT as OUT, type ReportBrowser, type Styled } from '../helpers/reportBrowser';
 import { sharedPath } from '../helpers/shared';
-
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const OUT = path.join(ROOT, 'test-output', 'report');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 /** Writes a report with the CLI and returns the layers embedded in it. */
 function cliReport(file: string, ...args: string[]): LayerMessage[] {
-  execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'inspect', ...args, '--backend', 'cpu', '--html', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const html = fs.readFileSync(file, 'utf8');
-  const data = new RegExp(`<script id="${DATA_ELEMENT_ID}" type="application/json">(.*?)</script>`, 's').exec(html);
-  assert.ok(data, 'the report embeds its run');
-  return decodeRunMessages(data[1]).filter((m): m is LayerMessage => m.type === 'layer');
-}
-
-/** The links the head view should draw for a focus with every head on (computed here from the same data). */
-function expectedLinks(layer: LayerMessage, focus: Focus) {
-  const heads = Array.from({ length: layer.numHeads }, (_, h) => h);
-  return selectLinks({ matrices: layerMatrices(layer), heads, activeCount: heads.length, focus, rows: { start: 0, end: 0 } });
+  return cliReportMessages(file, ...args).filter((m): m is LayerMessage => m.type === 'layer');
 }
 
 function stackLayer(layers: LayerMessage[], stack: AttentionStack, layer: number): LayerMessage {
@@ -42,55 +22,18 @@ function stackLayer(layers: LayerMessage[], stack: AttentionStack, layer: number
   return found;
 }
 
-/** The slice of an HTML element these checks read (the root tsconfig has no DOM types). */
-type Styled = { dataset: Record<string, string>; style: { backgroundColor: string } };
-
-async function appState(page: Page): Promise<Record<string, string>> {
-  return page.locator('#app').evaluate((app) => ({ ...(app as unknown as Styled).dataset }));
-}
-
 describe('standalone report in headless Chromium', function () {
-  let context: BrowserContext;
-  let profile: string;
-  const remoteRequests: string[] = [];
+  let browser: ReportBrowser | undefined;
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      const why = `${CHROMIUM} is missing: install it with "apt-get install -y --no-install-recommends chromium".`;
-      if (process.env.CI) throw new Error(why);
-      console.warn(`      skipped: ${why}`);
-      this.skip();
-    }
-    assert.ok(fs.existsSync(path.join(ROOT, 'media', 'webview.js')), 'media/webview.js is missing: run npm run build');
-    fs.mkdirSync(OUT, { recursive: true });
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'ai-report-chromium-'));
-    const { chromium } = await import('playwright-core');
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1280, height: 900 }, acceptDownloads: true,
-    });
-    // No request may leave the file: the report is self-contained.
-    await context.route(/^(?!file:|data:|blob:)/, (route) => {
-      remoteRequests.push(route.request().url());
-      return route.abort();
-    });
+    browser = await launchReportBrowser(this);
   });
 
-  afterEach(() => assert.deepStrictEqual(remoteRequests, [], 'the report asked the network'));
+  afterEach(() => assert.deepStrictEqual(browser?.remoteRequests, [], 'the report asked the network'));
 
-  after(async () => {
-    await context?.close();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
-  });
+  after(async () => browser?.close());
 
-  async function open(file: string): Promise<{ page: Page; errors: string[] }> {
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    await page.goto(`file://${file}`);
-    await page.waitForSelector('#app[data-state="done"]');
-    return { page, errors };
-  }
+  const open = (file: string) => browser!.open(file);
 
   it('shows llama-stories260K on a 201-token story: all 5 layers × 8 heads, every view', async () => {
     const file = path.join(OUT, 'llama-story.html');

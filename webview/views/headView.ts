@@ -3,11 +3,14 @@
  * with opacity = weight ÷ active heads, one color per head. Hover a token to focus it, click to lock,
  * Escape to unlock. Token lists are virtualized beyond VIRTUALIZE_ABOVE rows and lines are drawn on one
  * viewport-sized canvas, so 2,048 tokens stay interactive. Also the cross-attention view (fixed stack).
+ * Compared with a baseline, lines show changes instead: opacity = |change| ÷ the largest change, colored
+ * by increase or decrease, and tokens new since the baseline are marked.
  */
 import type { AttentionStack } from '../../src/protocol/messages';
 import { cssRgb, headColor, type Rgb } from '../../src/view-model/colors';
 import { headLayout, labelWidthFor, renderedRows, rowY, visibleRows, type HeadLayout, type RowRange } from '../../src/view-model/layout';
 import { focusWeights, selectLinks, type Focus, type Link, type Side } from '../../src/view-model/links';
+import { maxAbsOf, type DiffData } from '../../src/view-model/diff';
 import { topIndices } from '../../src/view-model/matrices';
 import { headScene, type Scene } from '../../src/view-model/scene';
 import { hover, moveFocus, toggleLock } from '../../src/view-model/selection';
@@ -107,35 +110,46 @@ export class HeadView implements View {
     if (!data || !layout) return;
     const focus = focusIn(data, ctx.selection.focus);
     const locked = ctx.selection.locked;
-    const links = this.links(data, focus, layout);
-    this.draw(ctx, layout, links);
-    const weights = focus ? focusWeights(links, focus, (focus.side === 'query' ? data.keys : data.queries).labels.length, data.activeCount) : undefined;
+    const diff = ctx.diff(data);
+    const maxAbs = diff ? maxAbsOf(diff, data.heads) : 0;
+    const links = this.links(data, focus, layout, diff && { diff, maxAbs });
+    this.draw(ctx, layout, links, diff);
+    const count = focus ? (focus.side === 'query' ? data.keys : data.queries).labels.length : 0;
+    const weights = focus ? (diff ? signedFocusWeights(links, diff, focus, count, data.activeCount) : focusWeights(links, focus, count, data.activeCount)) : undefined;
     const other: Side = focus?.side === 'query' ? 'key' : 'query';
     for (const side of ['query', 'key'] as const) {
+      const added = diff && (side === 'query' ? diff.queryAdded : diff.keyAdded);
       for (const [index, element] of this.tokens[side]) {
         const focused = focus?.side === side && focus.index === index;
         element.classList.toggle('focused', focused);
         element.classList.toggle('locked', focused && locked);
+        element.classList.toggle('added', !!added?.[index]);
         element.setAttribute('aria-selected', String(focused));
-        const weight = weights && side === other ? Math.min(1, weights[index]) : 0;
-        element.style.backgroundColor = weight > 0.01 ? cssRgb(ctx.theme.heat, 0.15 + 0.6 * weight) : '';
+        const weight = weights && side === other ? weights[index] : 0;
+        const strength = Math.min(1, diff ? Math.abs(weight) / (maxAbs || 1) : weight);
+        const color = diff ? (weight > 0 ? ctx.theme.increase : ctx.theme.decrease) : ctx.theme.heat;
+        element.style.backgroundColor = strength > 0.01 ? cssRgb(color, 0.15 + 0.6 * strength) : '';
       }
     }
     const active = focus && this.tokens[focus.side].get(focus.index);
     if (active) this.scroll.setAttribute('aria-activedescendant', active.id);
     else this.scroll.removeAttribute('aria-activedescendant');
-    this.renderSummary(data, focus, weights);
+    this.renderSummary(data, focus, weights, !!diff);
   }
 
-  private renderSummary(data: ViewData, focus: Focus | null, weights: Float32Array | undefined): void {
+  private renderSummary(data: ViewData, focus: Focus | null, weights: Float32Array | undefined, changes: boolean): void {
     if (!focus || !weights) {
-      this.summary.textContent = 'Hover a token to see its links; click to lock it, Escape to unlock.';
+      this.summary.textContent = changes
+        ? 'Lines show changes since the baseline. Hover a token to see its largest changes; click to lock it, Escape to unlock.'
+        : 'Hover a token to see its links; click to lock it, Escape to unlock.';
       return;
     }
     const [labels, others] = focus.side === 'query' ? [data.queries.labels, data.keys.labels] : [data.keys.labels, data.queries.labels];
+    const verb = changes ? 'changed most toward' : focus.side === 'query' ? 'attends to' : 'is attended by';
+    const shown = (j: number) => (changes ? `${weights[j] > 0 ? '+' : '−'}${formatWeight(Math.abs(weights[j]))}` : formatWeight(weights[j]));
     this.summary.replaceChildren(
-      `${focus.side} “${labels[focus.index]}” (${focus.index}) ${focus.side === 'query' ? 'attends to' : 'is attended by'} `,
-      ...strongestPartners(weights, 5).map((j) => h('button', { class: 'hv-jump', 'data-row': j, title: 'Scroll to it' }, `“${others[j]}” (${j}) ${formatWeight(weights[j])}`)),
+      `${focus.side} “${labels[focus.index]}” (${focus.index}) ${verb} `,
+      ...strongestPartners(changes ? weights.map(Math.abs) : weights, 5).map((j) => h('button', { class: 'hv-jump', 'data-row': j, title: 'Scroll to it' }, `“${others[j]}” (${j}) ${shown(j)}`)),
     );
   }
 
@@ -143,29 +157,36 @@ export class HeadView implements View {
     const data = ctx.data.get(ctx.run, ctx.selection, this.stack);
     if (!data) return undefined;
     const focus = focusIn(data, ctx.selection.focus);
-    const links = selectLinks({ matrices: data.matrices, heads: data.heads, activeCount: data.activeCount, focus, rows: { start: 0, end: data.queries.labels.length } });
+    const diff = ctx.diff(data);
+    const links = selectLinks({
+      ...linkSource(data, diff && { diff, maxAbs: maxAbsOf(diff, data.heads) }), heads: data.heads, activeCount: data.activeCount, focus,
+      rows: { start: 0, end: data.queries.labels.length },
+    });
     return headScene({
-      title: `${ctx.run.started?.model.name ?? ''} · ${data.stack} · ${data.layerLabel} · ${data.headLabel}`,
+      title: `${ctx.run.started?.model.name ?? ''} · ${data.stack} · ${data.layerLabel} · ${data.headLabel}${diff ? ' · change since the baseline' : ''}`,
       queryLabels: data.queries.labels, keyLabels: data.keys.labels, links, focus,
       aggregate: ctx.selection.headMode !== 'each', aggregateColor: ctx.theme.heat,
+      colorOf: diff && ((l) => (signOf(diff, l) > 0 ? ctx.theme.increase : ctx.theme.decrease)),
       background: ctx.theme.background, foreground: ctx.theme.foreground,
     });
   }
 
-  private links(data: ViewData, focus: Focus | null, layout: HeadLayout): Link[] {
+  private links(data: ViewData, focus: Focus | null, layout: HeadLayout, changes?: Changes): Link[] {
     const rows = visibleRows(this.scroll.scrollTop, this.scroll.clientHeight, layout.top, layout.rowHeight, data.queries.labels.length, 2);
-    return selectLinks({ matrices: data.matrices, heads: data.heads, activeCount: data.activeCount, focus, rows });
+    return selectLinks({ ...linkSource(data, changes), heads: data.heads, activeCount: data.activeCount, focus, rows });
   }
 
-  private draw(ctx: ViewContext, layout: HeadLayout, links: readonly Link[]): void {
+  private draw(ctx: ViewContext, layout: HeadLayout, links: readonly Link[], diff: DiffData | undefined): void {
     const width = layout.width, height = Math.max(1, Math.min(this.scroll.clientHeight, layout.height));
     const g = fitCanvas(this.canvas, width, height);
     g.clearRect(0, 0, width, height);
     g.translate(0, -this.scroll.scrollTop);
     const paths = new Map<number, Path2D>();
+    // Lines are batched by color (a head's, or a change's sign) and opacity step.
+    const colorKey = (link: Link) => (diff ? +(signOf(diff, link) > 0) : link.head);
     for (const link of links) {
       const step = Math.min(OPACITY_STEPS, Math.ceil(link.opacity * OPACITY_STEPS));
-      const key = link.head * (OPACITY_STEPS + 1) + step;
+      const key = colorKey(link) * (OPACITY_STEPS + 1) + step;
       let path = paths.get(key);
       if (!path) paths.set(key, (path = new Path2D()));
       path.moveTo(layout.linkStartX, rowY(layout, link.query));
@@ -174,8 +195,8 @@ export class HeadView implements View {
     const aggregate = ctx.selection.headMode !== 'each';
     g.lineWidth = ctx.theme.highContrast ? 2.5 : 2;
     for (const [key, path] of paths) {
-      const head = Math.floor(key / (OPACITY_STEPS + 1));
-      const color: Rgb = aggregate ? ctx.theme.heat : headColor(head);
+      const colorIndex = Math.floor(key / (OPACITY_STEPS + 1));
+      const color: Rgb = diff ? (colorIndex ? ctx.theme.increase : ctx.theme.decrease) : aggregate ? ctx.theme.heat : headColor(colorIndex);
       g.strokeStyle = cssRgb(color);
       g.globalAlpha = (key % (OPACITY_STEPS + 1)) / OPACITY_STEPS;
       g.stroke(path);
@@ -273,6 +294,28 @@ export class HeadView implements View {
     if (y - layout.rowHeight < scrollTop + layout.top) this.scroll.scrollTop = y - layout.top - layout.rowHeight;
     else if (y + layout.rowHeight > scrollTop + clientHeight) this.scroll.scrollTop = y + layout.rowHeight - clientHeight;
   }
+}
+
+interface Changes {
+  readonly diff: DiffData;
+  readonly maxAbs: number;
+}
+
+/** Lines by weight, or (comparing) by |change| with the largest change opaque. */
+function linkSource(data: ViewData, changes: Changes | undefined): { matrices: ViewData['matrices']; opacityPerWeight?: number } {
+  return changes ? { matrices: changes.diff.magnitude, opacityPerWeight: changes.maxAbs > 0 ? 1 / changes.maxAbs : 0 } : { matrices: data.matrices };
+}
+
+function signOf(diff: DiffData, link: Link): number {
+  const { rows, cols, data } = diff.delta;
+  return Math.sign(data[(link.head * rows + link.query) * cols + link.key]);
+}
+
+/** The summed signed change per token on the other side of the focus (focusWeights for differences). */
+function signedFocusWeights(links: readonly Link[], diff: DiffData, focus: Focus, count: number, divisor: number): Float32Array {
+  const out = new Float32Array(count);
+  for (const link of links) out[focus.side === 'query' ? link.key : link.query] += (signOf(diff, link) * link.weight) / Math.max(1, divisor);
+  return out;
 }
 
 /** Tokens with the largest summed weight, strongest first. */

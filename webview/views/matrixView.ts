@@ -2,9 +2,11 @@
  * The matrix view: one head's (or the heads' mean/max) attention as a canvas heatmap, queries down,
  * keys across, the causal mask striped. Hovering (or arrow keys) shows query, key and weight; the
  * hovered query row is the shared focus, a click locks it. Linear or log scale from the toolbar.
+ * Compared with a baseline: current − baseline on a diverging scale, gray where a token is new.
  */
 import { cssRgb } from '../../src/view-model/colors';
-import { heatPixels } from '../../src/view-model/heatmap';
+import { maxAbsOf, type DiffData } from '../../src/view-model/diff';
+import { diffPixels, heatPixels } from '../../src/view-model/heatmap';
 import { cellAt, labelWidthFor, matrixLayout, type MatrixLayout } from '../../src/view-model/layout';
 import type { HeadMatrices } from '../../src/view-model/matrices';
 import { matrixScene, type Scene } from '../../src/view-model/scene';
@@ -33,6 +35,8 @@ export class MatrixView implements View {
   private cell: Cell | null = null;
   /** The heatmap bitmap and what it was made from, so a hover never rebuilds it. */
   private heat: { source: HeadMatrices; head: number; scale: string; ramp: Uint8ClampedArray; pixels: number; bitmap: HTMLCanvasElement; max: number } | undefined;
+  /** The differences shown, when comparing with a baseline. */
+  private diff: DiffData | undefined;
 
   constructor() {
     this.frame.append(this.base, this.overlay, this.tooltip);
@@ -50,6 +54,7 @@ export class MatrixView implements View {
     this.ctx = ctx;
     const data = ctx.data.get(ctx.run, ctx.selection);
     this.data = data;
+    this.diff = data && ctx.diff(data);
     if (!data) {
       this.layout = undefined;
       placeholder(this.element, ctx.run.state === 'idle' ? 'No run yet.' : `Waiting for layer ${ctx.selection.layer}…`);
@@ -71,7 +76,10 @@ export class MatrixView implements View {
     this.drawLabels(g, ctx, data, this.layout);
     const head = ctx.selection.headMode === 'each' ? `head ${this.head(ctx)}` : data.headLabel;
     this.overlay.setAttribute('aria-label', `Attention matrix, ${data.layerLabel}, ${head}: ${rows} queries by ${cols} keys. Arrow keys move between cells, Enter locks the row.`);
-    this.legend.textContent = `${data.stack} · ${data.layerLabel} · ${head} · ${ctx.selection.scale} scale, top ${formatWeight(heat.max)}${data.causal ? ' · striped: masked (causal)' : ''}`;
+    const scale = this.diff
+      ? `change since the baseline: orange more, blue less, ends ±${formatWeight(heat.max)} · gray: token new since the baseline`
+      : `${ctx.selection.scale} scale, top ${formatWeight(heat.max)}`;
+    this.legend.textContent = `${data.stack} · ${data.layerLabel} · ${head} · ${scale}${data.causal ? ' · striped: masked (causal)' : ''}`;
     this.renderFocus(ctx);
   }
 
@@ -106,7 +114,7 @@ export class MatrixView implements View {
     if (!data || !layout) return undefined;
     const heat = this.heatmap(ctx, data);
     return matrixScene({
-      title: `${ctx.run.started?.model.name ?? ''} · ${data.stack} · ${data.layerLabel} · ${ctx.selection.headMode === 'each' ? `head ${this.head(ctx)}` : data.headLabel}`,
+      title: `${ctx.run.started?.model.name ?? ''} · ${data.stack} · ${data.layerLabel} · ${ctx.selection.headMode === 'each' ? `head ${this.head(ctx)}` : data.headLabel}${this.diff ? ' · change since the baseline' : ''}`,
       layout, queryLabels: data.queries.labels, keyLabels: data.keys.labels, heatmap: heat.bitmap.toDataURL('image/png'),
       background: ctx.theme.background, foreground: ctx.theme.foreground, fontSize: FONT_SIZE,
     });
@@ -121,17 +129,18 @@ export class MatrixView implements View {
     const m = data.matrices;
     // One pixel per device pixel drawn: pooling here keeps peaks that canvas downscaling would drop.
     const size = Math.ceil(Math.max(m.rows, m.cols) * (this.layout?.cell ?? 1) * (window.devicePixelRatio || 1));
+    const diff = this.diff;
+    const source = diff?.delta ?? m, ramp = diff ? ctx.theme.diverging : ctx.theme.ramp;
     const cached = this.heat;
-    if (cached && cached.source === m && cached.head === head && cached.scale === ctx.selection.scale && cached.ramp === ctx.theme.ramp && cached.pixels === size) return cached;
+    if (cached && cached.source === source && cached.head === head && cached.scale === ctx.selection.scale && cached.ramp === ramp && cached.pixels === size) return cached;
     const cells = m.rows * m.cols;
-    const { width, height, pixels, max } = heatPixels({
-      data: m.data.subarray(head * cells, (head + 1) * cells), rows: m.rows, cols: m.cols, maxPixels: size,
-      scale: ctx.selection.scale, ramp: ctx.theme.ramp, background: ctx.theme.background, mask: ctx.theme.mask,
-      masked: maskTest(data),
-    });
+    const common = { rows: m.rows, cols: m.cols, maxPixels: size, background: ctx.theme.background, mask: ctx.theme.mask, masked: maskTest(data) };
+    const { width, height, pixels, max } = diff
+      ? diffPixels({ ...common, data: diff.delta.data.subarray(head * cells, (head + 1) * cells), maxAbs: maxAbsOf(diff, [head]), ramp })
+      : heatPixels({ ...common, data: m.data.subarray(head * cells, (head + 1) * cells), scale: ctx.selection.scale, ramp });
     const bitmap = h('canvas', { width, height });
     bitmap.getContext('2d')!.putImageData(new ImageData(pixels, width, height), 0, 0);
-    this.heat = { source: m, head, scale: ctx.selection.scale, ramp: ctx.theme.ramp, pixels: size, bitmap, max };
+    this.heat = { source, head, scale: ctx.selection.scale, ramp, pixels: size, bitmap, max };
     return this.heat;
   }
 
@@ -156,9 +165,14 @@ export class MatrixView implements View {
 
   private describe(ctx: ViewContext, data: ViewData, cell: Cell): string {
     const m = data.matrices;
-    const weight = m.data[(this.head(ctx) * m.rows + cell.row) * m.cols + cell.col];
+    const at = (this.head(ctx) * m.rows + cell.row) * m.cols + cell.col;
+    const weight = m.data[at];
     const masked = isMasked(data, cell.row, cell.col);
-    return `query “${data.queries.labels[cell.row]}” (${cell.row}) → key “${data.keys.labels[cell.col]}” (${cell.col}): ${masked ? 'masked' : formatWeight(weight)}`;
+    const cellText = `query “${data.queries.labels[cell.row]}” (${cell.row}) → key “${data.keys.labels[cell.col]}” (${cell.col}): ${masked ? 'masked' : formatWeight(weight)}`;
+    const delta = this.diff?.delta.data[at];
+    if (delta === undefined || masked) return cellText;
+    if (Number.isNaN(delta)) return `${cellText} (new since the baseline: nothing to compare)`;
+    return `${cellText} (baseline ${formatWeight(weight - delta)}, change ${delta >= 0 ? '+' : '−'}${formatWeight(Math.abs(delta))})`;
   }
 
   private pointAt(cell: Cell | null | undefined): void {

@@ -1,9 +1,11 @@
 /**
  * The model view: a layers × heads grid of small heatmaps of one stack, filled in as layers stream in.
- * Clicking a thumbnail opens that layer and head in the matrix view.
+ * Clicking a thumbnail opens that layer and head in the matrix view. Compared with a baseline, each
+ * thumbnail shows its head's change on its own diverging scale.
  */
 import { cssRgb, headColor } from '../../src/view-model/colors';
-import { heatPixels } from '../../src/view-model/heatmap';
+import { maxAbsOf } from '../../src/view-model/diff';
+import { diffPixels, heatPixels } from '../../src/view-model/heatmap';
 import { gridLayout } from '../../src/view-model/layout';
 import type { Selection } from '../../src/view-model/selection';
 import { maskTest } from '../../src/view-model/viewData';
@@ -35,7 +37,7 @@ export class ModelView implements View {
       return;
     }
     const numHeads = started.model.numHeads;
-    const layerCount = Math.max(started.model.numLayers, ctx.run.layers(s.stack).length);
+    const layerCount = Math.max(started.model.numLayers, ctx.run.layerCount(s.stack));
     const { thumb, gap } = gridLayout(numHeads, this.element.clientWidth - 48);
     const grid = h('div', { class: 'mv-grid', role: 'grid', 'aria-label': `${s.stack} attention: ${layerCount} layers by ${numHeads} heads. Each button opens that head in the matrix view.` });
     grid.style.gridTemplateColumns = `auto repeat(${numHeads}, ${thumb}px)`;
@@ -72,17 +74,18 @@ export class ModelView implements View {
       this.thumbs.clear();
       this.thumbsTheme = ctx.theme;
     }
-    const key = `${ctx.run.id}|${s.stack}|${layer}|${head}|${s.scale}|${s.hideSpecial}|${s.mergeWords}|${pixels}`;
+    const key = `${ctx.run.revision}|${ctx.comparison}|${s.stack}|${layer}|${head}|${s.scale}|${s.hideSpecial}|${s.mergeWords}|${pixels}`;
     let canvas = this.thumbs.get(key);
     if (!canvas) {
-      const data = ctx.data.get(ctx.run, { ...s, layer, layerReduction: 'single', headMode: 'each' })!;
+      const selection: Selection = { ...s, layer, layerReduction: 'single', headMode: 'each' };
+      const data = ctx.data.get(ctx.run, selection)!;
+      const diff = ctx.diff(data, selection);
       const m = data.matrices;
       const cells = m.rows * m.cols;
-      const heat = heatPixels({
-        data: m.data.subarray(head * cells, (head + 1) * cells), rows: m.rows, cols: m.cols, maxPixels: pixels,
-        scale: s.scale, ramp: ctx.theme.ramp, background: ctx.theme.background, mask: ctx.theme.mask,
-        masked: maskTest(data),
-      });
+      const common = { rows: m.rows, cols: m.cols, maxPixels: pixels, background: ctx.theme.background, mask: ctx.theme.mask, masked: maskTest(data) };
+      const heat = diff
+        ? diffPixels({ ...common, data: diff.delta.data.subarray(head * cells, (head + 1) * cells), maxAbs: maxAbsOf(diff, [head]), ramp: ctx.theme.diverging })
+        : heatPixels({ ...common, data: m.data.subarray(head * cells, (head + 1) * cells), scale: s.scale, ramp: ctx.theme.ramp });
       canvas = h('canvas', { width: heat.width, height: heat.height, 'aria-hidden': 'true' });
       canvas.getContext('2d')!.putImageData(new ImageData(heat.pixels, heat.width, heat.height), 0, 0);
       this.thumbs.set(key, canvas);

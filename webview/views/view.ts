@@ -1,8 +1,9 @@
 /** What every view gets and offers: the shared run, selection and theme; a full or a focus-only redraw. */
 import type { AttentionRun } from '../../src/view-model/attentionRun';
+import type { DiffData } from '../../src/view-model/diff';
 import type { Scene } from '../../src/view-model/scene';
 import type { Selection } from '../../src/view-model/selection';
-import type { ViewDataSource } from '../../src/view-model/viewData';
+import type { ViewData, ViewDataSource } from '../../src/view-model/viewData';
 import type { Theme } from '../theme';
 
 export interface ViewContext {
@@ -10,6 +11,13 @@ export interface ViewContext {
   readonly selection: Selection;
   readonly data: ViewDataSource;
   readonly theme: Theme;
+  /**
+   * current − baseline for `data` (made for `selection`, default the shared one), when a baseline is
+   * shown and fits this run; undefined otherwise.
+   */
+  diff(data: ViewData, selection?: Selection): DiffData | undefined;
+  /** Changes whenever the differences shown change (a baseline arrives, leaves, or is switched off); 0 without. */
+  readonly comparison: number;
   update(change: (s: Selection) => Selection): void;
   /** Says something to screen readers (an aria-live region). */
   announce(text: string): void;
