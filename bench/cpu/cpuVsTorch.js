@@ -13,6 +13,7 @@
  * Usage: npm run bench:cpu -- [--json FILE] [--threads 2[,1]] [--runs N] [--tokens 128,512] [--long 4096|0] [--no-setup]
  * (--threads: one comparison per count, default one thread per core; the long run uses the first.)
  * The setup (bench/cpu/setup.sh) installs Debian's python3-torch and OpenBLAS once.
+ * bench/cpu/results.json is a run on the 2-core development machine at low load (see its load_*).
  */
 const { execFileSync, spawn } = require('child_process');
 const fs = require('fs');
