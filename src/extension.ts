@@ -1,10 +1,12 @@
 /** Activation: wiring only. Every disposable is registered on the context. */
 import * as vscode from 'vscode';
 import type { AttentionInspectorApi } from './api';
+import { registerBaselineCommands } from './commands/baseline';
 import { registerCancelInspection } from './commands/cancelInspection';
 import { registerChooseModel } from './commands/chooseModel';
 import { registerDownloadModel } from './commands/downloadModel';
 import { registerExport } from './commands/exportRun';
+import { registerGenerateAndStep } from './commands/generateAndStep';
 import { registerInspectCrossAttention } from './commands/inspectCrossAttention';
 import { registerInspectSelection } from './commands/inspectSelection';
 import { registerRevealInPanel } from './commands/revealInPanel';
@@ -48,6 +50,8 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
     registerToggleHeatOverlay(overlay, inspections, notifier),
     registerRevealInPanel(notifier),
     registerTryExample({ runner, inspections, overlay, notifier }),
+    registerGenerateAndStep({ extensionUri: context.extensionUri, log, notifier, engine: getEngine }),
+    registerBaselineCommands(notifier),
     vscode.languages.registerHoverProvider('*', new AttentionHoverProvider(inspections, crossHighlight)),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel) => AttentionPanel.revive(panel, context.extensionUri, log),

@@ -9,4 +9,7 @@ export const enum CommandId {
   ToggleHeatOverlay = 'attentionInspector.toggleHeatOverlay',
   RevealInPanel = 'attentionInspector.revealInPanel',
   TryExample = 'attentionInspector.tryExample',
+  GenerateAndStep = 'attentionInspector.generateAndStep',
+  PinBaseline = 'attentionInspector.pinBaseline',
+  CompareWithBaseline = 'attentionInspector.compareWithBaseline',
 }

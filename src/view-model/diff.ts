@@ -24,7 +24,7 @@ export function baselineOf(run: AttentionRun): Baseline | undefined {
 }
 
 function describeModel(m: PanelModelInfo): string {
-  return `${m.name} (${m.numLayers} layers × ${m.numHeads} heads)`;
+  return `${m.name} (${m.numLayers} layer${m.numLayers === 1 ? '' : 's'} × ${m.numHeads} heads)`;
 }
 
 /** Why this baseline cannot be compared with the current run's `stack`, or undefined when it can. */

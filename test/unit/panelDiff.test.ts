@@ -100,7 +100,7 @@ describe('panel comparison with a baseline', () => {
   it('refuses another model and a baseline without the stack, saying why', () => {
     const baseline = baselineOf(runOf(['a', 'b'], () => 1, 'gpt2-tiny'))!;
     const current = runOf(['a', 'b'], () => 1, 'llama-stories260K');
-    assert.match(comparisonProblem(current.started!.model, baseline, 'self')!, /baseline comes from gpt2-tiny \(1 layers × 2 heads\), this run from llama-stories260K/);
+    assert.match(comparisonProblem(current.started!.model, baseline, 'self')!, /baseline comes from gpt2-tiny \(1 layer × 2 heads\), this run from llama-stories260K/);
     assert.strictEqual(new DiffSource().get(current, baseline, selection, new ViewDataSource().get(current, selection)!), undefined);
     assert.match(comparisonProblem(baseline.model, baseline, 'cross')!, /no cross attention/);
     assert.strictEqual(comparisonProblem(baseline.model, baseline, 'self'), undefined);

@@ -1,0 +1,87 @@
+import * as assert from 'assert';
+import * as vscode from 'vscode';
+import type { GenerateOutcome } from '../../src/commands/generateAndStep';
+import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
+import { generate } from '../../src/engine/generate';
+import { loadModel } from '../../src/engine/loader';
+import { tokenPiece } from '../../src/view-model/generation';
+import { LLAMA, assertNotice, setSettings } from './editorHelpers';
+import { askPage, pageBridgeAvailable } from './pageBridge';
+import { closeAllEditors, showSelectedText } from './workbench';
+
+const GENERATE = 'attentionInspector.generateAndStep';
+const PROMPT = 'Once upon a time';
+const COUNT = 8;
+
+async function runGenerate(count: number): Promise<GenerateOutcome> {
+  return (await vscode.commands.executeCommand(GENERATE, count)) as GenerateOutcome;
+}
+
+/** What the engine generates greedily after the prompt, computed here on the CPU (as the panel's run). */
+async function expectedTokens(): Promise<string[]> {
+  const loaded = loadModel(LLAMA);
+  const ids = (await loaded.tokenizer!.encode(PROMPT)).ids;
+  const tokens: string[] = [];
+  for await (const event of generate(loaded.model, new CpuBackend(), { ids, maxNewTokens: COUNT, wants: {} })) {
+    if (event.type === 'token') tokens.push(loaded.tokenizer!.idToToken(event.id));
+  }
+  return tokens;
+}
+
+describe('Generate and Step Through', () => {
+  afterEach(closeAllEditors);
+
+  it('generates tokens with llama-stories260K after the selection and steps through them in the panel', async () => {
+    const restore = await setSettings({ model: LLAMA, backend: 'cpu' });
+    try {
+      await showSelectedText(PROMPT);
+      const outcome = await runGenerate(COUNT);
+      assert.strictEqual(outcome.status, 'done', `the run ended ${outcome.status}: ${outcome.notice?.message ?? ''}`);
+      assert.strictEqual(outcome.generated, COUNT);
+      if (!pageBridgeAvailable()) return; // the DOM can only be read under the code-server runner
+
+      const elements = await askPage({
+        kind: 'webview',
+        waitFor: `#app[data-state="done"][data-generated="${COUNT}"]`,
+        read: ['#app', '#tab-steps', '.gen-token', '.gen-prompt', '.gen-tokens', '#step-slider', '#step-caption', '.step-grid', '.sg-caption'],
+        screenshot: 'generate-and-step',
+        timeoutMs: 45_000,
+      });
+      const app = elements['#app'].attributes;
+      assert.strictEqual(app['data-step'], String(COUNT - 1), 'the stepper shows the newest token');
+      assert.strictEqual(elements['#tab-steps'].attributes['aria-selected'], 'true', 'the Generation view opens');
+      assert.strictEqual(elements['.gen-token'].count, COUNT);
+      assert.strictEqual(elements['.gen-prompt'].text, PROMPT);
+      assert.strictEqual(elements['.gen-tokens'].text, (await expectedTokens()).map(tokenPiece).join(''));
+      assert.strictEqual(elements['#step-slider'].attributes.max, String(COUNT - 1));
+      assert.match(elements['#step-caption'].text, new RegExp(`^Token ${COUNT} of ${COUNT}: .* attended to ${5 + COUNT - 1} tokens`));
+      assert.strictEqual(elements['.step-grid'].count, 1);
+      assert.match(elements['.sg-caption'].text, /^Self-attention: 5 layers × 8 heads, 12 keys/);
+    } finally {
+      await restore();
+    }
+  });
+
+  it('the demo model cannot generate: the panel and a notice say so', async () => {
+    const restore = await setSettings({ model: 'demo' });
+    try {
+      await showSelectedText(PROMPT);
+      const outcome = await runGenerate(4);
+      assert.strictEqual(outcome.status, 'failed');
+      assertNotice(outcome.notice, 'error', /cannot generate; use a real model/);
+      if (!pageBridgeAvailable()) return;
+      const elements = await askPage({
+        kind: 'webview', waitFor: '#app[data-state="error"] .alert:has-text("cannot generate")', read: ['.alert'],
+        screenshot: 'generate-demo-error', timeoutMs: 30_000,
+      });
+      assert.match(elements['.alert'].text, /demo has no language-model head, so it cannot generate/);
+    } finally {
+      await restore();
+    }
+  });
+
+  it('refuses a count outside 1…512', async () => {
+    await showSelectedText(PROMPT);
+    assertNotice((await runGenerate(0)).notice, 'error', /whole number from 1 to 512/);
+  });
+});
