@@ -248,7 +248,9 @@ export class App {
     const total = started.target ? m.numLayers * 3 : m.numLayers;
     const parts = [
       `${m.name} (${m.modelType}, ${m.numLayers} layers × ${m.numHeads} heads${m.numKvHeads !== m.numHeads ? `, ${m.numKvHeads} kv heads` : ''})`,
-      `${started.source.tokens.length} tokens${started.target ? ` → ${started.target.tokens.length} target tokens` : ''}`,
+      started.generation
+        ? `${started.source.tokens.length} tokens + ${this.run.generated().length} generated (up to ${started.generation.maxNewTokens})`
+        : `${started.source.tokens.length} tokens${started.target ? ` → ${started.target.tokens.length} target tokens` : ''}`,
       `${this.run.layersReceived} of ${total} layers`,
       `${b.used === 'webgpu' ? b.adapter : 'CPU'}${b.fallbackReason ? ` (${b.fallbackReason})` : ''}`,
     ];

@@ -14,7 +14,7 @@ const CHANGES_LISTED = 8;
 /** Views that draw differences; the others show the current run. */
 const DIFF_VIEWS = new Set(['head', 'matrix', 'model', 'cross']);
 
-export type CompareState = 'none' | 'on' | 'off' | 'problem';
+type CompareState = 'none' | 'on' | 'off' | 'problem';
 
 export class DiffBar {
   readonly element = h('section', { class: 'diff-bar', 'aria-label': 'Comparison with the baseline', hidden: true });

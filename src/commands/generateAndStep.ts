@@ -17,7 +17,7 @@ import { failedMessage, finishedMessage, generatedTokenMessage, layerMessage, st
 import { CommandId } from './commandIds';
 import { selectedEditor } from './inspectSelection';
 
-export const DEFAULT_NEW_TOKENS = 20;
+const DEFAULT_NEW_TOKENS = 20;
 
 export interface GenerateDeps {
   readonly extensionUri: vscode.Uri;

@@ -60,7 +60,7 @@ export interface DiffData {
   readonly headMaxAbs: Float32Array;
 }
 
-export function baselineTokens(baseline: Baseline, stack: AttentionStack, side: 'query' | 'key'): PanelTokens | undefined {
+function baselineTokens(baseline: Baseline, stack: AttentionStack, side: 'query' | 'key'): PanelTokens | undefined {
   const decoderSide = side === 'query' ? stack === 'decoder' || stack === 'cross' : stack === 'decoder';
   return decoderSide ? baseline.target : baseline.source;
 }

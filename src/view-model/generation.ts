@@ -7,7 +7,7 @@
 import type { AttentionStack, LayerMessage, PanelModelInfo, PanelTokens } from '../protocol/messages';
 import { foldMatrix, type HeadMatrices } from './matrices';
 
-export interface StepToken {
+interface StepToken {
   readonly step: number;
   readonly id: number;
   readonly text: string;
