@@ -63,7 +63,12 @@ describe('hub download faults', () => {
     server.faults = { cut: { file: WEIGHTS, afterBytes: 300_000 } };
     const result = await download();
     const gets = server.requestsFor(WEIGHTS, 'cdn').filter((r) => r.method === 'GET');
-    assert.deepStrictEqual(gets.map((r) => r.range), [undefined, 'bytes=300000-']);
+    assert.strictEqual(gets.length, 2);
+    assert.strictEqual(gets[0].range, undefined);
+    // The server drops the socket once its 300,000 bytes reach the kernel; a loaded machine may deliver
+    // fewer before the reset, so the retry resumes from whatever the client kept — never from zero.
+    const resumedAt = Number(/^bytes=(\d+)-$/.exec(gets[1].range ?? '')?.[1]);
+    assert.ok(resumedAt > 0 && resumedAt <= 300_000, `expected a resume from the bytes kept, got Range ${gets[1].range}`);
     assert.strictEqual(sha256File(path.join(result.snapshotPath, WEIGHTS)), weightsSha);
     assert.deepStrictEqual(fs.readdirSync(blobs()).filter((b) => b.endsWith('.incomplete')), []);
   });
