@@ -50,8 +50,10 @@ export class DiffBar {
     this.problem.textContent = problem ?? '';
     const source = baseline.source;
     const text = source.text ?? source.tokens.join(' ');
-    this.description.textContent = ` Baseline: “${text.length > 80 ? `${text.slice(0, 79)}…` : text}” (${source.tokens.length} tokens). `
-      + (DIFF_VIEWS.has(ctx.selection.view) ? 'Orange: more attention than in the baseline, blue: less; a bar marks tokens new since the baseline.' : 'This view shows the current run; the head, matrix, model and cross-attention views show the changes.');
+    // A baseline that does not fit has no switch and no legend: nothing is compared.
+    this.toggle.parentElement!.hidden = !!problem;
+    const legend = DIFF_VIEWS.has(ctx.selection.view) ? 'Orange: more attention than in the baseline, blue: less; a bar marks tokens new since the baseline.' : 'This view shows the current run; the head, matrix, model and cross-attention views show the changes.';
+    this.description.textContent = `Baseline: “${text.length > 80 ? `${text.slice(0, 79)}…` : text}” (${source.tokens.length} tokens). ${problem ? '' : legend}`;
     const diff = !problem && on && data ? ctx.diff(data) : undefined;
     this.renderRemoved(diff);
     this.renderChanges(diff, data);
