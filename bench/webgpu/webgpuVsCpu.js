@@ -9,7 +9,7 @@
  * T = 512 (a pass on a software adapter takes tens of seconds there). Reports medians, WebGPU / CPU time ratios,
  * the time to the first layer, and matmul GFLOP/s of each backend on the model's linear shapes.
  *
- * Usage: npm run bench -- [--json FILE] [--tokens 128,512] [--model FOLDER]
+ * Usage: npm run bench:webgpu -- [--json FILE] [--tokens 128,512] [--model FOLDER]
  */
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -32,7 +32,7 @@ function options(argv) {
     if (flag === '--json') o.json = value();
     else if (flag === '--tokens') o.tokens = value().split(',').map(Number);
     else if (flag === '--model') o.model = value();
-    else throw new Error(`unknown option ${flag}; usage: npm run bench -- [--json FILE] [--tokens 128,512] [--model FOLDER]`);
+    else throw new Error(`unknown option ${flag}; usage: npm run bench:webgpu -- [--json FILE] [--tokens 128,512] [--model FOLDER]`);
   }
   return o;
 }
