@@ -79,16 +79,36 @@ export interface InspectHandlers {
   onToken?(token: { step: number; id: number; text: string }): void | Promise<void>;
 }
 
+/** Tokenize time, time to the first attention layer, and forward time of one inspection. */
+class RunClock {
+  private readonly started = performance.now();
+  private tokenized = 0;
+  private firstLayer = 0;
+
+  tokenizeDone(): void {
+    this.tokenized = performance.now();
+  }
+
+  observe(event: ForwardEvent): void {
+    if (!this.firstLayer && event.type === 'attention') this.firstLayer = performance.now();
+  }
+
+  timings(): Timings {
+    const done = performance.now();
+    return { tokenizeMs: this.tokenized - this.started, firstLayerMs: (this.firstLayer || done) - this.tokenized, forwardMs: done - this.tokenized };
+  }
+}
+
 export async function inspect(
   loaded: LoadedModel, backend: Backend, input: InspectInput, wants: ForwardWants,
   handlers: InspectHandlers, signal?: AbortSignal,
 ): Promise<InspectionSummary> {
-  const started = performance.now();
+  const clock = new RunClock();
   const source = await tokenize(loaded, input.text, input.ids, 'input');
   const hasTarget = input.targetText !== undefined || input.targetIds !== undefined;
   if (input.generate !== undefined) {
     if (hasTarget) throw new EngineError('BAD_INPUT', 'Give either a target or a number of tokens to generate, not both.');
-    return inspectGenerating(loaded, backend, source, input.generate, wants, handlers, started, signal);
+    return inspectGenerating(loaded, backend, source, input.generate, wants, handlers, clock, signal);
   }
   if (hasTarget && !loaded.model.info.crossAttention) {
     throw new EngineError('BAD_INPUT', `${loaded.model.info.name} is a ${loaded.model.info.kind} model without cross-attention; a target applies only to encoder-decoder models and the demo.`);
@@ -98,28 +118,22 @@ export async function inspect(
   const startToken = decoderStartTokenId === undefined ? '' : loaded.tokenizer?.idToToken(decoderStartTokenId) ?? String(decoderStartTokenId);
   const target = labels && decoderInput(labels, decoderStartTokenId, startToken);
   handlers.onStart?.({ source, target });
-  const tokenized = performance.now();
-  let firstLayer = 0;
+  clock.tokenizeDone();
   const stream = loaded.model.forward(backend, { ids: source.ids, decoderIds: target?.ids, wants, signal });
   for await (const event of stream) {
-    if (!firstLayer && event.type === 'attention') firstLayer = performance.now();
+    clock.observe(event);
     await handlers.onEvent(event);
   }
-  const done = performance.now();
-  return {
-    source, target, labels: decoderStartTokenId === undefined ? undefined : labels?.ids,
-    timings: { tokenizeMs: tokenized - started, firstLayerMs: (firstLayer || done) - tokenized, forwardMs: done - tokenized },
-  };
+  return { source, target, labels: decoderStartTokenId === undefined ? undefined : labels?.ids, timings: clock.timings() };
 }
 
 async function inspectGenerating(
   loaded: LoadedModel, backend: Backend, source: TokenizedText, count: number, wants: ForwardWants,
-  handlers: InspectHandlers, started: number, signal?: AbortSignal,
+  handlers: InspectHandlers, clock: RunClock, signal?: AbortSignal,
 ): Promise<InspectionSummary> {
   handlers.onStart?.({ source });
-  const tokenized = performance.now();
+  clock.tokenizeDone();
   const generated = { ids: [] as number[], tokens: [] as string[] };
-  let firstLayer = 0;
   for await (const event of generate(loaded.model, backend, { ids: source.ids, maxNewTokens: count, wants, signal })) {
     if (event.type === 'token') {
       const text = loaded.tokenizer?.idToToken(event.id) ?? String(event.id);
@@ -128,12 +142,8 @@ async function inspectGenerating(
       await handlers.onToken?.({ step: event.step, id: event.id, text });
       continue;
     }
-    if (!firstLayer && event.type === 'attention') firstLayer = performance.now();
+    clock.observe(event);
     await handlers.onEvent(event);
   }
-  const done = performance.now();
-  return {
-    source, generated,
-    timings: { tokenizeMs: tokenized - started, firstLayerMs: (firstLayer || done) - tokenized, forwardMs: done - tokenized },
-  };
+  return { source, generated, timings: clock.timings() };
 }
