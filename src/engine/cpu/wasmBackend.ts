@@ -89,6 +89,11 @@ export class WasmCpuBackend implements Backend {
     return this.heap.peakBytes;
   }
 
+  /** Bytes that can be allocated at the top of the kernels' memory before it grows. */
+  get headroomBytes(): number {
+    return this.heap.headroomBytes;
+  }
+
   upload(weight: HostTensor): DeviceTensor {
     const values = toFloat32(weight);
     const t = weight.shape.length === 2 ? this.packed(values, weight.shape) : this.fromFloat32(values, weight.shape);
@@ -168,18 +173,19 @@ export class WasmCpuBackend implements Backend {
 
   split(x: DeviceTensor, parts: readonly SplitPart[], rope?: RopeSpec): DeviceTensor[] {
     const [rows, total] = x.shape;
+    if (parts.some((part) => part.rope) && !rope) throw new Error('split: a part asks for RoPE but no RopeSpec was given');
+    // Every output is allocated before the memory view is taken: see Heap.f32.
+    const outputs = parts.map((part) => this.allocate([rows, part.width]));
     const f32 = this.heap.f32;
     const source = tensor(x).offset / 4;
     let start = 0;
-    return parts.map((part) => {
-      if (part.rope && !rope) throw new Error('split: a part asks for RoPE but no RopeSpec was given');
-      const out = this.allocate([rows, part.width]);
-      const dst = out.offset / 4;
+    parts.forEach((part, i) => {
+      const dst = outputs[i].offset / 4;
       for (let r = 0; r < rows; r++) f32.copyWithin(dst + r * part.width, source + r * total + start, source + r * total + start + part.width);
-      if (part.rope) reference.applyRope(this.view(out), rows, part.width, rope!);
+      if (part.rope) reference.applyRope(this.view(outputs[i]), rows, part.width, rope!);
       start += part.width;
-      return out;
     });
+    return outputs;
   }
 
   attention(q: DeviceTensor, key: DeviceTensor, value: DeviceTensor, o: AttentionOptions): AttentionResult {

@@ -29,7 +29,11 @@ export class Heap {
     this.floats = new Float32Array(this.memory.buffer);
   }
 
-  /** A view of the whole memory (renewed after growth). */
+  /**
+   * A view of the whole memory (renewed after growth). Take it after the last `alloc` it must reach:
+   * growing a shared memory leaves older views at the old length, and a typed array silently drops
+   * writes past its end (the cause of uniform attention rows at some lengths, fixed in `split`).
+   */
   get f32(): Float32Array {
     if (this.floats.buffer.byteLength !== this.memory.buffer.byteLength) this.floats = new Float32Array(this.memory.buffer);
     return this.floats;
@@ -41,6 +45,11 @@ export class Heap {
 
   get peakBytes(): number {
     return this.memory.buffer.byteLength;
+  }
+
+  /** Bytes a new block at the top can take before the memory must grow (free blocks below not counted). */
+  get headroomBytes(): number {
+    return this.memory.buffer.byteLength - this.top;
   }
 
   /** Byte offset of a new block of at least `bytes` bytes (contents undefined). */
