@@ -7,8 +7,9 @@
  *      workgroup memory, so the context needs no second kernel.
  * Each thread re-reads only values it wrote itself between passes, so only the reductions and the
  * p tile need barriers. Masked keys get probability 0 and score −∞ (passed in as a uniform: WGSL has
- * no infinity literal); arithmetic never touches −∞, so fast-math compilers cannot break the mask.
- * A row whose keys are all masked keeps zeros. GQA: head h reads kv head ⌊h / (H / Hkv)⌋.
+ * no infinity literal); arithmetic never touches the causal mask's −∞, so fast-math compilers cannot
+ * break it. A row whose keys are all masked (causally or by a bias of −∞) keeps zeros.
+ * GQA: head h reads kv head ⌊h / (H / Hkv)⌋.
  * probs/scores/bias larger than one binding are split by rows of [H·Tq, Tk], one dispatch per window.
  */
 import type { AttentionOptions } from '../backend';
@@ -176,7 +177,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   storageBarrier();
 
   // 3. P·V from every thread's e (visible after the barrier), then each thread normalizes its keys.
-  let inverse = 1.0 / rowSum;
+  // A sum of 0 means a bias of −∞ masked every visible key: that row keeps probabilities and context 0.
+  let inverse = select(1.0 / rowSum, vec4<f32>(), rowSum == vec4<f32>());
   for (var c = 0u; c < PER_THREAD; c++) {
     let d = lid + c * G;
     if (d < u.D) {
