@@ -1,0 +1,68 @@
+/**
+ * Every WebAssembly kernel against its JavaScript twin (the reference kernels) over size sweeps that
+ * cross every tile, panel and block edge: the 4×8 register tile, 64-row × 16-panel gemm tasks,
+ * 16-query attention tasks and 8-key panels, 8-row norm tasks, 16,384-element blocks. Four builds:
+ * relaxed-SIMD FMA and plain SIMD128, each on one thread and on several.
+ */
+import type { Backend } from '../../src/engine/backend';
+import * as reference from '../../src/engine/cpu/kernels';
+import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
+import { WasmCpuBackend, defaultCpuThreads } from '../../src/engine/cpu/wasmBackend';
+import { wasmFeatures } from '../../src/engine/cpu/wasm/kernelModule';
+import * as assert from 'assert';
+import {
+  NamedBackend, attentionName, attentionSweep, checkAttention, checkMatmul, matmulName, matmulSweep, rowOpCases, seeded, uniform,
+} from '../helpers/kernelSweep';
+import { assertTwins } from '../helpers/webgpuTwins';
+
+const MATMUL = matmulSweep({ exhaustive: 70, randomShapes: 14, randomMax: 1100, fixed: [13, 37, 29] });
+const ATTENTION = attentionSweep(300, 8, 2048);
+const ELEMENT_COUNTS = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 16383, 16384, 16385, 32767, 49153];
+
+describe('WebAssembly kernels against the JavaScript reference, at every size', function () {
+  this.timeout(120000);
+  const threads = Math.max(2, defaultCpuThreads());
+  const builds = [
+    { name: `FMA, ${threads} threads`, threads, fma: true },
+    { name: 'FMA, 1 thread', threads: 1, fma: true },
+    { name: `SIMD128, ${threads} threads`, threads, fma: false },
+    { name: 'SIMD128, 1 thread', threads: 1, fma: false },
+  ];
+  const backends: NamedBackend[] = [];
+  before(function () {
+    if (!wasmFeatures().relaxedSimd) console.warn('  (this Node has no relaxed SIMD: the FMA builds run as SIMD128)');
+    for (const b of builds) backends.push({ name: b.name, backend: new WasmCpuBackend({ threads: b.threads, fma: b.fma }) });
+  });
+  after(() => backends.forEach((b) => b.backend.dispose()));
+
+  describe(`linear: ${MATMUL.length} shapes (each axis 1…70, random up to 1,100)`, () => {
+    MATMUL.forEach((shape, n) => {
+      it(matmulName(shape), () => checkMatmul(backends, shape, n));
+    });
+  });
+
+  describe(`attention: ${ATTENTION.length} cases (every T 1…300, sampled up to 2,048; head sizes 8…128; GQA 1…8)`, () => {
+    ATTENTION.forEach((c, n) => {
+      it(attentionName(c), () => checkAttention(backends, c, n + 1));
+    });
+  });
+
+  describe('norms, elementwise, split/RoPE, concatenation, gather', () => {
+    const cpu: Backend = new CpuBackend();
+    for (const c of rowOpCases(70, ELEMENT_COUNTS)) {
+      it(c.name, async () => {
+        for (const { name, backend } of backends) await assertTwins(`${name}: ${c.name}`, cpu, backend, c.build, c.tolerance);
+      });
+    }
+    it(`float16 reads of ${ELEMENT_COUNTS.length} sizes round exactly as the reference`, async () => {
+      for (const count of ELEMENT_COUNTS) {
+        const values = uniform(count, seeded(count)).map(Math.abs);
+        for (const { name, backend } of backends) {
+          const t = backend.fromFloat32(values, [count]);
+          assert.deepStrictEqual(await backend.readHalf!(t), reference.toFloat16Bits(values), `${name}: ${count} values`);
+          backend.release([t]);
+        }
+      }
+    });
+  });
+});
