@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as vscode from 'vscode';
 import type { BaselineOutcome } from '../../src/commands/baseline';
 import { assertDone, assertNotice, runCommand, setSettings } from './editorHelpers';
-import { askPage, pageBridgeAvailable } from './pageBridge';
+import { askPage, pageBridgeAvailable, skipWithoutPageBridge } from './pageBridge';
 import { INSPECT_SELECTION_COMMAND, closeAllEditors, showSelectedText } from './workbench';
 
 const PIN = 'attentionInspector.pinBaseline';
@@ -25,7 +25,7 @@ describe('Pin as Baseline and Compare with Baseline', () => {
   after(() => restore());
   afterEach(closeAllEditors);
 
-  it('edit the text, re-run, and see which weights changed', async () => {
+  it('edit the text, re-run, and see which weights changed', async function () {
     assertNotice((await baselineCommand(COMPARE)).notice, 'error', /No baseline is pinned: run "Attention: Pin as Baseline"/);
     const editor = await showSelectedText('The quick brown fox jumps over the lazy dog.');
     assertDone(await runCommand(INSPECT_SELECTION_COMMAND));
@@ -56,9 +56,10 @@ describe('Pin as Baseline and Compare with Baseline', () => {
       const plain = await askPage({ kind: 'webview', waitFor: '#app[data-state="done"]:not([data-compare])', read: ['.diff-bar'], timeoutMs: 30_000 });
       assert.strictEqual(plain['.diff-bar'].attributes.hidden, '');
     }
+    skipWithoutPageBridge(this);
   });
 
-  it('a run of another model is not compared: the panel says why', async () => {
+  it('a run of another model is not compared: the panel says why', async function () {
     await showSelectedText('The quick brown fox jumps over the lazy dog.');
     assertDone(await runCommand(INSPECT_SELECTION_COMMAND));
     assert.strictEqual((await baselineCommand(PIN)).status, 'pinned');
@@ -66,7 +67,7 @@ describe('Pin as Baseline and Compare with Baseline', () => {
     try {
       assertDone(await runCommand(INSPECT_SELECTION_COMMAND));
       assert.strictEqual((await baselineCommand(COMPARE)).status, 'comparing');
-      if (!pageBridgeAvailable()) return;
+      skipWithoutPageBridge(this);
       const elements = await askPage({
         kind: 'webview', waitFor: '#app[data-state="done"][data-compare="problem"]', read: ['.diff-problem', '.hv-token.added'],
         screenshot: 'compare-other-model', timeoutMs: 30_000,

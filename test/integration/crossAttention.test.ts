@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { MODELS, assertDone, hoverMarkdown, hoverRows, inspectorApi, positionOf, putCursor, runCommand, setSettings } from './editorHelpers';
-import { askPage, pageBridgeAvailable } from './pageBridge';
+import { askPage, skipWithoutPageBridge } from './pageBridge';
 import { closeAllEditors, showSelectedText } from './workbench';
 
 const CROSS = 'attentionInspector.inspectCrossAttention';
@@ -25,7 +25,7 @@ async function sourceAndTarget(text: string, source: string, target: string): Pr
 describe('Inspect Cross-Attention…', () => {
   afterEach(closeAllEditors);
 
-  it('demo, the tutorial example offline: 那天雨很大 → "It rained heavily that day" from two selections; hovers both ways; outlines the source', async () => {
+  it('demo, the tutorial example offline: 那天雨很大 → "It rained heavily that day" from two selections; hovers both ways; outlines the source', async function () {
     const restore = await setSettings({ model: 'demo', 'hover.topK': 2 });
     try {
       const api = await inspectorApi();
@@ -58,7 +58,7 @@ describe('Inspect Cross-Attention…', () => {
       for (const span of painted.spans) assert.ok(span.end <= SOURCE.length, 'only source tokens are painted');
       await vscode.commands.executeCommand('attentionInspector.toggleHeatOverlay');
 
-      if (!pageBridgeAvailable()) return;
+      skipWithoutPageBridge(this);
       const app = (await askPage({ kind: 'webview', waitFor: '#app[data-state="done"]', read: ['#app'], screenshot: 'cross-attention-demo-panel', timeoutMs: 30_000 }))['#app'];
       assert.strictEqual(Number(app.attributes['data-layers-received']), 3, 'encoder, decoder and cross layers');
       putCursor(editor, positionOf(editor.document, 'rained', 2));

@@ -6,7 +6,7 @@ import { generate } from '../../src/engine/generate';
 import { loadModel } from '../../src/engine/loader';
 import { tokenPiece } from '../../src/view-model/generation';
 import { LLAMA, assertNotice, setSettings } from './editorHelpers';
-import { askPage, pageBridgeAvailable } from './pageBridge';
+import { askPage, skipWithoutPageBridge } from './pageBridge';
 import { closeAllEditors, showSelectedText } from './workbench';
 
 const GENERATE = 'attentionInspector.generateAndStep';
@@ -31,14 +31,14 @@ async function expectedTokens(): Promise<string[]> {
 describe('Generate and Step Through', () => {
   afterEach(closeAllEditors);
 
-  it('generates tokens with llama-stories260K after the selection and steps through them in the panel', async () => {
+  it('generates tokens with llama-stories260K after the selection and steps through them in the panel', async function () {
     const restore = await setSettings({ model: LLAMA, backend: 'cpu' });
     try {
       await showSelectedText(PROMPT);
       const outcome = await runGenerate(COUNT);
       assert.strictEqual(outcome.status, 'done', `the run ended ${outcome.status}: ${outcome.notice?.message ?? ''}`);
       assert.strictEqual(outcome.generated, COUNT);
-      if (!pageBridgeAvailable()) return; // the DOM can only be read under the code-server runner
+      skipWithoutPageBridge(this);
 
       const elements = await askPage({
         kind: 'webview',
@@ -62,14 +62,14 @@ describe('Generate and Step Through', () => {
     }
   });
 
-  it('the demo model cannot generate: the panel and a notice say so', async () => {
+  it('the demo model cannot generate: the panel and a notice say so', async function () {
     const restore = await setSettings({ model: 'demo' });
     try {
       await showSelectedText(PROMPT);
       const outcome = await runGenerate(4);
       assert.strictEqual(outcome.status, 'failed');
       assertNotice(outcome.notice, 'error', /cannot generate; use a real model/);
-      if (!pageBridgeAvailable()) return;
+      skipWithoutPageBridge(this);
       const elements = await askPage({
         kind: 'webview', waitFor: '#app[data-state="error"] .alert:has-text("cannot generate")', read: ['.alert'],
         screenshot: 'generate-demo-error', timeoutMs: 30_000,

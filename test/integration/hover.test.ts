@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
 import { LLAMA, assertDone, expectedView, hoverMarkdown, hoverRows, hoverWithSelection, inspectorApi, positionOf, putCursor, runCommand, setSettings, viewLabel } from './editorHelpers';
-import { askPage, pageBridgeAvailable } from './pageBridge';
+import { askPage, skipWithoutPageBridge } from './pageBridge';
 import { INSPECT_SELECTION_COMMAND, closeAllEditors, showSelectedText } from './workbench';
 
 const TUTORIAL = '那天雨很大,他等了很久,水汽打湿了衣服,也没有等到她。';
@@ -16,7 +16,7 @@ function revealLink(markdown: string): { command: string; args: unknown[] } {
 describe('Hover: top-k attention of an inspected token', () => {
   afterEach(closeAllEditors);
 
-  it('demo: the tokens "他" attends to and the tokens attending to it, as a table with a link to the panel (provider and visible widget)', async () => {
+  it('demo: the tokens "他" attends to and the tokens attending to it, as a table with a link to the panel (provider and visible widget)', async function () {
     const restore = await setSettings({ model: 'demo', 'hover.topK': 4, defaultAggregation: 'mean' });
     try {
       const api = await inspectorApi();
@@ -40,7 +40,7 @@ describe('Hover: top-k attention of an inspected token', () => {
       assert.deepStrictEqual(await vscode.commands.executeCommand(link.command, ...link.args), link.args[0], 'the link reveals that layer in the panel');
 
       assert.strictEqual(await hoverMarkdown(editor.document, editor.document.positionAt(TUTORIAL.length)), '', 'no hover past the inspected text');
-      if (!pageBridgeAvailable()) return;
+      skipWithoutPageBridge(this);
       await vscode.window.showTextDocument(editor.document, editor.viewColumn);
       putCursor(editor, position);
       const selectionShown = api.panelSelection();

@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
 import { loadModel } from '../../src/engine/loader';
-import { askPage, pageBridgeAvailable } from './pageBridge';
+import { askPage, skipWithoutPageBridge } from './pageBridge';
 import { INSPECT_SELECTION_COMMAND, PANEL_VIEW_TYPE, closeAllEditors, openPanelTabs, panelTabOpened, showSelectedText } from './workbench';
 
 // The panel's contract: root `#app` with data-state, data-token-count, data-layers-received; `.token` per token.
@@ -17,13 +17,13 @@ describe('Inspect Selection', () => {
   after(() => settings().update('model', undefined, vscode.ConfigurationTarget.Global));
   afterEach(closeAllEditors);
 
-  it('opens the panel on the selection and renders every token of it', async () => {
+  it('opens the panel on the selection and renders every token of it', async function () {
     await showSelectedText(SENTENCE);
     const panelTab = panelTabOpened(PANEL_VIEW_TYPE);
     await vscode.commands.executeCommand(INSPECT_SELECTION_COMMAND);
     await panelTab;
     assert.strictEqual(openPanelTabs(PANEL_VIEW_TYPE).length, 1, 'expected exactly one Attention Inspector panel');
-    if (!pageBridgeAvailable()) return; // the DOM can only be read under the code-server runner
+    skipWithoutPageBridge(this);
 
     const loaded = loadModel(MODEL);
     const expectedTokens = (await loaded.tokenizer!.encode(SENTENCE)).ids.length;

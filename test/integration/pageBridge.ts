@@ -15,6 +15,16 @@ export function pageBridgeAvailable(): boolean {
   return process.env[ENV.pageBridge] === '1' && !!process.env[ENV.outDir];
 }
 
+/**
+ * For checks that read the page: under a runner without the bridge (the Electron runner) the test,
+ * having made its other checks, is marked skipped instead of passing without the page checks.
+ */
+export function skipWithoutPageBridge(test: Mocha.Context): void {
+  if (pageBridgeAvailable()) return;
+  console.log(`    (the page checks of "${test.test?.title}" need the code-server runner: marked skipped)`);
+  test.skip();
+}
+
 /** Sends one request and resolves with the elements read, or rejects with the driver's error. */
 export async function askPage(request: PageRequest): Promise<Record<string, ElementSnapshot>> {
   const outDir = process.env[ENV.outDir];
