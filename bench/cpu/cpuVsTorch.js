@@ -20,6 +20,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const readline = require('readline');
+const { agreement } = require('../agreement');
 
 const HERE = __dirname;
 const PYTHON = '/usr/bin/python3';
@@ -80,8 +81,9 @@ async function compare(folder, tokens, threads, runs) {
     { LD_LIBRARY_PATH: OPENBLAS_OPENMP, OMP_NUM_THREADS: String(threads) });
   const [oursInfo, torchInfo] = [await ours.ready, await torch.ready];
   const ourRequest = { tokens, format: 'f32', keep: true };
-  await ours.request(ourRequest); // warm-up: packs the weights, compiles the kernels at full tier
-  await torch.request({ tokens });
+  // Warm-up (packs the weights, compiles the kernels at full tier), checking that both sides agree.
+  const [ourCheck, torchCheck] = [(await ours.request({ ...ourRequest, check: true })).check, (await torch.request({ tokens, check: true })).check];
+  const agreed = agreement(ourCheck, torchCheck);
   const oursRuns = [];
   const torchRuns = [];
   for (let run = 0; run < runs; run++) {
@@ -99,10 +101,13 @@ async function compare(folder, tokens, threads, runs) {
     wasm_mb: oursPeak.wasm_mb, ours_runs_ms: oursMs.map((x) => round(x)), pytorch_runs_ms: torchMs.map((x) => round(x)),
     // CPU time of all threads: on a machine shared with other work, wall time also measures waiting.
     ours_cpu_ms: round(oursCpu), pytorch_cpu_ms: round(torchCpu), cpu_ratio: round(oursCpu / torchCpu, 2),
+    agreement: agreed,
   };
   console.log(`T=${tokens}, ${threads} threads: ours ${result.ours_ms} ms (${oursInfo.backend}), PyTorch ${result.pytorch_ms} ms (${torchInfo.backend}),`
     + ` ratio ${result.ratio} (CPU time ${result.ours_cpu_ms} vs ${result.pytorch_cpu_ms} ms, ${result.cpu_ratio});`
-    + ` peak ${result.peak_mb} MB (kernel memory ${result.wasm_mb} MB) vs ${result.pytorch_peak_mb} MB`);
+    + ` peak ${result.peak_mb} MB (kernel memory ${result.wasm_mb} MB) vs ${result.pytorch_peak_mb} MB;`
+    + ` last layer ${agreed.agree ? 'agrees' : 'DISAGREES'}: max |Δp| ${agreed.max_abs_diff.toExponential(1)}, mean row max ${agreed.mean_row_max}`);
+  if (!agreed.agree) process.exitCode = 1;
   return result;
 }
 

@@ -3,7 +3,9 @@
  * Writes a model folder with random weights (config.json + model.safetensors, float32) for the CPU
  * benchmark: `gpt2` is GPT-2 small (12 layers, 12 heads, d 768, vocab 50257), `llama` a Llama-shaped
  * model (12 layers, 12 query / 4 key-value heads, d 768, SwiGLU 2048, vocab 32000, 4,096 positions).
- * Weights are N(0, 0.02) as GPT-2 initializes them, norms 1 and biases 0, from a fixed seed.
+ * Weights are N(0, 0.02) as GPT-2 initializes them, norms 1 and biases 0, from a fixed seed, except
+ * W_Q and W_K: N(0, 0.12²), so that scaled scores spread over about ±10 and attention is peaked as in a
+ * trained model (with 0.02 every row is near-uniform, and a kernel that writes a wrong row hides in it).
  *
  * Usage: node bench/cpu/randomModel.js gpt2|llama FOLDER   (needs `npm run compile-tests`)
  */
@@ -28,11 +30,23 @@ function normals(count, std) {
   return out;
 }
 
-const tensor = (name, shape, fill) => {
+const STD = 0.02;
+const QUERY_KEY_STD = 0.12;
+
+const tensor = (name, shape, fill, std = STD) => {
   const count = shape.reduce((a, b) => a * b, 1);
-  const data = fill === undefined ? normals(count, 0.02) : new Float32Array(count).fill(fill);
+  const data = fill === undefined ? normals(count, std) : new Float32Array(count).fill(fill);
   return { name, shape, data };
 };
+
+/** GPT-2's fused c_attn [d, 3d] (Conv1D: columns q | k | v) with the q and k columns at QUERY_KEY_STD. */
+function fusedQkv(name, d) {
+  const t = tensor(name, [d, 3 * d]);
+  for (let row = 0; row < d; row++) {
+    for (let col = 0; col < 2 * d; col++) t.data[row * 3 * d + col] *= QUERY_KEY_STD / STD;
+  }
+  return t;
+}
 
 function gpt2() {
   const d = 768, layers = 12, vocab = 50257, positions = 1024;
@@ -45,7 +59,7 @@ function gpt2() {
     const p = `h.${l}.`;
     tensors.push(
       tensor(`${p}ln_1.weight`, [d], 1), tensor(`${p}ln_1.bias`, [d], 0),
-      tensor(`${p}attn.c_attn.weight`, [d, 3 * d]), tensor(`${p}attn.c_attn.bias`, [3 * d], 0),
+      fusedQkv(`${p}attn.c_attn.weight`, d), tensor(`${p}attn.c_attn.bias`, [3 * d], 0),
       tensor(`${p}attn.c_proj.weight`, [d, d]), tensor(`${p}attn.c_proj.bias`, [d], 0),
       tensor(`${p}ln_2.weight`, [d], 1), tensor(`${p}ln_2.bias`, [d], 0),
       tensor(`${p}mlp.c_fc.weight`, [d, 4 * d]), tensor(`${p}mlp.c_fc.bias`, [4 * d], 0),
@@ -68,8 +82,8 @@ function llama() {
     const p = `model.layers.${l}.`;
     tensors.push(
       tensor(`${p}input_layernorm.weight`, [d], 1),
-      tensor(`${p}self_attn.q_proj.weight`, [heads * headDim, d]),
-      tensor(`${p}self_attn.k_proj.weight`, [kvHeads * headDim, d]),
+      tensor(`${p}self_attn.q_proj.weight`, [heads * headDim, d], undefined, QUERY_KEY_STD),
+      tensor(`${p}self_attn.k_proj.weight`, [kvHeads * headDim, d], undefined, QUERY_KEY_STD),
       tensor(`${p}self_attn.v_proj.weight`, [kvHeads * headDim, d]),
       tensor(`${p}self_attn.o_proj.weight`, [d, heads * headDim]),
       tensor(`${p}post_attention_layernorm.weight`, [d], 1),

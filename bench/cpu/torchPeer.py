@@ -89,6 +89,13 @@ class Gpt2:
         return logits, attentions
 
 
+def sample_last_layer(probs, tokens):
+    """The rows bench/agreement.js samples: every head at queries 0, T/3, T/2 and T-1."""
+    rows = sorted(set([0, tokens // 3, tokens // 2, tokens - 1]))
+    sampled = [probs[h, r].tolist() for h in range(probs.size(0)) for r in rows]
+    return {'rows': rows, 'probs': sampled, 'mean_row_max': probs.max(dim=-1).values.mean().item()}
+
+
 def main():
     folder, threads = sys.argv[1], int(sys.argv[2])
     torch.set_num_threads(threads)
@@ -106,7 +113,10 @@ def main():
             _, attentions = model.forward(ids)
         ms = (time.perf_counter() - started) * 1000
         cpu_ms = (time.process_time() - cpu_started) * 1000
-        print(json.dumps({'ms': ms, 'cpu_ms': cpu_ms, 'layers': len(attentions)}), flush=True)
+        reply = {'ms': ms, 'cpu_ms': cpu_ms, 'layers': len(attentions)}
+        if request.get('check'):
+            reply['check'] = sample_last_layer(attentions[-1][0], request['tokens'])
+        print(json.dumps(reply), flush=True)
 
 
 main()

@@ -20,6 +20,7 @@ const { inspect } = require('../../out/src/engine/inspect');
 const { createCpuBackend } = require('../../out/src/engine/cpu/createCpuBackend');
 const { WebGpuBackend } = require('../../out/src/engine/webgpu/webgpuBackend');
 const { benchIds } = require('../cpu/benchIds');
+const { agreement, sampleLastLayer } = require('../agreement');
 
 const RUNS = (tokens) => (tokens <= 128 ? 5 : 3);
 const MATMUL_REPEATS = 4;
@@ -44,9 +45,11 @@ const median = (values) => {
 };
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** One forward pass; returns its time and the time to the first attention layer, in ms. */
+/** One forward pass; returns its time, the time to the first attention layer (ms) and a sample of the last layer. */
 async function pass(loaded, backend, tokens) {
   const kept = [];
+  const last = loaded.model.info.numLayers - 1;
+  let sample;
   const started = performance.now();
   let firstLayer = 0;
   await inspect(loaded, backend, { ids: benchIds(tokens, loaded.model.info.vocabSize) }, { logits: true }, {
@@ -54,10 +57,11 @@ async function pass(loaded, backend, tokens) {
       if (event.type !== 'attention') return;
       if (!firstLayer) firstLayer = performance.now() - started;
       kept.push(event.probs);
+      if (event.layer === last) sample = sampleLastLayer(event.probs, event.numHeads, tokens);
     },
   });
   if (kept.length !== loaded.model.info.numLayers) throw new Error(`expected ${loaded.model.info.numLayers} layers, got ${kept.length}`);
-  return { ms: performance.now() - started, firstLayerMs: firstLayer };
+  return { ms: performance.now() - started, firstLayerMs: firstLayer, sample };
 }
 
 /** GFLOP/s of `repeats` back-to-back linear calls (one read at the end), median of 3. */
@@ -116,8 +120,10 @@ async function main() {
         samples.webgpu.push(await pass(loaded, gpu, tokens));
       }
       const stat = (list, key) => round(median(list.map((s) => s[key])));
+      const agreed = agreement(samples.webgpu[0].sample, samples.cpu[0].sample);
+      if (!agreed.agree) process.exitCode = 1;
       const entry = {
-        tokens, runs,
+        tokens, runs, agreement: agreed,
         cpu_ms: samples.cpu.map((s) => round(s.ms)), webgpu_ms: samples.webgpu.map((s) => round(s.ms)),
         cpu_median_ms: stat(samples.cpu, 'ms'), webgpu_median_ms: stat(samples.webgpu, 'ms'),
         cpu_first_layer_median_ms: stat(samples.cpu, 'firstLayerMs'), webgpu_first_layer_median_ms: stat(samples.webgpu, 'firstLayerMs'),
@@ -148,9 +154,10 @@ function print(r) {
     `CPU:    ${r.cpu}`,
     `WebGPU: ${r.webgpu}${r.software_adapter ? ' (software adapter: the "GPU" is emulated on the same CPU cores)' : ''}`,
     '',
-    'T      runs  CPU median   WebGPU median  WebGPU / CPU   first layer CPU / WebGPU',
+    'T      runs  CPU median   WebGPU median  WebGPU / CPU   first layer CPU / WebGPU   last layer agrees (max |Δp|, mean row max)',
     ...r.passes.map((p) => `${String(p.tokens).padEnd(7)}${String(p.runs).padEnd(6)}${`${p.cpu_median_ms} ms`.padEnd(13)}${`${p.webgpu_median_ms} ms`.padEnd(15)}`
-      + `${`${p.webgpu_over_cpu}×`.padEnd(15)}${p.cpu_first_layer_median_ms} / ${p.webgpu_first_layer_median_ms} ms`),
+      + `${`${p.webgpu_over_cpu}×`.padEnd(15)}${`${p.cpu_first_layer_median_ms} / ${p.webgpu_first_layer_median_ms} ms`.padEnd(27)}`
+      + `${p.agreement.agree ? 'yes' : 'NO'} (${p.agreement.max_abs_diff.toExponential(1)}, ${p.agreement.mean_row_max})`),
     '(fewer timed passes at T = 512: one WebGPU pass on a software adapter takes tens of seconds)',
     '',
     'matmul GFLOP/s      CPU      WebGPU',
