@@ -11,7 +11,7 @@
  */
 const fs = require('fs');
 const path = require('path');
-const { writeSafetensors } = require('../../out/src/engine/safetensors');
+const { writeSafetensors } = require('../../out/src/engine/loader/safetensors');
 
 let state = 0x9e3779b9;
 /** xorshift32 → two uniforms → Box-Muller: fast enough for 124 M values. */

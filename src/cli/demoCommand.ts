@@ -6,10 +6,10 @@
 import * as path from 'path';
 import { parseBackendChoice, selectBackend } from '../engine/backends';
 import { inspect } from '../engine/inspect';
-import { loadModel } from '../engine/loader';
+import { loadModel } from '../engine/loader/loadModel';
 import type { AttentionEvent } from '../engine/model';
 import { writeReport } from '../report/reportHtml';
-import { completedRunMessages } from '../report/runMessages';
+import { completedRunMessages } from '../store/runMessages';
 import { parseArgs } from './args';
 
 export const TUTORIAL_SENTENCE = '那天雨很大,他等了很久,水汽打湿了衣服,也没有等到她。';

@@ -5,11 +5,11 @@ import { parseBackendChoice, selectBackend } from '../engine/backends';
 import { EngineError } from '../engine/errors';
 import { resolveModelSource } from '../engine/hub';
 import { inspect } from '../engine/inspect';
-import { loadModel } from '../engine/loader';
+import { loadModel } from '../engine/loader/loadModel';
 import { AttentionEvent, ForwardEvent, tensorName } from '../engine/model';
-import { NamedTensor, writeSafetensors } from '../engine/safetensors';
+import { NamedTensor, writeSafetensors } from '../engine/loader/safetensors';
 import { writeReport } from '../report/reportHtml';
-import { completedRunMessages } from '../report/runMessages';
+import { completedRunMessages } from '../store/runMessages';
 import { parseArgs, parseCount, parseIdList, readTextArg } from './args';
 
 /** Tensors named as the fixtures; generation steps are prefixed `steps.{step}.`. */

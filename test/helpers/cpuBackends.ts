@@ -4,8 +4,8 @@
  * (the two code paths a user's machine may take).
  */
 import type { Backend } from '../../src/engine/backend';
-import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
-import { WasmCpuBackend } from '../../src/engine/cpu/wasmBackend';
+import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import { WasmCpuBackend } from '../../src/engine/cpu/wasm/wasmBackend';
 
 export interface CpuTestBackend {
   readonly name: string;

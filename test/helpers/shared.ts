@@ -1,8 +1,8 @@
 /** Locates ../shared (test models and transformers reference outputs) beside the repository. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { NamedTensor } from '../../src/engine/safetensors';
-import { readSafetensorsIndex, readTensor } from '../../src/engine/safetensors';
+import { NamedTensor } from '../../src/engine/loader/safetensors';
+import { readSafetensorsIndex, readTensor } from '../../src/engine/loader/safetensors';
 import { toFloat32 } from '../../src/engine/tensor';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');

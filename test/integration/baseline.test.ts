@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import type { BaselineOutcome } from '../../src/commands/baseline';
+import type { BaselineOutcome } from '../../src/host/commands/baseline';
 import { assertDone, assertNotice, runCommand, setSettings } from './editorHelpers';
 import { askPage, pageBridgeAvailable, skipWithoutPageBridge } from './pageBridge';
 import { INSPECT_SELECTION_COMMAND, closeAllEditors, showSelectedText } from './workbench';

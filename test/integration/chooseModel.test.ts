@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { ChooseOutcome } from '../../src/models/modelPicker';
+import type { ChooseOutcome } from '../../src/host/modelPicker/modelPicker';
 import { HubTestServer } from '../helpers/hubServer';
 import { LLAMA, MODELS, assertDone, assertNotice, inspectorApi, modelSetting, nextEvent, runCommand, setSettings } from './editorHelpers';
 import { INSPECT_SELECTION_COMMAND, closeAllEditors, showSelectedText } from './workbench';

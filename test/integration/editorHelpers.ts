@@ -3,10 +3,10 @@
 import * as assert from 'assert';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { AttentionInspectorApi } from '../../src/api';
-import type { RunOutcome } from '../../src/editor/inspectionRunner';
-import type { Notice } from '../../src/notify';
-import type { PanelSelection } from '../../src/panel/attentionPanel';
+import type { AttentionInspectorApi } from '../../src/host/api';
+import type { RunOutcome } from '../../src/host/runs/inspectionRunner';
+import type { Notice } from '../../src/host/notify';
+import type { PanelSelection } from '../../src/host/panel/attentionPanel';
 import { SHARED } from '../helpers/shared';
 import { EXTENSION_ID } from './workbench';
 

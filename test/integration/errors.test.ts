@@ -3,8 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { RunOutcome } from '../../src/editor/inspectionRunner';
-import type { ChooseOutcome } from '../../src/models/modelPicker';
+import type { RunOutcome } from '../../src/host/runs/inspectionRunner';
+import type { ChooseOutcome } from '../../src/host/modelPicker/modelPicker';
 import { LLAMA, assertDone, assertNotice, inspectorApi, modelSetting, runCommand, setSettings } from './editorHelpers';
 import { INSPECT_SELECTION_COMMAND, closeAllEditors, showSelectedText } from './workbench';
 

@@ -1,9 +1,9 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import type { GenerateOutcome } from '../../src/commands/generateAndStep';
-import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
+import type { GenerateOutcome } from '../../src/host/commands/generateAndStep';
+import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { generate } from '../../src/engine/generate';
-import { loadModel } from '../../src/engine/loader';
+import { loadModel } from '../../src/engine/loader/loadModel';
 import { tokenPiece } from '../../src/view-model/generation';
 import { LLAMA, assertNotice, setSettings } from './editorHelpers';
 import { askPage, skipWithoutPageBridge } from './pageBridge';

@@ -1,8 +1,8 @@
 /** The built-in demo: self, masked and cross attention with the right masks and rows summing to 1. */
 import * as assert from 'assert';
-import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
+import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { inspect } from '../../src/engine/inspect';
-import { loadModel } from '../../src/engine/loader';
+import { loadModel } from '../../src/engine/loader/loadModel';
 import type { AttentionEvent } from '../../src/engine/model';
 
 const backend = new CpuBackend();

@@ -1,6 +1,6 @@
-/** What a hover and the heat overlay read from a run (src/hover/attentionLookup.ts): heads, aggregation, rows, columns. */
+/** What a hover and the heat overlay read from a run (src/view-model/attentionLookup.ts): heads, aggregation, rows, columns. */
 import * as assert from 'assert';
-import { attentionWeights, focusForToken, headViewFor, hoverSections, partOf } from '../../src/hover/attentionLookup';
+import { attentionWeights, focusForToken, headViewFor, hoverSections, partOf } from '../../src/view-model/attentionLookup';
 import type { LayerMessage, PanelTokens, RunStarted } from '../../src/protocol/messages';
 import { AttentionRun } from '../../src/view-model/attentionRun';
 

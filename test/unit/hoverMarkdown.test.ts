@@ -1,7 +1,7 @@
-/** The hover's Markdown builder (src/hover/hoverMarkdown.ts): tables, escaping, the command link, the stale note. */
+/** The hover's Markdown builder (src/host/hover/hoverMarkdown.ts): tables, escaping, the command link, the stale note. */
 import * as assert from 'assert';
-import type { HoverSections } from '../../src/hover/attentionLookup';
-import { commandUri, escapeToken, hoverMarkdown, staleHoverMarkdown } from '../../src/hover/hoverMarkdown';
+import type { HoverSections } from '../../src/view-model/attentionLookup';
+import { commandUri, escapeToken, hoverMarkdown, staleHoverMarkdown } from '../../src/host/hover/hoverMarkdown';
 
 const LABELS = { title: '“it” — layer 0 · head 3', sectionHeaders: ['Attends to', 'Attended by'], weight: 'Weight', head: 'Head', open: 'Open layer 0 · head 3 in the panel' };
 

@@ -8,9 +8,9 @@
  */
 import * as fs from 'fs';
 import type { Backend } from '../../src/engine/backend';
-import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
+import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { inspect } from '../../src/engine/inspect';
-import { LoadedModel, loadModel } from '../../src/engine/loader';
+import { LoadedModel, loadModel } from '../../src/engine/loader/loadModel';
 import { testBackends } from '../helpers/backends';
 import { assertClose } from '../helpers/compare';
 import { sharedPath } from '../helpers/shared';

@@ -1,11 +1,11 @@
 /** The step-by-step view's numbers: scale read from the scores, GQA head mapping, and the engine's own outputs reproduced. */
 import * as assert from 'assert';
-import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
+import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { inspect } from '../../src/engine/inspect';
-import { loadModel } from '../../src/engine/loader';
+import { loadModel } from '../../src/engine/loader/loadModel';
 import type { AttentionEvent } from '../../src/engine/model';
 import type { LayerMessage } from '../../src/protocol/messages';
-import { layerMessage } from '../../src/report/runMessages';
+import { layerMessage } from '../../src/store/runMessages';
 import { computeSteps, deriveScale, hasStepData, kvHeadOf, scaleLabel } from '../../src/view-model/computation';
 import { sharedPath } from '../helpers/shared';
 

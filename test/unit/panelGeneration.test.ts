@@ -4,12 +4,12 @@
  * generated tokens appended to the tokens, and one step's row folded for the Generation view.
  */
 import * as assert from 'assert';
-import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
+import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { inspect } from '../../src/engine/inspect';
-import { loadModel } from '../../src/engine/loader';
+import { loadModel } from '../../src/engine/loader/loadModel';
 import type { AttentionEvent } from '../../src/engine/model';
 import type { GeneratedToken, LayerMessage, RunMessage, RunStarted } from '../../src/protocol/messages';
-import { completedRunMessages } from '../../src/report/runMessages';
+import { completedRunMessages } from '../../src/store/runMessages';
 import { AttentionRun } from '../../src/view-model/attentionRun';
 import { assembleSteps, isSpecialToken, isStepStack, stepRow, stepRowMatrix, tokenPiece, withGenerated } from '../../src/view-model/generation';
 import { displayTokens } from '../../src/view-model/tokens';

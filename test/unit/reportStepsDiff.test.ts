@@ -6,13 +6,13 @@
  */
 import * as assert from 'assert';
 import * as path from 'path';
-import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
+import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { inspect } from '../../src/engine/inspect';
-import { loadModel } from '../../src/engine/loader';
+import { loadModel } from '../../src/engine/loader/loadModel';
 import type { AttentionEvent } from '../../src/engine/model';
 import type { Baseline, ReplayMessage, RunMessage } from '../../src/protocol/messages';
 import { writeReport } from '../../src/report/reportHtml';
-import { completedRunMessages } from '../../src/report/runMessages';
+import { completedRunMessages } from '../../src/store/runMessages';
 import { AttentionRun } from '../../src/view-model/attentionRun';
 import { baselineOf, DiffSource, largestChanges } from '../../src/view-model/diff';
 import { stepRow } from '../../src/view-model/generation';

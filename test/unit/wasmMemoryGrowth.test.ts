@@ -6,8 +6,8 @@
  * runs on a fresh backend whose memory is filled up to a chosen headroom just before the op.
  */
 import type { Backend, DeviceTensor } from '../../src/engine/backend';
-import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
-import { WasmCpuBackend } from '../../src/engine/cpu/wasmBackend';
+import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import { WasmCpuBackend } from '../../src/engine/cpu/wasm/wasmBackend';
 import { seeded, uniform } from '../helpers/kernelSweep';
 import { Build, assertTwins } from '../helpers/webgpuTwins';
 

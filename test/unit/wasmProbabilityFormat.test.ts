@@ -6,7 +6,7 @@ import * as assert from 'assert';
 import type { Backend } from '../../src/engine/backend';
 import { toFloat16Bits } from '../../src/engine/cpu/kernels';
 import { inspect } from '../../src/engine/inspect';
-import { loadModel } from '../../src/engine/loader';
+import { loadModel } from '../../src/engine/loader/loadModel';
 import type { AttentionEvent, ForwardWants } from '../../src/engine/model';
 import { cpuBackends } from '../helpers/cpuBackends';
 import { sharedPath } from '../helpers/shared';

@@ -6,8 +6,8 @@
  */
 import type { Backend } from '../../src/engine/backend';
 import * as reference from '../../src/engine/cpu/kernels';
-import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
-import { WasmCpuBackend, defaultCpuThreads } from '../../src/engine/cpu/wasmBackend';
+import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import { WasmCpuBackend, defaultCpuThreads } from '../../src/engine/cpu/wasm/wasmBackend';
 import { wasmFeatures } from '../../src/engine/cpu/wasm/kernelModule';
 import * as assert from 'assert';
 import {

@@ -6,7 +6,7 @@
  */
 import * as assert from 'assert';
 import type { AttentionOptions, Backend, PointwiseActivation } from '../../src/engine/backend';
-import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
+import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import * as reference from '../../src/engine/cpu/kernels';
 import type { WebGpuBackend } from '../../src/engine/webgpu/webgpuBackend';
 import { webgpuOrSkip } from '../helpers/backends';

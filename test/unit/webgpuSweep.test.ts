@@ -6,7 +6,7 @@
  * smaller where a software adapter (lavapipe in CI) would take minutes.
  */
 import * as assert from 'assert';
-import { CpuBackend } from '../../src/engine/cpu/cpuBackend';
+import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import * as reference from '../../src/engine/cpu/kernels';
 import type { WebGpuBackend } from '../../src/engine/webgpu/webgpuBackend';
 import { webgpuOrSkip } from '../helpers/backends';

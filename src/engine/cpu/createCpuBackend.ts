@@ -3,8 +3,8 @@
  * JavaScript engine has WebAssembly SIMD, else the JavaScript reference, whose name then says why.
  */
 import type { Backend } from '../backend';
-import { CpuBackend } from './cpuBackend';
-import { WasmCpuBackend, wasmCpuUnavailableReason } from './wasmBackend';
+import { CpuBackend } from './reference/referenceBackend';
+import { WasmCpuBackend, wasmCpuUnavailableReason } from './wasm/wasmBackend';
 
 export function createCpuBackend(): Backend {
   let reason = wasmCpuUnavailableReason();

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EngineError } from '../errors';
-import { DEMO_MODELS } from '../loader';
+import { DEMO_MODELS } from '../loader/loadModel';
 import { DEFAULT_REVISION, findSnapshot, missingSnapshotFiles, parseHubId } from './cache';
 import { Env, hubCacheDir } from './settings';
 

@@ -4,9 +4,9 @@
  * final_logits_bias added to the tied LM head.
  */
 import type { Backend, DeviceTensor } from '../backend';
-import type { BartConfig } from '../seq2seqConfig';
+import type { BartConfig } from '../loader/seq2seqConfig';
 import { HostTensor, concatRows, f32Tensor } from '../tensor';
-import type { WeightFile } from '../weights';
+import type { WeightFile } from '../loader/weights';
 import { LayerCache, PerBackend, attendFused, positions } from './common';
 import { CrossKeys, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
 

@@ -1,10 +1,10 @@
 /** BERT: bidirectional encoder, post-LN, word + position + token-type embeddings, optional MLM head. */
 import type { Backend, DeviceTensor } from '../backend';
-import type { BertConfig } from '../config';
+import type { BertConfig } from '../loader/config';
 import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
 import { EngineError } from '../errors';
 import { HostTensor, concatRows } from '../tensor';
-import type { WeightFile } from '../weights';
+import type { WeightFile } from '../loader/weights';
 import { PerBackend, attendFused, checkIds, positions, readHidden, readLayer, readLogits, releaseAttention, throwIfAborted } from './common';
 
 type Norm = [DeviceTensor, DeviceTensor];

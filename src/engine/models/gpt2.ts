@@ -1,9 +1,9 @@
 /** GPT-2: learned positions, pre-LN blocks, fused c_attn (Conv1D [in, out] layout), gelu_new. */
 import type { Backend, DeviceTensor } from '../backend';
-import type { Gpt2Config } from '../config';
+import type { Gpt2Config } from '../loader/config';
 import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
 import { transpose2d } from '../tensor';
-import type { WeightFile } from '../weights';
+import type { WeightFile } from '../loader/weights';
 import { PerBackend, attendFused, checkIds, positions, readHidden, readLayer, releaseAttention, streamFinal, throwIfAborted } from './common';
 
 interface Gpt2Layer {

@@ -3,10 +3,10 @@
  * Qwen2 adds q/k/v biases; Llama's attention_bias adds them and an o_proj bias.
  */
 import type { Backend, DeviceTensor, RopeSpec } from '../backend';
-import type { LlamaConfig } from '../config';
+import type { LlamaConfig } from '../loader/config';
 import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
 import { HostTensor, concatRows } from '../tensor';
-import type { WeightFile } from '../weights';
+import type { WeightFile } from '../loader/weights';
 import { PerBackend, attendFused, checkIds, readHidden, readLayer, releaseAttention, streamFinal, throwIfAborted } from './common';
 import { ropeInverseFrequencies } from './rope';
 

@@ -1,5 +1,5 @@
 /** RoPE inverse frequencies as transformers computes them (float32 arithmetic), per rope type. */
-import type { RopeSettings } from '../config';
+import type { RopeSettings } from '../loader/config';
 
 export function ropeInverseFrequencies(headDim: number, rope: RopeSettings): Float32Array {
   const f = Math.fround;

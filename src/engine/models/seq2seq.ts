@@ -4,7 +4,7 @@
  * its layers; this class owns the loop, the streaming and the key/value cache for stepping.
  */
 import type { AttentionOptions, Backend, DeviceTensor } from '../backend';
-import type { Seq2SeqConfig } from '../seq2seqConfig';
+import type { Seq2SeqConfig } from '../loader/seq2seqConfig';
 import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
 import { KvCache, LayerCache, PerBackend, ProjectedAttention, checkIds, readHidden, readLayer, readLogits, releaseAttention, throwIfAborted } from './common';
 import { EngineError } from '../errors';

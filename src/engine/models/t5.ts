@@ -4,9 +4,9 @@
  * decoder, none in cross-attention). Tied embeddings scale the decoder output by d_model^-0.5.
  */
 import type { Backend, DeviceTensor } from '../backend';
-import type { T5Config } from '../seq2seqConfig';
+import type { T5Config } from '../loader/seq2seqConfig';
 import { HostTensor, concatRows, toFloat32 } from '../tensor';
-import type { WeightFile } from '../weights';
+import type { WeightFile } from '../loader/weights';
 import { LayerCache, PerBackend, attendFused } from './common';
 import { CrossKeys, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
 

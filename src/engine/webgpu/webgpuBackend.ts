@@ -18,10 +18,10 @@ import { add, compact, concatRows, gated, scale, toF32, toHalf } from './element
 import { gather } from './gather';
 import { GpuDevice, GpuDeviceOptions } from './gpuDevice';
 import { GpuTensor } from './gpuTensor';
-import { matmul } from './matmul';
+import { matmul } from './linear';
 import { layerNorm, rmsNorm } from './norm';
 import { GpuRuntime } from './runtime';
-import { RopeSplitter } from './splitRope';
+import { RopeSplitter } from './split';
 
 export class WebGpuBackend implements Backend {
   readonly description: BackendDescription;

@@ -6,9 +6,9 @@
  */
 import * as v8 from 'v8';
 import { encodeModule, FunctionBuilder, ModuleFunction, ValType } from './encoding';
-import { gemmFunction } from './gemmKernel';
+import { gemmFunction } from './linear';
 import { f32x4, fusedMultiplyAdd, local, v128 } from './ops';
-import { attentionFunctions } from './attentionKernel';
+import { attentionFunctions } from './attention';
 import { rowFunctions } from './rowKernels';
 import { WasmModule, wasmApi } from './wasmApi';
 

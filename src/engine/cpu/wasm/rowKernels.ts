@@ -6,7 +6,7 @@
  */
 import { Code, FunctionBuilder, ModuleFunction, ValType } from './encoding';
 import { f32, f32x4, forLoop, i16x8, i32, i32x4, ifElse, local, seq, sumLanes, v128, vectorLoop } from './ops';
-import { ACTIVATION_CODES } from './gemmKernel';
+import { ACTIVATION_CODES } from './linear';
 import { activate } from './simdMath';
 
 export const NORM_ROWS = 8;

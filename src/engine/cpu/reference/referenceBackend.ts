@@ -1,0 +1,121 @@
+/** The CPU backend: the reference kernels behind the Backend interface. Always available. */
+import type {
+  AttentionOptions, AttentionResult, Backend, BackendDescription, DeviceTensor, LinearOptions,
+  PointwiseActivation, RopeSpec, SplitPart,
+} from '../../backend';
+import { HostTensor, numel, toFloat32 } from '../../tensor';
+import * as k from '../kernels';
+
+class CpuTensor implements DeviceTensor {
+  constructor(
+    readonly shape: readonly number[],
+    readonly data: Float32Array,
+  ) {}
+}
+
+function data(t: DeviceTensor): Float32Array {
+  return (t as CpuTensor).data;
+}
+
+function cols(t: DeviceTensor): number {
+  return t.shape[t.shape.length - 1];
+}
+
+export class CpuBackend implements Backend {
+  readonly description: BackendDescription;
+
+  /** `whyNotWasm`: shown in the name when this reference stands in for the WebAssembly kernels. */
+  constructor(whyNotWasm?: string) {
+    this.description = { kind: 'cpu', name: whyNotWasm ? `CPU (JavaScript: ${whyNotWasm})` : 'CPU (JavaScript)' };
+  }
+
+  upload(weight: HostTensor): DeviceTensor {
+    return new CpuTensor(weight.shape, toFloat32(weight));
+  }
+
+  fromFloat32(values: Float32Array, shape: readonly number[]): DeviceTensor {
+    if (values.length !== numel(shape)) throw new Error(`fromFloat32: ${values.length} values for shape [${shape}]`);
+    return new CpuTensor(shape, values);
+  }
+
+  gather(table: DeviceTensor, ids: Int32Array): DeviceTensor {
+    return new CpuTensor([ids.length, cols(table)], k.gather(data(table), cols(table), ids));
+  }
+
+  linear(x: DeviceTensor, weight: DeviceTensor, options: LinearOptions = {}): DeviceTensor {
+    const [rows, inDim] = x.shape;
+    const [outDim, wIn] = weight.shape;
+    if (wIn !== inDim) throw new Error(`linear: x has ${inDim} columns but the weight expects ${wIn}`);
+    const out = k.linear(
+      data(x), data(weight), rows, inDim, outDim,
+      options.bias && data(options.bias), options.activation, options.residual && data(options.residual),
+    );
+    return new CpuTensor([rows, outDim], out);
+  }
+
+  add(a: DeviceTensor, b: DeviceTensor): DeviceTensor {
+    return new CpuTensor(a.shape, k.add(data(a), data(b)));
+  }
+
+  scale(x: DeviceTensor, factor: number): DeviceTensor {
+    return new CpuTensor(x.shape, k.scale(data(x), factor));
+  }
+
+  layerNorm(x: DeviceTensor, weight: DeviceTensor, bias: DeviceTensor, eps: number): DeviceTensor {
+    return new CpuTensor(x.shape, k.layerNorm(data(x), data(weight), data(bias), cols(x), eps));
+  }
+
+  rmsNorm(x: DeviceTensor, weight: DeviceTensor, eps: number): DeviceTensor {
+    return new CpuTensor(x.shape, k.rmsNorm(data(x), data(weight), cols(x), eps));
+  }
+
+  gated(gate: DeviceTensor, up: DeviceTensor, activation: PointwiseActivation): DeviceTensor {
+    return new CpuTensor(gate.shape, k.gated(data(gate), data(up), activation));
+  }
+
+  concatRows(a: DeviceTensor, b: DeviceTensor): DeviceTensor {
+    if (cols(a) !== cols(b)) throw new Error(`concatRows: ${cols(a)} ≠ ${cols(b)} columns`);
+    const out = new Float32Array(data(a).length + data(b).length);
+    out.set(data(a));
+    out.set(data(b), data(a).length);
+    return new CpuTensor([a.shape[0] + b.shape[0], cols(a)], out);
+  }
+
+  split(x: DeviceTensor, parts: readonly SplitPart[], rope?: RopeSpec): DeviceTensor[] {
+    const [rows, total] = x.shape;
+    let start = 0;
+    return parts.map((part) => {
+      if (part.rope && !rope) throw new Error('split: a part asks for RoPE but no RopeSpec was given');
+      const out = k.splitColumns(data(x), rows, total, start, part.width, part.rope ? rope : undefined);
+      start += part.width;
+      return new CpuTensor([rows, part.width], out);
+    });
+  }
+
+  attention(q: DeviceTensor, key: DeviceTensor, value: DeviceTensor, o: AttentionOptions): AttentionResult {
+    const queryLength = q.shape[0];
+    const keyLength = key.shape[0];
+    const r = k.attention(
+      data(q), data(key), data(value),
+      { ...o, queryLength, keyLength },
+      o.positionBias && data(o.positionBias),
+    );
+    const square = [o.numHeads, queryLength, keyLength];
+    return {
+      probs: new CpuTensor(square, r.probs),
+      context: new CpuTensor([queryLength, o.numHeads * o.headDim], r.context),
+      scores: o.keepScores ? new CpuTensor(square, r.scores) : undefined,
+    };
+  }
+
+  /** Copies, like a GPU readback: callers may transfer or keep the arrays while the model goes on. */
+  async read(tensors: readonly DeviceTensor[]): Promise<Float32Array[]> {
+    return tensors.map((t) => data(t).slice());
+  }
+
+  release(): void {
+    // Garbage collection frees host arrays.
+  }
+
+  dispose(): void {}
+}

@@ -1,0 +1,306 @@
+/**
+ * The fast CPU backend: the reference kernels' semantics computed by WebAssembly SIMD kernels (wasm/)
+ * on one thread per core. Tensors live in one shared WebAssembly memory; 2-D weights are packed at
+ * upload into the sgemm's panel layout (the embedding lookup reads that layout directly). Cheap
+ * data movement (gather, split, RoPE, concatenation) runs in JavaScript on views of the same memory,
+ * with the reference kernels where they fit.
+ */
+import * as os from 'os';
+import type {
+  AttentionOptions, AttentionResult, Backend, BackendDescription, DeviceTensor, LinearOptions,
+  PointwiseActivation, RopeSpec, SplitPart,
+} from '../../backend';
+import { HostTensor, numel, toFloat32 } from '../../tensor';
+import * as reference from '../kernels';
+import { ATTENTION_ROWS } from './attention';
+import { ACTIVATION_CODES } from './linear';
+import { Heap } from './heap';
+import { compileKernels, wasmFeatures } from './kernelModule';
+import { ELEMENT_BLOCK, ELEMENTWISE, NORM_ROWS } from './rowKernels';
+import { ThreadPool } from './threadPool';
+import { TILE_COLS } from './tile';
+import { wasmApi } from './wasmApi';
+
+/** Set to a number to choose the kernel threads (default: one per core). */
+export const CPU_THREADS_ENV = 'ATTENTION_INSPECTOR_CPU_THREADS';
+const KERNELS = ['gemm', 'pack_kv', 'attention', 'layer_norm', 'rms_norm', 'elementwise', 'to_half'];
+/** sgemm task shape: rows × panels of TILE_COLS columns. */
+const GEMM_ROW_BLOCK = 64;
+const GEMM_PANEL_BLOCK = 16;
+/** Elements per float16 conversion round in readHalf. */
+const HALF_CHUNK = 1 << 22;
+
+/** `rows`: row-major float32. `panels`: a linear weight packed as [out / TILE_COLS][in][TILE_COLS]. */
+type Layout = 'rows' | 'panels';
+
+class WasmTensor implements DeviceTensor {
+  constructor(
+    readonly shape: readonly number[],
+    readonly offset: number,
+    readonly layout: Layout = 'rows',
+  ) {}
+}
+
+function tensor(t: DeviceTensor): WasmTensor {
+  return t as WasmTensor;
+}
+
+function cols(t: DeviceTensor): number {
+  return t.shape[t.shape.length - 1];
+}
+
+export interface WasmCpuOptions {
+  /** Kernel threads including the calling one; default ATTENTION_INSPECTOR_CPU_THREADS or one per core. */
+  readonly threads?: number;
+  /** Use relaxed-SIMD fused multiply-add where the engine has it (default true); false: plain SIMD128. */
+  readonly fma?: boolean;
+}
+
+export function defaultCpuThreads(): number {
+  const fromEnv = Number(process.env[CPU_THREADS_ENV]);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : os.availableParallelism();
+}
+
+/** Why the WebAssembly CPU backend cannot run here, or null when it can. */
+export function wasmCpuUnavailableReason(): string | null {
+  if (!wasmApi) return 'this JavaScript engine has no WebAssembly';
+  return wasmFeatures().simd ? null : 'this JavaScript engine has no WebAssembly SIMD';
+}
+
+export class WasmCpuBackend implements Backend {
+  readonly description: BackendDescription;
+  private readonly heap = new Heap();
+  private readonly pool: ThreadPool;
+  private readonly weights = new Set<WasmTensor>();
+
+  constructor(options: WasmCpuOptions = {}) {
+    const reason = wasmCpuUnavailableReason();
+    if (reason) throw new Error(`The WebAssembly CPU backend cannot run: ${reason}.`);
+    const threads = Math.max(1, Math.floor(options.threads ?? defaultCpuThreads()));
+    const fma = (options.fma ?? true) && wasmFeatures().relaxedSimd;
+    const module = compileKernels(fma);
+    const instance = new wasmApi!.Instance(module, { env: { memory: this.heap.memory } });
+    this.pool = new ThreadPool(module, this.heap.memory, instance, threads, KERNELS);
+    this.description = { kind: 'cpu', name: `CPU (WebAssembly SIMD${fma ? ' + FMA' : ''}, ${threads} thread${threads === 1 ? '' : 's'})` };
+  }
+
+  /** Bytes of WebAssembly memory in use at the high-water mark (weights, activations, one layer's attention). */
+  get peakMemoryBytes(): number {
+    return this.heap.peakBytes;
+  }
+
+  /** Bytes that can be allocated at the top of the kernels' memory before it grows. */
+  get headroomBytes(): number {
+    return this.heap.headroomBytes;
+  }
+
+  upload(weight: HostTensor): DeviceTensor {
+    const values = toFloat32(weight);
+    const t = weight.shape.length === 2 ? this.packed(values, weight.shape) : this.fromFloat32(values, weight.shape);
+    this.weights.add(tensor(t));
+    return t;
+  }
+
+  fromFloat32(values: Float32Array, shape: readonly number[]): DeviceTensor {
+    if (values.length !== numel(shape)) throw new Error(`fromFloat32: ${values.length} values for shape [${shape}]`);
+    const t = this.allocate(shape);
+    this.heap.f32.set(values, t.offset / 4);
+    return t;
+  }
+
+  gather(table: DeviceTensor, ids: Int32Array): DeviceTensor {
+    const width = cols(table);
+    const out = this.allocate([ids.length, width]);
+    const f32 = this.heap.f32;
+    const source = tensor(table);
+    ids.forEach((id, t) => {
+      const dst = out.offset / 4 + t * width;
+      if (source.layout === 'rows') {
+        f32.copyWithin(dst, source.offset / 4 + id * width, source.offset / 4 + (id + 1) * width);
+        return;
+      }
+      // Row `id` of a packed table: column c of panel id / TILE_COLS, every TILE_COLS-th float.
+      const base = source.offset / 4 + Math.floor(id / TILE_COLS) * width * TILE_COLS + (id % TILE_COLS);
+      for (let k = 0; k < width; k++) f32[dst + k] = f32[base + k * TILE_COLS];
+    });
+    return out;
+  }
+
+  linear(x: DeviceTensor, weight: DeviceTensor, options: LinearOptions = {}): DeviceTensor {
+    const [rows, inDim] = x.shape;
+    const [outDim, wIn] = weight.shape;
+    if (wIn !== inDim) throw new Error(`linear: x has ${inDim} columns but the weight expects ${wIn}`);
+    const w = tensor(weight).layout === 'panels' ? tensor(weight) : this.packed(this.view(weight), weight.shape);
+    const out = this.allocate([rows, outDim]);
+    const rowBlock = Math.min(GEMM_ROW_BLOCK, rows);
+    const tasks = Math.ceil(rows / rowBlock) * Math.ceil(Math.ceil(outDim / TILE_COLS) / GEMM_PANEL_BLOCK);
+    this.pool.run('gemm', [
+      tensor(x).offset, w.offset, this.offsetOf(options.bias), this.offsetOf(options.residual), out.offset,
+      rows, outDim, inDim, rowBlock, GEMM_PANEL_BLOCK, this.activationCode(options.activation ?? 'none'),
+    ], tasks);
+    if (w !== weight) this.release([w]);
+    return out;
+  }
+
+  add(a: DeviceTensor, b: DeviceTensor): DeviceTensor {
+    return this.elementwise(ELEMENTWISE.add, a, b, 0, 'none');
+  }
+
+  scale(x: DeviceTensor, factor: number): DeviceTensor {
+    return this.elementwise(ELEMENTWISE.scale, x, x, factor, 'none');
+  }
+
+  gated(gate: DeviceTensor, up: DeviceTensor, activation: PointwiseActivation): DeviceTensor {
+    return this.elementwise(ELEMENTWISE.gated, gate, up, 0, activation);
+  }
+
+  layerNorm(x: DeviceTensor, weight: DeviceTensor, bias: DeviceTensor, eps: number): DeviceTensor {
+    return this.norm('layer_norm', x, weight, this.offsetOf(bias), eps);
+  }
+
+  rmsNorm(x: DeviceTensor, weight: DeviceTensor, eps: number): DeviceTensor {
+    return this.norm('rms_norm', x, weight, 0, eps);
+  }
+
+  concatRows(a: DeviceTensor, b: DeviceTensor): DeviceTensor {
+    if (cols(a) !== cols(b)) throw new Error(`concatRows: ${cols(a)} ≠ ${cols(b)} columns`);
+    const out = this.allocate([a.shape[0] + b.shape[0], cols(a)]);
+    const f32 = this.heap.f32;
+    f32.set(this.view(a), out.offset / 4);
+    f32.set(this.view(b), out.offset / 4 + numel(a.shape));
+    return out;
+  }
+
+  split(x: DeviceTensor, parts: readonly SplitPart[], rope?: RopeSpec): DeviceTensor[] {
+    const [rows, total] = x.shape;
+    if (parts.some((part) => part.rope) && !rope) throw new Error('split: a part asks for RoPE but no RopeSpec was given');
+    // Every output is allocated before the memory view is taken: see Heap.f32.
+    const outputs = parts.map((part) => this.allocate([rows, part.width]));
+    const f32 = this.heap.f32;
+    const source = tensor(x).offset / 4;
+    let start = 0;
+    parts.forEach((part, i) => {
+      const dst = outputs[i].offset / 4;
+      for (let r = 0; r < rows; r++) f32.copyWithin(dst + r * part.width, source + r * total + start, source + r * total + start + part.width);
+      if (part.rope) reference.applyRope(this.view(outputs[i]), rows, part.width, rope!);
+      start += part.width;
+    });
+    return outputs;
+  }
+
+  attention(q: DeviceTensor, key: DeviceTensor, value: DeviceTensor, o: AttentionOptions): AttentionResult {
+    const queries = q.shape[0];
+    const keys = key.shape[0];
+    if (o.numHeads % o.numKvHeads !== 0) throw new Error(`attention: ${o.numHeads} heads do not group over ${o.numKvHeads} kv heads`);
+    const paddedKeys = Math.ceil(keys / TILE_COLS) * TILE_COLS;
+    const paddedHeadDim = Math.ceil(o.headDim / TILE_COLS) * TILE_COLS;
+    const keyPanels = this.heap.alloc(o.numKvHeads * paddedKeys * o.headDim * 4);
+    const valuePanels = this.heap.alloc(o.numKvHeads * paddedHeadDim * keys * 4);
+    this.pool.run('pack_kv', [tensor(key).offset, tensor(value).offset, keyPanels, valuePanels, keys, paddedKeys, o.numKvHeads, o.headDim], o.numKvHeads);
+    const square = [o.numHeads, queries, keys];
+    const probs = this.allocate(square);
+    const scores = o.keepScores ? this.allocate(square) : undefined;
+    const context = this.allocate([queries, o.numHeads * o.headDim]);
+    this.pool.run('attention', [
+      tensor(q).offset, keyPanels, valuePanels, this.offsetOf(o.positionBias), probs.offset, this.offsetOf(scores), context.offset,
+      queries, keys, paddedKeys, o.numHeads, o.numKvHeads, o.headDim, o.scale, o.causal ? 1 : 0,
+    ], o.numHeads * Math.ceil(queries / ATTENTION_ROWS));
+    this.heap.release(keyPanels);
+    this.heap.release(valuePanels);
+    return { probs, context, scores };
+  }
+
+  async read(tensors: readonly DeviceTensor[]): Promise<Float32Array[]> {
+    return tensors.map((t) => this.view(t).slice());
+  }
+
+  /** A tensor's values as float16 bits, converted by the kernels (half the bytes of `read`). */
+  async readHalf(t: DeviceTensor): Promise<Uint16Array> {
+    const count = numel(t.shape);
+    const source = this.rowMajor(t).offset;
+    const out = new Uint16Array(count);
+    // Chunk by chunk through a small scratch, so no second copy of a layer's probabilities is on the device.
+    const chunk = Math.min(count, HALF_CHUNK);
+    const bits = this.heap.alloc(chunk * 2);
+    try {
+      for (let start = 0; start < count; start += chunk) {
+        const length = Math.min(chunk, count - start);
+        this.pool.run('to_half', [source + start * 4, bits, length], Math.ceil(length / ELEMENT_BLOCK));
+        out.set(this.heap.u16.subarray(bits / 2, bits / 2 + length), start);
+      }
+      return out;
+    } finally {
+      this.heap.release(bits);
+    }
+  }
+
+  release(tensors: readonly DeviceTensor[]): void {
+    for (const t of tensors) if (!this.weights.has(tensor(t))) this.heap.release(tensor(t).offset);
+  }
+
+  dispose(): void {
+    this.pool.dispose();
+  }
+
+  private allocate(shape: readonly number[], layout: Layout = 'rows', floats = numel(shape)): WasmTensor {
+    return new WasmTensor(shape, this.heap.alloc(floats * 4), layout);
+  }
+
+  private offsetOf(t: DeviceTensor | undefined): number {
+    return t ? this.rowMajor(t).offset : 0;
+  }
+
+  /** Row-major values of a tensor (a fresh copy for a packed weight). */
+  private view(t: DeviceTensor): Float32Array {
+    const source = this.rowMajor(t);
+    return this.heap.f32.subarray(source.offset / 4, source.offset / 4 + numel(t.shape));
+  }
+
+  private rowMajor(t: DeviceTensor): WasmTensor {
+    const source = tensor(t);
+    if (source.layout === 'rows') return source;
+    throw new Error(`a packed linear weight [${t.shape}] was used as an activation; upload it with fromFloat32`);
+  }
+
+  /** [out, in] row-major values → panels of TILE_COLS output columns, zero padded. */
+  private packed(values: Float32Array, shape: readonly number[]): WasmTensor {
+    const [outDim, inDim] = shape;
+    const panels = Math.ceil(outDim / TILE_COLS);
+    const t = this.allocate(shape, 'panels', panels * TILE_COLS * inDim);
+    const f32 = this.heap.f32;
+    const base = t.offset / 4;
+    for (let p = 0; p < panels; p++) {
+      for (let c = 0; c < TILE_COLS; c++) {
+        const n = p * TILE_COLS + c;
+        const dst = base + p * inDim * TILE_COLS + c;
+        if (n >= outDim) {
+          for (let k = 0; k < inDim; k++) f32[dst + k * TILE_COLS] = 0;
+          continue;
+        }
+        const row = values.subarray(n * inDim, (n + 1) * inDim);
+        for (let k = 0; k < inDim; k++) f32[dst + k * TILE_COLS] = row[k];
+      }
+    }
+    return t;
+  }
+
+  private activationCode(activation: PointwiseActivation): number {
+    return ACTIVATION_CODES.indexOf(activation);
+  }
+
+  private elementwise(op: number, a: DeviceTensor, b: DeviceTensor, factor: number, activation: PointwiseActivation): DeviceTensor {
+    const count = numel(a.shape);
+    if (numel(b.shape) !== count) throw new Error(`elementwise: [${a.shape}] and [${b.shape}] differ`);
+    const out = this.allocate(a.shape);
+    this.pool.run('elementwise', [this.offsetOf(a), this.offsetOf(b), out.offset, count, op, factor, this.activationCode(activation)],
+      Math.ceil(count / ELEMENT_BLOCK));
+    return out;
+  }
+
+  private norm(kernel: 'layer_norm' | 'rms_norm', x: DeviceTensor, weight: DeviceTensor, bias: number, eps: number): DeviceTensor {
+    const rows = numel(x.shape) / cols(x);
+    const out = this.allocate(x.shape);
+    this.pool.run(kernel, [this.offsetOf(x), this.offsetOf(weight), bias, out.offset, rows, cols(x), eps], Math.ceil(rows / NORM_ROWS));
+    return out;
+  }
+}

@@ -1,0 +1,121 @@
+/** Typed, named access to config.json fields: every missing or nonsensical field is reported by name. */
+import { EngineError } from '../errors';
+
+export type Activation = 'gelu_erf' | 'gelu_tanh' | 'relu' | 'silu';
+
+export interface RopeSettings {
+  readonly theta: number;
+  readonly type: 'default' | 'linear' | 'llama3';
+  readonly factor: number;
+  readonly lowFreqFactor: number;
+  readonly highFreqFactor: number;
+  readonly originalMaxPositions: number;
+}
+
+export type Raw = Record<string, unknown>;
+
+export class ConfigReader {
+  constructor(
+    private readonly raw: Raw,
+    private readonly file: string,
+  ) {}
+
+  reject(field: string, why: string): never {
+    throw new EngineError('BAD_CONFIG', `${this.file}: field "${field}" ${why}.`);
+  }
+
+  has(field: string): boolean {
+    return this.raw[field] !== undefined && this.raw[field] !== null;
+  }
+
+  int(field: string, fallback?: number): number {
+    const v = this.raw[field] ?? fallback;
+    if (v === undefined || v === null) this.reject(field, 'is missing');
+    if (!Number.isInteger(v) || (v as number) <= 0) this.reject(field, `must be a positive integer, not ${JSON.stringify(v)}`);
+    return v as number;
+  }
+
+  /** eos_token_id and friends: absent, one id, or a list of ids. */
+  idList(field: string): number[] {
+    const v = this.raw[field];
+    if (v === undefined || v === null) return [];
+    const ids = Array.isArray(v) ? v : [v];
+    if (!ids.every((id) => Number.isInteger(id) && id >= 0)) this.reject(field, `must be a token id or a list of ids, not ${JSON.stringify(v)}`);
+    return ids as number[];
+  }
+
+  /** A non-negative integer (token ids may be 0). */
+  intOrZero(field: string, fallback?: number): number {
+    const v = this.raw[field] ?? fallback;
+    if (v === undefined || v === null) this.reject(field, 'is missing');
+    if (!Number.isInteger(v) || (v as number) < 0) this.reject(field, `must be a non-negative integer, not ${JSON.stringify(v)}`);
+    return v as number;
+  }
+
+  num(field: string, fallback?: number): number {
+    const v = this.raw[field] ?? fallback;
+    if (v === undefined || v === null) this.reject(field, 'is missing');
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.reject(field, `must be a number, not ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  bool(field: string, fallback: boolean): boolean {
+    const v = this.raw[field] ?? fallback;
+    if (typeof v !== 'boolean') this.reject(field, `must be true or false, not ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  str(field: string, fallback?: string): string {
+    const v = this.raw[field] ?? fallback;
+    if (typeof v !== 'string') this.reject(field, v === undefined ? 'is missing' : `must be a string, not ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  activation(field: string, fallback: string): Activation {
+    return this.activationNamed(field, this.str(field, fallback));
+  }
+
+  activationNamed(field: string, name: string): Activation {
+    const map: Record<string, Activation> = {
+      gelu: 'gelu_erf',
+      gelu_new: 'gelu_tanh',
+      gelu_pytorch_tanh: 'gelu_tanh',
+      gelu_fast: 'gelu_tanh',
+      relu: 'relu',
+      silu: 'silu',
+      swish: 'silu',
+    };
+    const act = map[name];
+    if (!act) this.reject(field, `names activation "${name}", which is not supported (supported: ${Object.keys(map).join(', ')})`);
+    return act;
+  }
+
+  dtype(): string | undefined {
+    const v = this.raw.dtype ?? this.raw.torch_dtype;
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  divides(field: string, whole: number, part: number, wholeName: string): void {
+    if (whole % part !== 0) this.reject(field, `(${part}) must divide ${wholeName} (${whole})`);
+  }
+
+  rope(): RopeSettings {
+    // transformers 5 nests everything in rope_parameters; 4 has rope_theta + optional rope_scaling.
+    const params = (this.raw.rope_parameters ?? this.raw.rope_scaling ?? {}) as Raw;
+    const theta = (params.rope_theta ?? this.raw.rope_theta ?? 10000) as number;
+    if (typeof theta !== 'number' || !(theta > 0)) this.reject('rope_theta', `must be a positive number, not ${JSON.stringify(theta)}`);
+    const type = String(params.rope_type ?? params.type ?? 'default');
+    if (type !== 'default' && type !== 'linear' && type !== 'llama3') {
+      this.reject('rope_parameters.rope_type', `is "${type}"; supported RoPE types are default, linear and llama3`);
+    }
+    return {
+      theta,
+      type,
+      factor: Number(params.factor ?? 1),
+      lowFreqFactor: Number(params.low_freq_factor ?? 1),
+      highFreqFactor: Number(params.high_freq_factor ?? 4),
+      originalMaxPositions: Number(params.original_max_position_embeddings ?? 8192),
+    };
+  }
+}
+
