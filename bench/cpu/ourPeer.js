@@ -11,7 +11,7 @@
  * Usage: node bench/cpu/ourPeer.js FOLDER THREADS   (needs `npm run compile-tests`)
  */
 const readline = require('readline');
-const { loadModel } = require('../../out/src/engine/loader/loadModel');
+const { loadModel } = require('../../out/src/engine/loadModel');
 const { inspect } = require('../../out/src/engine/inspect');
 const { WasmCpuBackend } = require('../../out/src/engine/cpu/wasm/wasmBackend');
 const { benchIds } = require('./benchIds');

@@ -6,7 +6,7 @@
 import * as path from 'path';
 import { parseBackendChoice, selectBackend } from '../engine/backends';
 import { inspect } from '../engine/inspect';
-import { loadModel } from '../engine/loader/loadModel';
+import { loadModel } from '../engine/loadModel';
 import type { AttentionEvent } from '../engine/model';
 import { writeReport } from '../report/reportHtml';
 import { completedRunMessages } from '../store/runMessages';

@@ -5,7 +5,7 @@ import { parseBackendChoice, selectBackend } from '../engine/backends';
 import { EngineError } from '../engine/errors';
 import { resolveModelSource } from '../engine/hub';
 import { inspect } from '../engine/inspect';
-import { loadModel } from '../engine/loader/loadModel';
+import { loadModel } from '../engine/loadModel';
 import { AttentionEvent, ForwardEvent, tensorName } from '../engine/model';
 import { NamedTensor, writeSafetensors } from '../engine/loader/safetensors';
 import { writeReport } from '../report/reportHtml';

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import { EngineError } from '../engine/errors';
 import { resolveModelSource } from '../engine/hub';
-import { loadModel } from '../engine/loader/loadModel';
+import { loadModel } from '../engine/loadModel';
 import type { TextTokenizer } from '../engine/tokenizer';
 import { parseArgs, readTextArg } from './args';
 

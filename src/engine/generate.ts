@@ -7,7 +7,8 @@
 import type { Backend } from './backend';
 import { EngineError } from './errors';
 import type { ForwardEvent, ForwardWants, TransformerModel } from './model';
-import { KvCache, throwIfAborted } from './models/common';
+import { KvCache } from './kvCache';
+import { throwIfAborted } from './models/common';
 
 export interface GeneratedToken {
   readonly type: 'token';

@@ -5,7 +5,7 @@
 import type { Backend } from './backend';
 import { EngineError } from './errors';
 import { generate } from './generate';
-import type { LoadedModel } from './loader/loadModel';
+import type { LoadedModel } from './loadModel';
 import type { ForwardEvent, ForwardWants } from './model';
 import type { Offset } from './tokenizer';
 

@@ -3,7 +3,7 @@
  * results layer by layer, so a consumer can draw layer 0 while layer 1 is still computing.
  */
 import type { Backend } from './backend';
-import type { KvCache } from './models/common';
+import type { KvCache } from './kvCache';
 
 export type ModelKind = 'decoder-only' | 'encoder-only' | 'encoder-decoder';
 

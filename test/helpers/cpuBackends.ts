@@ -4,7 +4,7 @@
  * (the two code paths a user's machine may take).
  */
 import type { Backend } from '../../src/engine/backend';
-import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { WasmCpuBackend } from '../../src/engine/cpu/wasm/wasmBackend';
 
 export interface CpuTestBackend {
@@ -14,7 +14,7 @@ export interface CpuTestBackend {
 
 export function cpuBackends(): CpuTestBackend[] {
   return [
-    { name: 'cpu', create: async () => new CpuBackend() },
+    { name: 'cpu', create: async () => new ReferenceBackend() },
     { name: 'cpu-wasm', create: async () => new WasmCpuBackend() },
     { name: 'cpu-wasm-simd128-1thread', create: async () => new WasmCpuBackend({ threads: 1, fma: false }) },
   ];

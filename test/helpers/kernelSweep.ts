@@ -6,7 +6,7 @@
  */
 import * as assert from 'assert';
 import type { AttentionOptions, Backend, PointwiseActivation } from '../../src/engine/backend';
-import * as reference from '../../src/engine/cpu/kernels';
+import * as reference from '../../src/engine/cpu/reference';
 import { Tolerance, assertClose } from './compare';
 import type { Build } from './webgpuTwins';
 

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { loadModel } from '../../src/engine/loader/loadModel';
+import { loadModel } from '../../src/engine/loadModel';
 import { LLAMA, assertDone, assertNotice, inspectorApi, runCommand, setSettings } from './editorHelpers';
 import { askPage, pageBridgeAvailable, skipWithoutPageBridge } from './pageBridge';
 import { INSPECT_SELECTION_COMMAND, closeAllEditors, showSelectedText } from './workbench';

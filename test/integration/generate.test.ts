@@ -1,9 +1,9 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
 import type { GenerateOutcome } from '../../src/host/commands/generateAndStep';
-import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { generate } from '../../src/engine/generate';
-import { loadModel } from '../../src/engine/loader/loadModel';
+import { loadModel } from '../../src/engine/loadModel';
 import { tokenPiece } from '../../src/view-model/generation';
 import { LLAMA, assertNotice, setSettings } from './editorHelpers';
 import { askPage, skipWithoutPageBridge } from './pageBridge';
@@ -22,7 +22,7 @@ async function expectedTokens(): Promise<string[]> {
   const loaded = loadModel(LLAMA);
   const ids = (await loaded.tokenizer!.encode(PROMPT)).ids;
   const tokens: string[] = [];
-  for await (const event of generate(loaded.model, new CpuBackend(), { ids, maxNewTokens: COUNT, wants: {} })) {
+  for await (const event of generate(loaded.model, new ReferenceBackend(), { ids, maxNewTokens: COUNT, wants: {} })) {
     if (event.type === 'token') tokens.push(loaded.tokenizer!.idToToken(event.id));
   }
   return tokens;

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import { loadModel } from '../../src/engine/loader/loadModel';
+import { loadModel } from '../../src/engine/loadModel';
 import { askPage, skipWithoutPageBridge } from './pageBridge';
 import { INSPECT_SELECTION_COMMAND, PANEL_VIEW_TYPE, closeAllEditors, openPanelTabs, panelTabOpened, showSelectedText } from './workbench';
 

@@ -1,11 +1,11 @@
 /** The built-in demo: self, masked and cross attention with the right masks and rows summing to 1. */
 import * as assert from 'assert';
-import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { inspect } from '../../src/engine/inspect';
-import { loadModel } from '../../src/engine/loader/loadModel';
+import { loadModel } from '../../src/engine/loadModel';
 import type { AttentionEvent } from '../../src/engine/model';
 
-const backend = new CpuBackend();
+const backend = new ReferenceBackend();
 
 async function attentionOf(model: string, text: string, targetText?: string): Promise<{ events: AttentionEvent[]; tokens: string[]; targetTokens?: string[] }> {
   const events: AttentionEvent[] = [];

@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import type { Backend } from '../../src/engine/backend';
 import { inspect } from '../../src/engine/inspect';
-import { LoadedModel, loadModel } from '../../src/engine/loader/loadModel';
+import { LoadedModel, loadModel } from '../../src/engine/loadModel';
 import { tensorName } from '../../src/engine/model';
 import { NamedTensor } from '../../src/engine/loader/safetensors';
 import { testBackends } from '../helpers/backends';

@@ -3,15 +3,15 @@
  * the same tokens, and each step's attention row equal to the last row of a full forward pass.
  */
 import * as assert from 'assert';
-import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { generate, GeneratedToken } from '../../src/engine/generate';
 import { inspect } from '../../src/engine/inspect';
-import { LoadedModel, loadModel } from '../../src/engine/loader/loadModel';
+import { LoadedModel, loadModel } from '../../src/engine/loadModel';
 import type { AttentionEvent, ForwardEvent } from '../../src/engine/model';
 import { assertClose } from '../helpers/compare';
 import { sharedPath } from '../helpers/shared';
 
-const backend = new CpuBackend();
+const backend = new ReferenceBackend();
 
 async function collect(stream: AsyncGenerator<ForwardEvent | GeneratedToken>) {
   const tokens: number[] = [];

@@ -10,7 +10,7 @@ import { EngineError, EngineErrorCode } from '../../src/engine/errors';
 import { resolveModelSource } from '../../src/engine/hub';
 import { linkIntoSnapshot, parseHubId } from '../../src/engine/hub/cache';
 import { hubCacheDir, hubEndpoint, hubToken, isOfflineByEnv } from '../../src/engine/hub/settings';
-import { loadModel } from '../../src/engine/loader/loadModel';
+import { loadModel } from '../../src/engine/loadModel';
 import { sharedPath } from '../helpers/shared';
 
 const MAIN_COMMIT = 'a'.repeat(40);

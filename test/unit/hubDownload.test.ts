@@ -7,11 +7,11 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { EngineError } from '../../src/engine/errors';
 import { downloadModel, DownloadProgress, resolveModelSource } from '../../src/engine/hub';
 import { inspect } from '../../src/engine/inspect';
-import { loadModel } from '../../src/engine/loader/loadModel';
+import { loadModel } from '../../src/engine/loadModel';
 import { readSafetensorsIndex, readTensor, writeSafetensors } from '../../src/engine/loader/safetensors';
 import { toFloat32 } from '../../src/engine/tensor';
 import { assertClose } from '../helpers/compare';
@@ -41,7 +41,7 @@ function shardedCopy(source: string, dest: string): void {
 async function assertMatchesFixture(folder: string): Promise<void> {
   const meta = JSON.parse(fs.readFileSync(sharedPath('fixtures', 'llama-stories260K', 'once_upon.json'), 'utf8'));
   const reference = readReference(sharedPath('fixtures', 'llama-stories260K', 'once_upon.safetensors'));
-  const backend = new CpuBackend();
+  const backend = new ReferenceBackend();
   const attentions = new Map<number, Float32Array>();
   try {
     await inspect(loadModel(folder), backend, { text: meta.text }, {}, {

@@ -8,9 +8,9 @@
  */
 import * as fs from 'fs';
 import type { Backend } from '../../src/engine/backend';
-import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { inspect } from '../../src/engine/inspect';
-import { LoadedModel, loadModel } from '../../src/engine/loader/loadModel';
+import { LoadedModel, loadModel } from '../../src/engine/loadModel';
 import { testBackends } from '../helpers/backends';
 import { assertClose } from '../helpers/compare';
 import { sharedPath } from '../helpers/shared';
@@ -45,7 +45,7 @@ describe(`${MODEL} at every block-crossing length, every backend against the Jav
   this.timeout(600000);
   let loaded: LoadedModel;
   let ids: number[];
-  const reference = new CpuBackend();
+  const reference = new ReferenceBackend();
   const lengths = sweepLengths(512);
 
   before(async () => {

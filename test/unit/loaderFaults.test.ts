@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { EngineError } from '../../src/engine/errors';
-import { loadModel } from '../../src/engine/loader/loadModel';
+import { loadModel } from '../../src/engine/loadModel';
 import { sharedPath } from '../helpers/shared';
 
 const SOURCE = 'qwen2-tiny-random';

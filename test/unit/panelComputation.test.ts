@@ -1,8 +1,8 @@
 /** The step-by-step view's numbers: scale read from the scores, GQA head mapping, and the engine's own outputs reproduced. */
 import * as assert from 'assert';
-import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { inspect } from '../../src/engine/inspect';
-import { loadModel } from '../../src/engine/loader/loadModel';
+import { loadModel } from '../../src/engine/loadModel';
 import type { AttentionEvent } from '../../src/engine/model';
 import type { LayerMessage } from '../../src/protocol/messages';
 import { layerMessage } from '../../src/store/runMessages';
@@ -81,7 +81,7 @@ describe('panel step-by-step computation', () => {
   it('reproduces llama-stories260K (GQA 8/4) head outputs from its own q, k, v', async function () {
     const loaded = loadModel(sharedPath('models', 'llama-stories260K'));
     const events: AttentionEvent[] = [];
-    const backend = new CpuBackend();
+    const backend = new ReferenceBackend();
     try {
       await inspect(loaded, backend, { text: 'Once upon a time, there was a little girl named Lily.' }, { scores: true, headVectors: true }, {
         onEvent: (e) => void (e.type === 'attention' && events.push(e)),

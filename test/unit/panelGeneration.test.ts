@@ -4,9 +4,9 @@
  * generated tokens appended to the tokens, and one step's row folded for the Generation view.
  */
 import * as assert from 'assert';
-import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { inspect } from '../../src/engine/inspect';
-import { loadModel } from '../../src/engine/loader/loadModel';
+import { loadModel } from '../../src/engine/loadModel';
 import type { AttentionEvent } from '../../src/engine/model';
 import type { GeneratedToken, LayerMessage, RunMessage, RunStarted } from '../../src/protocol/messages';
 import { completedRunMessages } from '../../src/store/runMessages';
@@ -16,7 +16,7 @@ import { displayTokens } from '../../src/view-model/tokens';
 import { assertClose } from '../helpers/compare';
 import { sharedPath } from '../helpers/shared';
 
-const backend = new CpuBackend();
+const backend = new ReferenceBackend();
 
 /** A one-head layer message from rows of weights (each row over its own number of keys). */
 function stepMessage(rows: number[][], step: number, cols = Math.max(...rows.map((r) => r.length))): LayerMessage {

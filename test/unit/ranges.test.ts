@@ -1,7 +1,7 @@
 /** Token offsets to document ranges, the token under a position, truncation, and heat levels (src/host/editor/ranges.ts). */
 import * as assert from 'assert';
 import { HEAT_LEVELS, heatLevel, heatSpans, tokenAtOffset, tokenDocumentRanges, truncationEnd } from '../../src/host/editor/ranges';
-import { loadModel } from '../../src/engine/loader/loadModel';
+import { loadModel } from '../../src/engine/loadModel';
 import { sharedPath } from '../helpers/shared';
 
 describe('editor ranges', () => {

@@ -6,9 +6,9 @@
  */
 import * as assert from 'assert';
 import * as path from 'path';
-import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { inspect } from '../../src/engine/inspect';
-import { loadModel } from '../../src/engine/loader/loadModel';
+import { loadModel } from '../../src/engine/loadModel';
 import type { AttentionEvent } from '../../src/engine/model';
 import type { Baseline, ReplayMessage, RunMessage } from '../../src/protocol/messages';
 import { writeReport } from '../../src/report/reportHtml';
@@ -26,7 +26,7 @@ async function demoRun(model: 'demo' | 'demo-causal', text: string): Promise<Run
   const loaded = loadModel(model);
   const events: AttentionEvent[] = [];
   let source;
-  const summary = await inspect(loaded, new CpuBackend(), { text }, { scores: true, headVectors: true }, {
+  const summary = await inspect(loaded, new ReferenceBackend(), { text }, { scores: true, headVectors: true }, {
     onStart: (s) => void (source = s.source),
     onEvent: (e) => void (e.type === 'attention' && events.push(e)),
   });

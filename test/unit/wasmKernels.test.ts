@@ -6,7 +6,7 @@
  */
 import * as assert from 'assert';
 import type { AttentionOptions, Backend, PointwiseActivation } from '../../src/engine/backend';
-import * as reference from '../../src/engine/cpu/kernels';
+import * as reference from '../../src/engine/cpu/reference';
 import { HostTensor, f32Tensor, toFloat32 } from '../../src/engine/tensor';
 import { assertClose } from '../helpers/compare';
 import { cpuBackends } from '../helpers/cpuBackends';

@@ -6,7 +6,7 @@
  * runs on a fresh backend whose memory is filled up to a chosen headroom just before the op.
  */
 import type { Backend, DeviceTensor } from '../../src/engine/backend';
-import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { WasmCpuBackend } from '../../src/engine/cpu/wasm/wasmBackend';
 import { seeded, uniform } from '../helpers/kernelSweep';
 import { Build, assertTwins } from '../helpers/webgpuTwins';
@@ -50,7 +50,7 @@ const OPS: Record<string, Op> = {
 };
 
 describe('WebAssembly backend: ops whose outputs make the memory grow', function () {
-  const cpu = new CpuBackend();
+  const cpu = new ReferenceBackend();
   // 0: the op's first allocation grows the memory; the others: a later allocation inside the op does.
   for (const headroom of [0, 4096, ROWS * WIDTH * 4 + 1024, 3 * ROWS * WIDTH * 4]) {
     for (const [name, op] of Object.entries(OPS)) {

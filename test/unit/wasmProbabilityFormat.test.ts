@@ -4,9 +4,9 @@
  */
 import * as assert from 'assert';
 import type { Backend } from '../../src/engine/backend';
-import { toFloat16Bits } from '../../src/engine/cpu/kernels';
+import { toFloat16Bits } from '../../src/engine/cpu/reference';
 import { inspect } from '../../src/engine/inspect';
-import { loadModel } from '../../src/engine/loader/loadModel';
+import { loadModel } from '../../src/engine/loadModel';
 import type { AttentionEvent, ForwardWants } from '../../src/engine/model';
 import { cpuBackends } from '../helpers/cpuBackends';
 import { sharedPath } from '../helpers/shared';

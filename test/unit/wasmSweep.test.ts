@@ -5,8 +5,8 @@
  * relaxed-SIMD FMA and plain SIMD128, each on one thread and on several.
  */
 import type { Backend } from '../../src/engine/backend';
-import * as reference from '../../src/engine/cpu/kernels';
-import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import * as reference from '../../src/engine/cpu/reference';
+import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { WasmCpuBackend, defaultCpuThreads } from '../../src/engine/cpu/wasm/wasmBackend';
 import { wasmFeatures } from '../../src/engine/cpu/wasm/kernelModule';
 import * as assert from 'assert';
@@ -48,7 +48,7 @@ describe('WebAssembly kernels against the JavaScript reference, at every size', 
   });
 
   describe('norms, elementwise, split/RoPE, concatenation, gather', () => {
-    const cpu: Backend = new CpuBackend();
+    const cpu: Backend = new ReferenceBackend();
     for (const c of rowOpCases(70, ELEMENT_COUNTS)) {
       it(c.name, async () => {
         for (const { name, backend } of backends) await assertTwins(`${name}: ${c.name}`, cpu, backend, c.build, c.tolerance);

@@ -11,7 +11,7 @@ import * as path from 'path';
 import { selectBackend } from '../../src/engine/backends';
 import { isEngineError } from '../../src/engine/errors';
 import { inspect } from '../../src/engine/inspect';
-import { loadModel } from '../../src/engine/loader/loadModel';
+import { loadModel } from '../../src/engine/loadModel';
 import { NO_WEBGPU_ENV } from '../../src/engine/webgpu/gpuDevice';
 import { WebGpuBackend } from '../../src/engine/webgpu/webgpuBackend';
 import { EngineClient } from '../../src/engine/worker/engineClient';

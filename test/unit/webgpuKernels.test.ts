@@ -6,8 +6,8 @@
  */
 import * as assert from 'assert';
 import type { AttentionOptions, Backend, PointwiseActivation } from '../../src/engine/backend';
-import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
-import * as reference from '../../src/engine/cpu/kernels';
+import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import * as reference from '../../src/engine/cpu/reference';
 import type { WebGpuBackend } from '../../src/engine/webgpu/webgpuBackend';
 import { webgpuOrSkip } from '../helpers/backends';
 import { assertClose } from '../helpers/compare';
@@ -17,7 +17,7 @@ const TOLERANCE = { atol: 2e-6, rtol: 2e-5 };
 const ACTIVATIONS: PointwiseActivation[] = ['none', 'gelu_erf', 'gelu_tanh', 'relu', 'silu'];
 
 describe('WebGPU kernels against the CPU reference', function () {
-  const cpu = new CpuBackend();
+  const cpu = new ReferenceBackend();
   let gpu: WebGpuBackend;
   before(async function () {
     gpu = await webgpuOrSkip(this);
@@ -154,7 +154,7 @@ describe('WebGPU kernels against the CPU reference', function () {
 });
 
 describe('WebGPU kernels split across bindings', function () {
-  const cpu = new CpuBackend();
+  const cpu = new ReferenceBackend();
   let small: WebGpuBackend;
   before(async function () {
     // A 64 KiB binding limit makes every tensor here span several bindings.

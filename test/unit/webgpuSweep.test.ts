@@ -6,8 +6,8 @@
  * smaller where a software adapter (lavapipe in CI) would take minutes.
  */
 import * as assert from 'assert';
-import { CpuBackend } from '../../src/engine/cpu/reference/referenceBackend';
-import * as reference from '../../src/engine/cpu/kernels';
+import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
+import * as reference from '../../src/engine/cpu/reference';
 import type { WebGpuBackend } from '../../src/engine/webgpu/webgpuBackend';
 import { webgpuOrSkip } from '../helpers/backends';
 import {
@@ -40,7 +40,7 @@ describe('WebGPU kernels against the JavaScript reference, at every size', funct
   });
 
   describe('norms, elementwise, split/RoPE, concatenation, gather', () => {
-    const cpu = new CpuBackend();
+    const cpu = new ReferenceBackend();
     for (const c of rowOpCases(70, ELEMENT_COUNTS)) {
       it(c.name, () => assertTwins(`webgpu: ${c.name}`, cpu, backends[0].backend, c.build, c.tolerance));
     }

@@ -3,7 +3,7 @@
  * JavaScript engine has WebAssembly SIMD, else the JavaScript reference, whose name then says why.
  */
 import type { Backend } from '../backend';
-import { CpuBackend } from './reference/referenceBackend';
+import { ReferenceBackend } from './reference/referenceBackend';
 import { WasmCpuBackend, wasmCpuUnavailableReason } from './wasm/wasmBackend';
 
 export function createCpuBackend(): Backend {
@@ -15,5 +15,5 @@ export function createCpuBackend(): Backend {
       reason = `the WebAssembly kernels failed to start: ${(err as Error).message}`;
     }
   }
-  return new CpuBackend(reason);
+  return new ReferenceBackend(reason);
 }

@@ -6,12 +6,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EngineError } from '../errors';
-import { DEMO_MODELS } from '../loader/loadModel';
+import { type DemoModelName, isDemoModel } from '../demo/demoModel';
 import { DEFAULT_REVISION, findSnapshot, missingSnapshotFiles, parseHubId } from './cache';
 import { Env, hubCacheDir } from './settings';
 
 export type ModelSource =
-  | { readonly kind: 'demo'; readonly path: (typeof DEMO_MODELS)[number] }
+  | { readonly kind: 'demo'; readonly path: DemoModelName }
   | { readonly kind: 'folder'; readonly path: string }
   | { readonly kind: 'hub'; readonly path: string; readonly repoId: string; readonly revision: string; readonly commit: string };
 
@@ -42,7 +42,7 @@ function looksLikePath(spec: string): boolean {
 }
 
 export function resolveModelSource(spec: string, options: ResolveOptions = {}): ModelSource {
-  if (spec === 'demo' || spec === 'demo-causal') return { kind: 'demo', path: spec };
+  if (isDemoModel(spec)) return { kind: 'demo', path: spec };
   const folder = path.resolve(spec);
   if (fs.existsSync(folder) && fs.statSync(folder).isDirectory()) return { kind: 'folder', path: folder };
   const hubId = looksLikePath(spec) ? undefined : parseHubId(spec);

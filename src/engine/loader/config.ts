@@ -9,22 +9,8 @@ import { ConfigReader, Raw } from './configReader';
 import { EngineError } from '../errors';
 import { Seq2SeqConfig, bartConfig, t5Config } from './seq2seqConfig';
 
-export type { Activation, RopeSettings } from './configReader';
-import type { Activation, RopeSettings } from './configReader';
-
-export interface CommonConfig {
-  readonly modelType: string;
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly headDim: number;
-  readonly intermediateSize: number;
-  readonly maxPositions: number;
-  readonly tieWordEmbeddings: boolean;
-  readonly dtype: string | undefined;
-  readonly eosTokenIds: number[];
-}
+export type { Activation, CommonConfig, RopeSettings } from './configReader';
+import type { Activation, CommonConfig, RopeSettings } from './configReader';
 
 export interface Gpt2Config extends CommonConfig {
   readonly family: 'gpt2';

@@ -12,6 +12,21 @@ export interface RopeSettings {
   readonly originalMaxPositions: number;
 }
 
+/** The fields every architecture's config has, normalized. */
+export interface CommonConfig {
+  readonly modelType: string;
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly headDim: number;
+  readonly intermediateSize: number;
+  readonly maxPositions: number;
+  readonly tieWordEmbeddings: boolean;
+  readonly dtype: string | undefined;
+  readonly eosTokenIds: number[];
+}
+
 export type Raw = Record<string, unknown>;
 
 export class ConfigReader {

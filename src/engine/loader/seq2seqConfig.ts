@@ -1,6 +1,5 @@
 /** config.json for the encoder-decoder families: T5 and BART / Marian. */
-import type { CommonConfig } from './config';
-import type { Activation, ConfigReader } from './configReader';
+import type { Activation, CommonConfig, ConfigReader } from './configReader';
 
 interface Seq2SeqCommon extends CommonConfig {
   readonly numDecoderLayers: number;

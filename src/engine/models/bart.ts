@@ -7,7 +7,8 @@ import type { Backend, DeviceTensor } from '../backend';
 import type { BartConfig } from '../loader/seq2seqConfig';
 import { HostTensor, concatRows, f32Tensor } from '../tensor';
 import type { WeightFile } from '../loader/weights';
-import { LayerCache, PerBackend, attendFused, positions } from './common';
+import type { LayerCache } from '../kvCache';
+import { PerBackend, attendFused, positions } from './common';
 import { CrossKeys, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
 
 type Norm = [DeviceTensor, DeviceTensor];

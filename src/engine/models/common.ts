@@ -1,8 +1,9 @@
 /** Pieces every architecture shares: weight upload per backend, the attention sub-block, streaming reads. */
 import type { AttentionOptions, AttentionResult, Backend, DeviceTensor, RopeSpec, SplitPart } from '../backend';
-import { toFloat16Bits } from '../cpu/kernels';
+import { toFloat16Bits } from '../cpu/reference/half';
 import { EngineError } from '../errors';
 import type { AttentionKind, ForwardEvent, ForwardWants, HiddenStack } from '../model';
+import type { LayerCache } from '../kvCache';
 
 /** Uploads a model's weights once per backend and hands out the same handles afterwards. */
 export class PerBackend<W> {
@@ -31,35 +32,6 @@ export interface ProjectedAttention {
   readonly options: AttentionOptions;
   /** k and v belong to a cache (or are shared cross-attention keys) and must outlive this layer. */
   readonly cached?: boolean;
-}
-
-/** One layer's keys and values so far, for incremental decoding. */
-export interface LayerCache {
-  k?: DeviceTensor;
-  v?: DeviceTensor;
-}
-
-/**
- * The key/value cache of one generation: self-attention keys and values per layer, and for
- * encoder-decoder models the encoder output's cross-attention keys and values, computed once.
- */
-export class KvCache {
-  readonly layers: LayerCache[] = [];
-  cross: { k: DeviceTensor; v: DeviceTensor }[] | undefined;
-  /** Tokens already in the cache: the position of the next token. */
-  length = 0;
-
-  constructor(private readonly backend: Backend) {}
-
-  layer(index: number): LayerCache {
-    return (this.layers[index] ??= {});
-  }
-
-  release(): void {
-    const tensors = this.layers.flatMap((l) => [l.k, l.v]);
-    for (const c of this.cross ?? []) tensors.push(c.k, c.v);
-    this.backend.release(tensors.filter((t): t is DeviceTensor => t !== undefined));
-  }
 }
 
 /** Appends new keys/values to a layer's cache and returns the full keys/values to attend over. */

@@ -6,7 +6,8 @@
 import type { AttentionOptions, Backend, DeviceTensor } from '../backend';
 import type { Seq2SeqConfig } from '../loader/seq2seqConfig';
 import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
-import { KvCache, LayerCache, PerBackend, ProjectedAttention, checkIds, readHidden, readLayer, readLogits, releaseAttention, throwIfAborted } from './common';
+import { KvCache, type LayerCache } from '../kvCache';
+import { PerBackend, ProjectedAttention, checkIds, readHidden, readLayer, readLogits, releaseAttention, throwIfAborted } from './common';
 import { EngineError } from '../errors';
 
 export interface CrossKeys {

@@ -7,7 +7,8 @@ import type { Backend, DeviceTensor } from '../backend';
 import type { T5Config } from '../loader/seq2seqConfig';
 import { HostTensor, concatRows, toFloat32 } from '../tensor';
 import type { WeightFile } from '../loader/weights';
-import { LayerCache, PerBackend, attendFused } from './common';
+import type { LayerCache } from '../kvCache';
+import { PerBackend, attendFused } from './common';
 import { CrossKeys, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
 
 /** transformers' _relative_position_bucket for one (key − query) distance. */

@@ -1,5 +1,5 @@
 /**
- * Attention that writes its probabilities (kernels.ts `attention`), one dispatch: a workgroup owns 4
+ * Attention that writes its probabilities (cpu/reference/attention.ts), one dispatch: a workgroup owns 4
  * query rows of one head and walks all their keys three times:
  *   1. scores  s = (q·k)·scale + bias, written to `probs` (and `scores`), running row maximum;
  *   2. e = exp(s − max) in place, row sums;

@@ -1,11 +1,10 @@
 /**
- * One thread per element: add, scale, gated activations (kernels.ts `add`, `scale`, `gated`), the
- * 16-bit ↔ f32 conversions, and row copies (a strided view made dense, two tensors stacked). Split
- * by rows when a tensor does not fit one binding.
+ * One thread per element: add, scale, gated activations (cpu/reference/elementwise.ts) and the
+ * 16-bit → f32 conversion. Split by rows when a tensor does not fit one binding.
  */
 import type { PointwiseActivation } from '../backend';
 import { BYTES, GpuTensor } from './gpuTensor';
-import { FLAT_WORKGROUP, KernelProgram, grid, rowWindows, wholeBinding, windowBinding } from './program';
+import { FLAT_WORKGROUP, KernelProgram, grid, rowWindows, windowBinding } from './program';
 import type { GpuRuntime } from './runtime';
 import { activationFunction, loaders, storageType } from './wgsl';
 
@@ -28,38 +27,6 @@ export function toF32(rt: GpuRuntime, x: GpuTensor): GpuTensor {
   return pointwise(rt, 'convert', [['x', x]], [], 'load_x(i)');
 }
 
-/** f32 → float16 bits, two per u32 word (for reading probabilities back at half the bytes). */
-export function toHalf(rt: GpuRuntime, x: GpuTensor): GpuTensor {
-  if (!x.dense || x.dtype !== 'f32') throw new Error('toHalf needs a dense f32 tensor');
-  const out = rt.allocate(x.shape, 'f16', 'half');
-  for (const w of rowWindows(x.rows, [x.cols * 4, x.cols * 2], rt.gpu.limits)) {
-    // Windows start at aligned offsets, so only the last one can end in half a word.
-    const pairs = Math.ceil((w.count * x.cols) / 2);
-    rt.record({
-      program: TO_HALF,
-      uniformValues: [w.count * x.cols],
-      buffers: [windowBinding(x, w), windowBinding(out, w)],
-      workgroups: grid(Math.ceil(pairs / GROUP), rt.gpu.limits.maxComputeWorkgroupsPerDimension),
-    });
-  }
-  return out;
-}
-
-const TO_HALF: KernelProgram = {
-  label: 'toHalf',
-  cacheKey: 'toHalf',
-  uniforms: [['count', 'u32']],
-  bindings: [{ name: 'x', type: 'array<f32>' }, { name: 'out', type: 'array<u32>', write: true }],
-  body: () => `
-${FLAT_WORKGROUP}
-@compute @workgroup_size(${GROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flatWorkgroup(wid, groups) * ${GROUP}u + lid;
-  if (2u * i >= u.count) { return; }
-  let second = select(0.0, x[min(2u * i + 1u, u.count - 1u)], 2u * i + 1u < u.count);
-  out[i] = pack2x16float(vec2<f32>(x[2u * i], second));
-}`,
-};
 
 function pointwise(
   rt: GpuRuntime, name: string, inputs: readonly (readonly [string, GpuTensor])[], floats: readonly (readonly [string, number])[],
@@ -99,46 +66,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
     });
   }
   return out;
-}
-
-/** A dense copy of a (strided or offset) f32 view. */
-export function compact(rt: GpuRuntime, view: GpuTensor): GpuTensor {
-  const out = rt.allocate(view.shape, 'f32', 'compact');
-  copyRows(rt, view, out, 0);
-  return out;
-}
-
-/** [a rows; b rows] (kernels: a key/value cache growing by one step); a and b may be views. */
-export function concatRows(rt: GpuRuntime, a: GpuTensor, b: GpuTensor): GpuTensor {
-  if (a.cols !== b.cols || a.dtype !== 'f32' || b.dtype !== 'f32') throw new Error(`concatRows: [${a.shape}] and [${b.shape}] do not stack`);
-  const out = rt.allocate([a.rows + b.rows, a.cols], 'f32', 'concatRows');
-  copyRows(rt, a, out, 0);
-  copyRows(rt, b, out, a.rows * a.cols);
-  return out;
-}
-
-const COPY: KernelProgram = {
-  label: 'copy',
-  cacheKey: 'copy',
-  uniforms: [['count', 'u32'], ['cols', 'u32'], ['offset', 'u32'], ['rowStride', 'u32'], ['outOffset', 'u32']],
-  bindings: [{ name: 'x', type: 'array<f32>' }, { name: 'out', type: 'array<f32>', write: true }],
-  body: () => `
-${FLAT_WORKGROUP}
-@compute @workgroup_size(${GROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flatWorkgroup(wid, groups) * ${GROUP}u + lid;
-  if (i >= u.count) { return; }
-  out[u.outOffset + i] = x[u.offset + (i / u.cols) * u.rowStride + i % u.cols];
-}`,
-};
-
-/** Copies a view's rows, densely, into `out` starting at element `outOffset`. */
-function copyRows(rt: GpuRuntime, view: GpuTensor, out: GpuTensor, outOffset: number): void {
-  const count = view.rows * view.cols;
-  rt.record({
-    program: COPY,
-    uniformValues: [count, view.cols, view.offset, view.rowStride, outOffset],
-    buffers: [wholeBinding(view, rt.gpu.limits), wholeBinding(out, rt.gpu.limits)],
-    workgroups: grid(Math.ceil(count / GROUP), rt.gpu.limits.maxComputeWorkgroupsPerDimension),
-  });
 }

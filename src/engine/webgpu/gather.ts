@@ -1,5 +1,5 @@
 /**
- * Embedding gather (kernels.ts `gather`): out[t, :] = table[ids[t], :], reading f32, f16 or bf16
+ * Embedding gather (cpu/reference/gather.ts): out[t, :] = table[ids[t], :], reading f32, f16 or bf16
  * tables. A table larger than one binding is split by rows; each window's dispatch fills the rows
  * whose id falls inside it.
  */

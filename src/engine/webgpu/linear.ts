@@ -1,5 +1,5 @@
 /**
- * linear: out[m, n] = act(Σ_k x[m, k] · w[n, k] + bias[n]) + residual[m, n] (kernels.ts `linear`).
+ * linear: out[m, n] = act(Σ_k x[m, k] · w[n, k] + bias[n]) + residual[m, n] (cpu/reference/linear.ts).
  * 64×64 output tiles per 256-thread workgroup (16×64 per 64 threads for inputs of at most 32 rows,
  * such as one generated token), each thread a 4×4 register block (16 dot products of vec4s per 4
  * values of k); x and w tiles are staged through workgroup memory 16 values of k at a time. With k a

@@ -1,5 +1,5 @@
 /**
- * LayerNorm and RMSNorm (kernels.ts `layerNorm`, `rmsNorm`): one workgroup per row, sums reduced in
+ * LayerNorm and RMSNorm (cpu/reference/norm.ts): one workgroup per row, sums reduced in
  * workgroup memory. LayerNorm takes the mean first and then the mean squared deviation, as the
  * reference does, rather than E[x²] − E[x]², which cancels badly.
  */

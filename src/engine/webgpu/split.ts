@@ -1,5 +1,5 @@
 /**
- * split (kernels.ts `splitColumns` + `applyRope`): parts without RoPE become views of the input (no
+ * split (cpu/reference/split.ts): parts without RoPE become views of the input (no
  * copy, no dispatch); all parts with RoPE are rotated by one dispatch into one buffer, part after
  * part, each part a dense view of it. The angles' cos/sin come from the host, computed exactly as the
  * reference does (float32 angle, float32 cos/sin): GPU sin/cos are only specified on [-π, π], and
@@ -70,7 +70,7 @@ export class RopeSplitter {
     return views;
   }
 
-  /** [2, rows, headDim / 2]: cos then sin of each row's angles (kernels.ts `applyRope`). */
+  /** [2, rows, headDim / 2]: cos then sin of each row's angles (cpu/reference/split.ts `applyRope`). */
   private angles(rope: RopeSpec, rows: number): GpuTensor {
     const cached = this.table;
     if (cached && cached.rows >= rows && cached.key.invFreq === rope.invFreq && cached.key.positionOffset === rope.positionOffset) {

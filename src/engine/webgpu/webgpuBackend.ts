@@ -14,7 +14,9 @@ import type {
 } from '../backend';
 import { HostTensor, numel, toFloat32 } from '../tensor';
 import { attention } from './attention';
-import { add, compact, concatRows, gated, scale, toF32, toHalf } from './elementwise';
+import { compact, concatRows } from './copy';
+import { add, gated, scale, toF32 } from './elementwise';
+import { toHalf } from './half';
 import { gather } from './gather';
 import { GpuDevice, GpuDeviceOptions } from './gpuDevice';
 import { GpuTensor } from './gpuTensor';

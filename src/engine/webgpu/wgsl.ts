@@ -1,11 +1,11 @@
 /**
- * WGSL snippets shared by kernels: the activations of kernels.ts (same erf approximation, overflow-
+ * WGSL snippets shared by kernels: the activations of cpu/reference/activation.ts (same erf approximation, overflow-
  * safe tanh) and loaders that read f32, f16 or bf16 storage as f32.
  */
 import type { PointwiseActivation } from '../backend';
 import type { GpuDType } from './gpuTensor';
 
-/** kernels.ts `erf`: Numerical Recipes' Chebyshev fit of erfc, absolute error below 1.2e-7. */
+/** cpu/reference/activation.ts `erf`: Numerical Recipes' Chebyshev fit of erfc, absolute error below 1.2e-7. */
 const ERF = `fn erf(x: f32) -> f32 {
   let z = abs(x);
   let t = 1.0 / (1.0 + 0.5 * z);
@@ -15,7 +15,7 @@ const ERF = `fn erf(x: f32) -> f32 {
   return select(erfc - 1.0, 1.0 - erfc, x >= 0.0);
 }`;
 
-/** Each activation of kernels.ts `activate` as a WGSL expression in x. */
+/** Each activation of cpu/reference/activation.ts `activate` as a WGSL expression in x. */
 const ACTIVATIONS: Record<PointwiseActivation, string> = {
   none: 'x',
   relu: 'max(x, 0.0)',

@@ -8,7 +8,7 @@ import { parentPort } from 'worker_threads';
 import { BackendChoice, BackendSelection, selectBackend } from '../backends';
 import { EngineError, isEngineError } from '../errors';
 import { inspect } from '../inspect';
-import { LoadedModel, loadModel } from '../loader/loadModel';
+import { LoadedModel, loadModel } from '../loadModel';
 import { createCpuBackend } from '../cpu/createCpuBackend';
 import { eventBuffers, FromWorker, InspectRequest, InspectStarted, SerializedError, ToWorker } from './messages';
 

@@ -5,6 +5,7 @@
  * turn the heat overlay on and point the panel at it.
  */
 import * as vscode from 'vscode';
+import type { DemoModelName } from '../../engine/demo/demoModel';
 import type { HeatOverlay } from '../editor/heatOverlay';
 import type { InspectionRunner, RunOutcome } from '../runs/inspectionRunner';
 import { tokenAt, type InspectionStore } from '../editor/inspections';
@@ -14,7 +15,7 @@ import { CommandId } from '../commandIds';
 
 interface Example {
   readonly text: string;
-  readonly model: 'demo' | 'demo-causal';
+  readonly model: DemoModelName;
   /** Cross-attention: the source and target, each a substring of `text`. */
   readonly cross?: { readonly source: string; readonly target: string };
   /** The word whose attention the step asks about. */

@@ -9,12 +9,13 @@ import { hubCacheDir, listCachedModels } from '../../engine/hub';
 import { readSettings } from '../settings';
 import type { Notice, Notifier } from '../notify';
 import { downloadFromHub } from './hubDownload';
-import { BUILT_IN_MODELS, validateModelFolder } from './modelSource';
+import type { DemoModelName } from '../../engine/demo/demoModel';
+import { validateModelFolder } from './modelSource';
 import { saveModelSetting, type SavedIn } from './modelSetting';
 
 /** A choice made without the quick pick (tests, the walkthrough, links). */
 export type ModelChoice =
-  | { readonly kind: 'builtIn'; readonly name: (typeof BUILT_IN_MODELS)[number] }
+  | { readonly kind: 'builtIn'; readonly name: DemoModelName }
   | { readonly kind: 'folder'; readonly path?: string }
   | { readonly kind: 'cached'; readonly spec: string }
   | { readonly kind: 'download'; readonly spec?: string };

@@ -11,13 +11,9 @@ import { readConfigFile } from '../../engine/loader/config';
 import { EngineError } from '../../engine/errors';
 import { resolveModelSource } from '../../engine/hub';
 import { readSafetensorsIndex } from '../../engine/loader/safetensors';
+import { isDemoModel } from '../../engine/demo/demoModel';
 import { missingSnapshotFiles } from '../../engine/hub/cache';
 
-export const BUILT_IN_MODELS = ['demo', 'demo-causal'] as const;
-
-export function isBuiltIn(spec: string): boolean {
-  return (BUILT_IN_MODELS as readonly string[]).includes(spec);
-}
 
 export interface ResolvedModel {
   /** As the user wrote it. */
@@ -32,7 +28,7 @@ function expandHome(spec: string): string {
 
 /** Throws an EngineError that says what to do when the model cannot be found. */
 export function resolveModel(spec: string, document?: vscode.TextDocument): ResolvedModel {
-  if (isBuiltIn(spec)) return { spec, path: spec };
+  if (isDemoModel(spec)) return { spec, path: spec };
   const expanded = expandHome(spec);
   if (!path.isAbsolute(expanded)) {
     const folder = (document && vscode.workspace.getWorkspaceFolder(document.uri)) ?? vscode.workspace.workspaceFolders?.[0];
@@ -52,7 +48,7 @@ export interface ModelAbilities {
 }
 
 export function modelAbilities(model: ResolvedModel): ModelAbilities {
-  if (isBuiltIn(model.path)) return { crossAttention: true, generate: false, modelType: model.path };
+  if (isDemoModel(model.path)) return { crossAttention: true, generate: false, modelType: model.path };
   const config = readConfigFile(model.path);
   const encoderDecoder = config.family === 't5' || config.family === 'bart';
   return { crossAttention: encoderDecoder, generate: encoderDecoder, modelType: config.modelType };

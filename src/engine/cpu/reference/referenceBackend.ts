@@ -4,7 +4,7 @@ import type {
   PointwiseActivation, RopeSpec, SplitPart,
 } from '../../backend';
 import { HostTensor, numel, toFloat32 } from '../../tensor';
-import * as k from '../kernels';
+import * as k from '.';
 
 class CpuTensor implements DeviceTensor {
   constructor(
@@ -21,7 +21,7 @@ function cols(t: DeviceTensor): number {
   return t.shape[t.shape.length - 1];
 }
 
-export class CpuBackend implements Backend {
+export class ReferenceBackend implements Backend {
   readonly description: BackendDescription;
 
   /** `whyNotWasm`: shown in the name when this reference stands in for the WebAssembly kernels. */

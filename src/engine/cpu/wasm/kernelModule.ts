@@ -9,7 +9,9 @@ import { encodeModule, FunctionBuilder, ModuleFunction, ValType } from './encodi
 import { gemmFunction } from './linear';
 import { f32x4, fusedMultiplyAdd, local, v128 } from './ops';
 import { attentionFunctions } from './attention';
-import { rowFunctions } from './rowKernels';
+import { elementwiseFunction } from './elementwise';
+import { toHalfFunction } from './half';
+import { normFunctions } from './norm';
 import { WasmModule, wasmApi } from './wasmApi';
 
 /** The kernels' address space: a shared memory that may grow to 4 GiB (the wasm32 limit). */
@@ -45,7 +47,7 @@ export function wasmFeatures(): WasmFeatures {
 }
 
 export function kernelFunctions(relaxed: boolean): ModuleFunction[] {
-  return [gemmFunction(relaxed), ...attentionFunctions(relaxed), ...rowFunctions()];
+  return [gemmFunction(relaxed), ...attentionFunctions(relaxed), ...normFunctions(), elementwiseFunction(), toHalfFunction()];
 }
 
 /** Compiles the kernels, with relaxed-SIMD FMA when asked and available; needs WebAssembly SIMD. */

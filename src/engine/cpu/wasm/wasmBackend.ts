@@ -11,12 +11,13 @@ import type {
   PointwiseActivation, RopeSpec, SplitPart,
 } from '../../backend';
 import { HostTensor, numel, toFloat32 } from '../../tensor';
-import * as reference from '../kernels';
+import * as reference from '../reference';
 import { ATTENTION_ROWS } from './attention';
 import { ACTIVATION_CODES } from './linear';
 import { Heap } from './heap';
 import { compileKernels, wasmFeatures } from './kernelModule';
-import { ELEMENT_BLOCK, ELEMENTWISE, NORM_ROWS } from './rowKernels';
+import { ELEMENT_BLOCK, ELEMENTWISE } from './elementwise';
+import { NORM_ROWS } from './norm';
 import { ThreadPool } from './threadPool';
 import { TILE_COLS } from './tile';
 import { wasmApi } from './wasmApi';

@@ -1,21 +1,18 @@
 /** Opens a model folder (or the built-in demo) into a model plus its tokenizer. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { readConfigFile } from './config';
-import { DemoModel, DemoTokenizer } from '../demo/demoModel';
-import { EngineError } from '../errors';
-import { repoIdFromSnapshotPath } from '../hub/cache';
-import type { TransformerModel } from '../model';
-import { BartModel } from '../models/bart';
-import { BertModel } from '../models/bert';
-import { Gpt2Model } from '../models/gpt2';
-import { LlamaModel } from '../models/llama';
-import { T5Model } from '../models/t5';
-import { HfTokenizer, TextTokenizer } from '../tokenizer';
-import { WeightFile } from './weights';
-
-/** The built-in demo's two variants: bidirectional and masked (causal) self-attention. */
-export const DEMO_MODELS = ['demo', 'demo-causal'] as const;
+import { readConfigFile } from './loader/config';
+import { DemoModel, DemoTokenizer, isDemoModel } from './demo/demoModel';
+import { EngineError } from './errors';
+import { repoIdFromSnapshotPath } from './hub/cache';
+import type { TransformerModel } from './model';
+import { BartModel } from './models/bart';
+import { BertModel } from './models/bert';
+import { Gpt2Model } from './models/gpt2';
+import { LlamaModel } from './models/llama';
+import { T5Model } from './models/t5';
+import { HfTokenizer, TextTokenizer } from './tokenizer';
+import { WeightFile } from './loader/weights';
 
 export interface LoadedModel {
   readonly model: TransformerModel;
@@ -26,7 +23,7 @@ export interface LoadedModel {
 }
 
 export function loadModel(source: string): LoadedModel {
-  if (source === 'demo' || source === 'demo-causal') return { model: new DemoModel(source === 'demo-causal'), tokenizer: new DemoTokenizer(), source };
+  if (isDemoModel(source)) return { model: new DemoModel(source === 'demo-causal'), tokenizer: new DemoTokenizer(), source };
   const folder = path.resolve(source);
   if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
     throw new EngineError('BAD_MODEL_FOLDER', `${folder} is not a folder. Choose a Hugging Face model folder, or "demo" / "demo-causal" for the built-in model.`);
