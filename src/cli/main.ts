@@ -6,6 +6,7 @@
  *   download  fetch a Hugging Face Hub model into the Hugging Face cache
  */
 import { isEngineError } from '../engine/errors';
+import { cliErrorText } from './errorText';
 import { runDemo } from './demoCommand';
 import { runDownload } from './downloadCommand';
 import { runInspect } from './inspectCommand';
@@ -48,7 +49,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (isEngineError(err)) {
-      process.stderr.write(`error: ${err.message}\n`);
+      process.stderr.write(`error: ${cliErrorText(err)}\n`);
     } else {
       process.stderr.write(`internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
     }

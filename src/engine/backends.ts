@@ -4,6 +4,7 @@
  * "GPU" is the CPU again) `auto` races the two and keeps the faster, saying so. A WebGPU failure
  * later in a run is EngineError('GPU_FAILURE'); the engine worker repeats an `auto` run on the CPU.
  */
+import type { BackendReport } from '../protocol/run';
 import type { Backend } from './backend';
 import { createCpuBackend } from './cpu/createCpuBackend';
 import { EngineError, isEngineError } from './errors';
@@ -12,13 +13,9 @@ import { WebGpuBackend } from './webgpu/webgpuBackend';
 
 export type BackendChoice = 'auto' | 'cpu' | 'webgpu';
 
-export interface BackendSelection {
+/** The backend a run gets, and the report of that choice. */
+export interface BackendSelection extends BackendReport {
   readonly backend: Backend;
-  readonly used: 'cpu' | 'webgpu';
-  /** Adapter name for WebGPU (with the self-benchmark's verdict on a software adapter), "CPU (JavaScript)" for the CPU. */
-  readonly adapter: string;
-  /** Why WebGPU was not used, when it was not. */
-  readonly fallbackReason: string | null;
 }
 
 export function parseBackendChoice(value: string): BackendChoice {
@@ -33,7 +30,7 @@ export async function selectBackend(choice: BackendChoice): Promise<BackendSelec
     gpu = await WebGpuBackend.create();
   } catch (err) {
     const reason = isEngineError(err) ? err.message : `WebGPU could not start: ${(err as Error).message}`;
-    if (choice === 'webgpu') throw new EngineError('NO_GPU', `${reason} Use --backend auto or cpu to run on the CPU.`);
+    if (choice === 'webgpu') throw isEngineError(err) ? err : new EngineError('NO_GPU', reason, { remedies: ['use-cpu'] });
     return onCpu(reason);
   }
   const adapter = gpu.description.name;

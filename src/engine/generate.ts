@@ -10,7 +10,8 @@ import type { ForwardEvent, ForwardWants, TransformerModel } from './model';
 import { KvCache } from './kvCache';
 import { throwIfAborted } from './models/common';
 
-export interface GeneratedToken {
+/** The token chosen at `step`, streamed after that step's attention. */
+export interface TokenEvent {
   readonly type: 'token';
   readonly step: number;
   readonly id: number;
@@ -33,7 +34,7 @@ function argmaxLastRow(data: Float32Array, rows: number, cols: number): number {
   return best;
 }
 
-export async function* generate(model: TransformerModel, backend: Backend, request: GenerateRequest): AsyncGenerator<ForwardEvent | GeneratedToken> {
+export async function* generate(model: TransformerModel, backend: Backend, request: GenerateRequest): AsyncGenerator<ForwardEvent | TokenEvent> {
   const { info } = model;
   if (info.untrained) throw new EngineError('BAD_INPUT', `${info.name} has no language-model head, so it cannot generate; use a real model.`);
   if (info.kind === 'encoder-only') throw new EngineError('BAD_INPUT', `${info.name} is an encoder (${info.modelType}); only decoder and encoder-decoder models generate.`);

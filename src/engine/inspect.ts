@@ -7,7 +7,7 @@ import { EngineError } from './errors';
 import { generate } from './generate';
 import type { LoadedModel } from './loadModel';
 import type { ForwardEvent, ForwardWants } from './model';
-import type { Offset } from './tokenizer';
+import type { GeneratedToken, Timings, TokenizedText } from '../protocol/run';
 
 export interface InspectInput {
   readonly text?: string;
@@ -19,25 +19,12 @@ export interface InspectInput {
   readonly generate?: number;
 }
 
-export interface TokenizedText {
-  readonly ids: number[];
-  readonly tokens: string[];
-  readonly offsetsUtf16: Offset[];
-  readonly special: boolean[];
-}
-
-export interface Timings {
-  tokenizeMs: number;
-  firstLayerMs: number;
-  forwardMs: number;
-}
-
 export interface InspectionSummary {
   readonly source: TokenizedText;
   /** The decoder's input tokens: what the rows of decoder and cross attention are. */
   readonly target?: TokenizedText;
   /** Encoder-decoder teacher forcing: the target's ids, which the decoder input is shifted from. */
-  readonly labels?: number[];
+  readonly labels?: readonly number[];
   /** The tokens generation produced, in order. */
   readonly generated?: { ids: number[]; tokens: string[] };
   readonly timings: Timings;
@@ -65,18 +52,28 @@ async function tokenize(loaded: LoadedModel, text: string | undefined, ids: read
   }
   if (text === undefined) throw new EngineError('BAD_INPUT', `Give the ${what} as text or as ids.`);
   if (!loaded.tokenizer) {
-    throw new EngineError('BAD_TOKENIZER', `${loaded.model.info.name} has no tokenizer.json, so it cannot read text; pass token ids instead (--ids 1,2,3).`);
+    throw new EngineError('BAD_TOKENIZER', `${loaded.model.info.name} has no tokenizer.json, so it cannot read text.`, { remedies: ['pass-ids', 'choose-model'] });
   }
   const enc = await loaded.tokenizer.encode(text);
   return { ids: enc.ids, tokens: enc.tokens, offsetsUtf16: enc.offsetsUtf16, special: enc.special };
 }
 
-export interface InspectHandlers {
+/** The tokens of a run, known before its first layer. */
+export interface TokenizedRun {
+  readonly source: TokenizedText;
+  readonly target?: TokenizedText;
+}
+
+/**
+ * What a streaming inspection calls back; `Started` is what the caller learns before the first
+ * layer (the tokens here; the engine worker's client adds the model and the backend).
+ */
+export interface InspectHandlers<Started = TokenizedRun> {
   /** Called once the input is tokenized, before the first layer: a view can lay out its tokens. */
-  onStart?(tokenized: { source: TokenizedText; target?: TokenizedText }): void;
+  onStart?(started: Started): void;
   onEvent(event: ForwardEvent): void | Promise<void>;
   /** Generation: each chosen token, after its step's attention. */
-  onToken?(token: { step: number; id: number; text: string }): void | Promise<void>;
+  onToken?(token: GeneratedToken): void | Promise<void>;
 }
 
 /** Tokenize time, time to the first attention layer, and forward time of one inspection. */

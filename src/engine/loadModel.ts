@@ -26,7 +26,7 @@ export function loadModel(source: string): LoadedModel {
   if (isDemoModel(source)) return { model: new DemoModel(source === 'demo-causal'), tokenizer: new DemoTokenizer(), source };
   const folder = path.resolve(source);
   if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
-    throw new EngineError('BAD_MODEL_FOLDER', `${folder} is not a folder. Choose a Hugging Face model folder, or "demo" / "demo-causal" for the built-in model.`);
+    throw new EngineError('BAD_MODEL_FOLDER', `${folder} is not a folder.`, { remedies: ['choose-model'], details: { file: folder } });
   }
   const config = readConfigFile(folder);
   const weights = WeightFile.open(folder);

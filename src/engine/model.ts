@@ -3,38 +3,10 @@
  * results layer by layer, so a consumer can draw layer 0 while layer 1 is still computing.
  */
 import type { Backend } from './backend';
+import type { AttentionStack, ModelInfo } from '../protocol/run';
 import type { KvCache } from './kvCache';
 
-export type ModelKind = 'decoder-only' | 'encoder-only' | 'encoder-decoder';
-
-/** self: decoder-only or encoder-only models; encoder/decoder/cross: the three attentions of seq2seq. */
-export type AttentionKind = 'self' | 'encoder' | 'decoder' | 'cross';
 export type HiddenStack = 'main' | 'encoder' | 'decoder';
-
-export interface ModelInfo {
-  /** Folder name or "demo". */
-  readonly name: string;
-  readonly modelType: string;
-  readonly kind: ModelKind;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly numKvHeads: number;
-  readonly headDim: number;
-  readonly hiddenSize: number;
-  readonly vocabSize: number;
-  /** Longest input the model's position scheme supports (learned positions are a hard limit). */
-  readonly maxPositions: number;
-  /** True when self-attention masks future positions. */
-  readonly causal: boolean;
-  /** True when the model takes a target (decoderIds) and streams encoder, decoder and cross attention. */
-  readonly crossAttention: boolean;
-  /** Encoder-decoder models: the decoder input starts with this id (teacher forcing shifts the labels right). */
-  readonly decoderStartTokenId?: number;
-  /** Generation stops at any of these ids. */
-  readonly eosTokenIds: readonly number[];
-  /** The built-in demo's weights are random: it teaches the mechanics, not language. */
-  readonly untrained: boolean;
-}
 
 export interface ForwardWants {
   /** Pre-softmax scores (scaled, biased, masked with -Infinity) for every layer. */
@@ -65,7 +37,7 @@ export interface ForwardRequest {
 
 export interface AttentionEvent {
   readonly type: 'attention';
-  readonly kind: AttentionKind;
+  readonly stack: AttentionStack;
   readonly layer: number;
   readonly numHeads: number;
   readonly numKvHeads: number;
@@ -117,7 +89,7 @@ export function tensorName(event: ForwardEvent, part: 'probs' | 'scores' = 'prob
   switch (event.type) {
     case 'attention': {
       if (part === 'scores') return `scores.${event.layer}`;
-      const prefix = event.kind === 'self' ? '' : `${event.kind}_`;
+      const prefix = event.stack === 'self' ? '' : `${event.stack}_`;
       return `${prefix}attentions.${event.layer}`;
     }
     case 'hidden':

@@ -8,21 +8,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { Offset, TokenizedText } from '../protocol/run';
 import { EngineError } from './errors';
 
-export type Offset = readonly [number, number] | null;
-
-export interface Encoding {
-  readonly ids: number[];
-  readonly tokens: string[];
-  /** [start, end) in UTF-16 code units of the original text; null for added special tokens. */
-  readonly offsetsUtf16: Offset[];
-  /** true where the token is a special token (BOS, [CLS], …). */
-  readonly special: boolean[];
-}
-
 export interface TextTokenizer {
-  encode(text: string, options?: { addSpecialTokens?: boolean }): Promise<Encoding>;
+  encode(text: string, options?: { addSpecialTokens?: boolean }): Promise<TokenizedText>;
   decode(ids: readonly number[]): Promise<string>;
   idToToken(id: number): string;
 }
@@ -48,7 +38,7 @@ export class HfTokenizer implements TextTokenizer {
   static load(folder: string): HfTokenizer {
     const file = path.join(folder, 'tokenizer.json');
     if (!fs.existsSync(file)) {
-      throw new EngineError('BAD_TOKENIZER', `${folder} has no tokenizer.json. Attention Inspector reads the fast-tokenizer file; run --ids with token ids instead, or save the tokenizer with transformers.`);
+      throw new EngineError('BAD_TOKENIZER', `${folder} has no tokenizer.json (the fast-tokenizer file; transformers' tokenizer.save_pretrained writes it), so text cannot be tokenized.`, { remedies: ['pass-ids', 'choose-model'], details: { file } });
     }
     let native: NativeTokenizer;
     try {
@@ -57,12 +47,12 @@ export class HfTokenizer implements TextTokenizer {
       const { Tokenizer } = require('tokenizers') as typeof import('tokenizers');
       native = Tokenizer.fromFile(file);
     } catch (err) {
-      throw new EngineError('BAD_TOKENIZER', `Cannot read ${file}: ${(err as Error).message}`);
+      throw new EngineError('BAD_TOKENIZER', `Cannot read ${file}: ${(err as Error).message}`, { remedies: ['choose-model'], details: { file } });
     }
     return new HfTokenizer(native);
   }
 
-  async encode(text: string, options: { addSpecialTokens?: boolean } = {}): Promise<Encoding> {
+  async encode(text: string, options: { addSpecialTokens?: boolean } = {}): Promise<TokenizedText> {
     const enc = await this.native.encode(text, null, { addSpecialTokens: options.addSpecialTokens ?? true });
     const cpToU16 = codePointToUtf16Map(text);
     const specialMask = enc.getSpecialTokensMask();

@@ -12,50 +12,26 @@
  */
 
 /** Bump when a message changes shape; a webview of another version is told to reload. */
+import type { AttentionStack, BackendReport, ErrorCode, GeneratedToken, ModelInfo, Timings, TokenizedText } from './run';
+
 export const PROTOCOL_VERSION = 2;
 
-/** Which attention of the model a layer belongs to (decoder-only and encoder-only models: `self`). */
-export type AttentionStack = 'self' | 'encoder' | 'decoder' | 'cross';
+export type { AttentionStack } from './run';
 
-/** What the panel needs to know about the model (a structural subset of the engine's ModelInfo). */
-export interface PanelModelInfo {
-  readonly name: string;
-  readonly modelType: string;
-  readonly kind: 'decoder-only' | 'encoder-only' | 'encoder-decoder';
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly numKvHeads: number;
-  readonly headDim: number;
-  readonly hiddenSize: number;
-  readonly causal: boolean;
-  readonly untrained: boolean;
-}
-
-/** One tokenized text: the engine's TokenizedText plus the text itself (for merging subwords into words). */
-export interface PanelTokens {
+/** A tokenized text and the text itself (the panel merges subwords into words with it; null for ids). */
+export interface PanelTokens extends TokenizedText {
   readonly text: string | null;
-  readonly ids: readonly number[];
-  readonly tokens: readonly string[];
-  /** [start, end) in UTF-16 code units of `text`; null for added special tokens. */
-  readonly offsetsUtf16: readonly (readonly [number, number] | null)[];
-  readonly special: readonly boolean[];
-}
-
-export interface PanelBackend {
-  readonly used: 'cpu' | 'webgpu';
-  readonly adapter: string;
-  readonly fallbackReason: string | null;
 }
 
 export interface RunStarted {
   readonly type: 'run-started';
   readonly runId: number;
-  readonly model: PanelModelInfo;
+  readonly model: ModelInfo;
   /** Queries and keys of self-attention; keys of cross-attention. */
   readonly source: PanelTokens;
   /** Encoder-decoder runs: the decoder's tokens (queries of cross-attention). */
   readonly target?: PanelTokens;
-  readonly backend: PanelBackend;
+  readonly backend: BackendReport;
   /**
    * Generation runs: up to this many tokens follow, one per step. Encoder-decoder generation starts its
    * `target` with the decoder start token and grows it by one token per step.
@@ -95,26 +71,22 @@ export interface LayerMessage {
 }
 
 /** Generation: the token chosen at `step`, sent after that step's layers. */
-export interface GeneratedToken {
+export interface GeneratedTokenMessage extends GeneratedToken {
   readonly type: 'generated-token';
   readonly runId: number;
-  readonly step: number;
-  readonly id: number;
-  /** The token's string (SentencePiece and byte-level markers included, as the tokenizer has it). */
-  readonly text: string;
 }
 
 export interface RunFinished {
   readonly type: 'run-finished';
   readonly runId: number;
-  readonly timings: { readonly tokenizeMs: number; readonly firstLayerMs: number; readonly forwardMs: number };
+  readonly timings: Timings;
 }
 
 export interface RunFailed {
   readonly type: 'run-failed';
   readonly runId: number;
   /** The engine's error code (or INTERNAL), for the panel to branch on. */
-  readonly code: string;
+  readonly code: ErrorCode;
   /** What went wrong and what to do next, shown as is. */
   readonly message: string;
 }
@@ -156,7 +128,7 @@ export interface BaselineLayer {
 export interface Baseline {
   readonly source: PanelTokens;
   readonly target?: PanelTokens;
-  readonly model: PanelModelInfo;
+  readonly model: ModelInfo;
   readonly layers: readonly BaselineLayer[];
 }
 
@@ -167,7 +139,7 @@ export interface BaselineMessage {
   readonly baseline: Baseline | null;
 }
 
-export type RunMessage = RunStarted | LayerMessage | GeneratedToken | RunFinished | RunFailed;
+export type RunMessage = RunStarted | LayerMessage | GeneratedTokenMessage | RunFinished | RunFailed;
 /** What a standalone report replays: a run, and the baseline it is compared with. */
 export type ReplayMessage = RunMessage | BaselineMessage;
 export type ToWebview = ReplayMessage | ExportResult | Reveal;

@@ -7,7 +7,7 @@
  * then shows every step whose token has arrived as one growing run: the steps' rows stacked into full
  * matrices (see generation.ts) over the prompt followed by the tokens fed back so far.
  */
-import type { AttentionStack, GeneratedToken, LayerMessage, PanelTokens, RunFailed, RunFinished, RunMessage, RunStarted } from '../protocol/messages';
+import type { AttentionStack, GeneratedTokenMessage, LayerMessage, PanelTokens, RunFailed, RunFinished, RunMessage, RunStarted } from '../protocol/messages';
 import { assembleSteps, isStepStack, withGenerated } from './generation';
 import { matrixRow, topIndices, type HeadMatrices } from './matrices';
 
@@ -24,8 +24,8 @@ export class AttentionRun {
   private received = 0;
   /** Generation: layers of steps ≥ 1 by stack, layer and step; the tokens by step; both in arrival order. */
   private readonly stepLayers = new Map<AttentionStack, LayerMessage[][]>();
-  private readonly tokens: GeneratedToken[] = [];
-  private readonly stepLog: (LayerMessage | GeneratedToken)[] = [];
+  private readonly tokens: GeneratedTokenMessage[] = [];
+  private readonly stepLog: (LayerMessage | GeneratedTokenMessage)[] = [];
   private readonly assembled = new Map<string, { steps: number; layer: LayerMessage }>();
   private readonly grownTokens = new Map<'source' | 'target', { steps: number; tokens: PanelTokens }>();
 
@@ -120,8 +120,8 @@ export class AttentionRun {
   }
 
   /** Generated tokens so far, in step order (a step's token arrives after all of its layers). */
-  generated(): readonly GeneratedToken[] {
-    const out: GeneratedToken[] = [];
+  generated(): readonly GeneratedTokenMessage[] {
+    const out: GeneratedTokenMessage[] = [];
     for (let step = 0; this.tokens[step]; step++) out.push(this.tokens[step]);
     return out;
   }

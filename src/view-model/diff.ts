@@ -5,7 +5,8 @@
  * baseline goes through the same layer and head reduction and the same word folding as the current
  * run, so the difference is of exactly what the views show.
  */
-import type { AttentionStack, Baseline, BaselineLayer, PanelModelInfo, PanelTokens } from '../protocol/messages';
+import type { AttentionStack, Baseline, BaselineLayer, PanelTokens } from '../protocol/messages';
+import type { ModelInfo } from '../protocol/run';
 import { alignTokens, type TokenAlignment } from './alignment';
 import type { AttentionRun } from './attentionRun';
 import { foldMatrix, reduceHeads, reduceMatrices, type HeadMatrices } from './matrices';
@@ -23,12 +24,12 @@ export function baselineOf(run: AttentionRun): Baseline | undefined {
   return { source, target: run.targetTokens(), model: started.model, layers };
 }
 
-function describeModel(m: PanelModelInfo): string {
+function describeModel(m: ModelInfo): string {
   return `${m.name} (${m.numLayers} layer${m.numLayers === 1 ? '' : 's'} × ${m.numHeads} heads)`;
 }
 
 /** Why this baseline cannot be compared with the current run's `stack`, or undefined when it can. */
-export function comparisonProblem(current: PanelModelInfo, baseline: Baseline, stack: AttentionStack): string | undefined {
+export function comparisonProblem(current: ModelInfo, baseline: Baseline, stack: AttentionStack): string | undefined {
   const b = baseline.model;
   if (b.name !== current.name || b.modelType !== current.modelType || b.kind !== current.kind || b.numLayers !== current.numLayers || b.numHeads !== current.numHeads) {
     return `Not compared: the baseline comes from ${describeModel(b)}, this run from ${describeModel(current)}. Weights of different models do not correspond; pin a run of ${current.name} as the baseline.`;

@@ -4,7 +4,8 @@
  * Stacking the steps' rows gives the full lower-triangular matrix the views draw, and step k's row is
  * what the model looked at when it chose generated token k.
  */
-import type { AttentionStack, LayerMessage, PanelModelInfo, PanelTokens } from '../protocol/messages';
+import type { AttentionStack, LayerMessage, PanelTokens } from '../protocol/messages';
+import type { ModelInfo } from '../protocol/run';
 import { foldMatrix, type HeadMatrices } from './matrices';
 
 interface StepToken {
@@ -58,7 +59,7 @@ function concat(parts: readonly Float32Array[]): Float32Array {
 }
 
 /** The stacks whose queries grow by one token per step. */
-export function isStepStack(kind: PanelModelInfo['kind'], stack: AttentionStack): boolean {
+export function isStepStack(kind: ModelInfo['kind'], stack: AttentionStack): boolean {
   return kind === 'encoder-decoder' ? stack === 'decoder' || stack === 'cross' : stack === 'self';
 }
 
@@ -66,7 +67,7 @@ export function isStepStack(kind: PanelModelInfo['kind'], stack: AttentionStack)
  * The query row (model token index) of step `step` in the assembled matrices: the prompt's last token
  * for step 0 of a decoder-only model, the decoder start token for step 0 of an encoder-decoder.
  */
-export function stepRow(kind: PanelModelInfo['kind'], promptLength: number, step: number): number {
+export function stepRow(kind: ModelInfo['kind'], promptLength: number, step: number): number {
   return kind === 'encoder-decoder' ? step : promptLength - 1 + step;
 }
 

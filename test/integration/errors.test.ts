@@ -51,7 +51,7 @@ describe('Errors: each says what to do, and the extension keeps working', () => 
       await showSelectedText('Once upon a time');
       const outcome = await runCommand(INSPECT_SELECTION_COMMAND);
       assert.strictEqual(outcome.status, 'failed');
-      const notice = assertNotice(outcome.notice, 'error', /has no config\.json\. Choose a Hugging Face model folder/);
+      const notice = assertNotice(outcome.notice, 'error', /has no config\.json, so it is not a Hugging Face model folder .* Choose another model: a folder with config\.json/);
       assert.deepStrictEqual(notice.actions, ['Choose Model…']);
     } finally {
       await restore();

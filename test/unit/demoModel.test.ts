@@ -7,7 +7,7 @@ import type { AttentionEvent } from '../../src/engine/model';
 
 const backend = new ReferenceBackend();
 
-async function attentionOf(model: string, text: string, targetText?: string): Promise<{ events: AttentionEvent[]; tokens: string[]; targetTokens?: string[] }> {
+async function attentionOf(model: string, text: string, targetText?: string): Promise<{ events: AttentionEvent[]; tokens: readonly string[]; targetTokens?: readonly string[] }> {
   const events: AttentionEvent[] = [];
   const summary = await inspect(loadModel(model), backend, { text, targetText }, { scores: true, headVectors: true }, {
     onEvent: (e) => void (e.type === 'attention' && events.push(e)),
@@ -19,7 +19,7 @@ function assertRowsSumToOne(e: AttentionEvent): void {
   for (let r = 0; r < e.numHeads * e.queryLength; r++) {
     let sum = 0;
     for (let j = 0; j < e.keyLength; j++) sum += e.probs[r * e.keyLength + j];
-    assert.ok(Math.abs(sum - 1) < 1e-5, `row ${r} of ${e.kind} sums to ${sum}`);
+    assert.ok(Math.abs(sum - 1) < 1e-5, `row ${r} of ${e.stack} sums to ${sum}`);
   }
 }
 
@@ -37,7 +37,7 @@ describe('demo model', () => {
     const { events } = await attentionOf('demo', 'I Love Nature Language Processing');
     assert.strictEqual(events.length, 1);
     const [e] = events;
-    assert.strictEqual(e.kind, 'self');
+    assert.strictEqual(e.stack, 'self');
     assert.strictEqual(e.numHeads, 8);
     assert.strictEqual(e.headDim, 64);
     assertRowsSumToOne(e);
@@ -79,7 +79,7 @@ describe('demo model', () => {
 
   it('cross-attention: target tokens over source tokens, plus encoder and masked decoder attention', async () => {
     const { events, tokens, targetTokens } = await attentionOf('demo', '那天雨很大', 'It rained heavily that day');
-    assert.deepStrictEqual(events.map((e) => e.kind), ['encoder', 'decoder', 'cross']);
+    assert.deepStrictEqual(events.map((e) => e.stack), ['encoder', 'decoder', 'cross']);
     const cross = events[2];
     assert.strictEqual(cross.queryLength, targetTokens!.length);
     assert.strictEqual(cross.keyLength, tokens.length);

@@ -4,7 +4,7 @@
  */
 import * as assert from 'assert';
 import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
-import { generate, GeneratedToken } from '../../src/engine/generate';
+import { generate, TokenEvent } from '../../src/engine/generate';
 import { inspect } from '../../src/engine/inspect';
 import { LoadedModel, loadModel } from '../../src/engine/loadModel';
 import type { AttentionEvent, ForwardEvent } from '../../src/engine/model';
@@ -13,7 +13,7 @@ import { sharedPath } from '../helpers/shared';
 
 const backend = new ReferenceBackend();
 
-async function collect(stream: AsyncGenerator<ForwardEvent | GeneratedToken>) {
+async function collect(stream: AsyncGenerator<ForwardEvent | TokenEvent>) {
   const tokens: number[] = [];
   const attention: AttentionEvent[] = [];
   for await (const e of stream) {
@@ -24,9 +24,9 @@ async function collect(stream: AsyncGenerator<ForwardEvent | GeneratedToken>) {
 }
 
 /** Attention of a full, cache-free pass, keyed like "decoder.1". */
-async function fullPass(loaded: LoadedModel, ids: number[], targetIds?: number[]): Promise<Map<string, AttentionEvent>> {
+async function fullPass(loaded: LoadedModel, ids: readonly number[], targetIds?: readonly number[]): Promise<Map<string, AttentionEvent>> {
   const out = new Map<string, AttentionEvent>();
-  await inspect(loaded, backend, { ids, targetIds }, {}, { onEvent: (e) => void (e.type === 'attention' && out.set(`${e.kind}.${e.layer}`, e)) });
+  await inspect(loaded, backend, { ids, targetIds }, {}, { onEvent: (e) => void (e.type === 'attention' && out.set(`${e.stack}.${e.layer}`, e)) });
   return out;
 }
 
@@ -75,12 +75,12 @@ describe('generation', () => {
       const start = loaded.model.info.decoderStartTokenId!;
       // Teacher forcing on labels = generated tokens reads [start, tokens[:-1]]: the same decoder inputs.
       const full = await fullPass(loaded, source, tokens);
-      for (const e of attention.filter((a) => a.kind !== 'encoder')) {
-        const fullEvent = full.get(`${e.kind}.${e.layer}`)!;
+      for (const e of attention.filter((a) => a.stack !== 'encoder')) {
+        const fullEvent = full.get(`${e.stack}.${e.layer}`)!;
         assert.strictEqual(e.queryLength, 1);
-        assertClose(lastRows(e, 0), lastRows(fullEvent, e.step!, e.keyLength), { atol: 1e-5 }, `${e.kind} step ${e.step} layer ${e.layer}`);
+        assertClose(lastRows(e, 0), lastRows(fullEvent, e.step!, e.keyLength), { atol: 1e-5 }, `${e.stack} step ${e.step} layer ${e.layer}`);
       }
-      assert.strictEqual(attention.filter((a) => a.kind === 'encoder').length, 2, 'the encoder runs once');
+      assert.strictEqual(attention.filter((a) => a.stack === 'encoder').length, 2, 'the encoder runs once');
       assert.ok(start >= 0);
     });
   }

@@ -3,6 +3,7 @@ import * as assert from 'assert';
 import { attentionWeights, focusForToken, headViewFor, hoverSections, partOf } from '../../src/view-model/attentionLookup';
 import type { LayerMessage, PanelTokens, RunStarted } from '../../src/protocol/messages';
 import { AttentionRun } from '../../src/view-model/attentionRun';
+import { modelInfo } from '../helpers/modelInfo';
 
 function tokens(words: string[]): PanelTokens {
   let at = 0;
@@ -14,7 +15,7 @@ function tokens(words: string[]): PanelTokens {
   return { text: words.join(' '), ids: words.map((_, i) => i), tokens: words, offsetsUtf16, special: words.map(() => false) };
 }
 
-const MODEL = { name: 'm', modelType: 'demo', kind: 'encoder-only', numLayers: 2, numHeads: 2, numKvHeads: 2, headDim: 4, hiddenSize: 8, causal: false, untrained: true } as const;
+const MODEL = modelInfo({ name: 'm', modelType: 'demo', kind: 'encoder-only', numLayers: 2, numHeads: 2, numKvHeads: 2, headDim: 4, hiddenSize: 8, causal: false, untrained: true });
 
 /** probs[h][q][k] from nested lists. */
 function layer(stack: LayerMessage['stack'], index: number, probs: number[][][]): LayerMessage {

@@ -6,6 +6,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { cliErrorText } from '../../src/cli/errorText';
 import { EngineError, EngineErrorCode } from '../../src/engine/errors';
 import { resolveModelSource } from '../../src/engine/hub';
 import { linkIntoSnapshot, parseHubId } from '../../src/engine/hub/cache';
@@ -36,11 +37,13 @@ function buildCache(cacheDir: string): string {
   return repoDir;
 }
 
+/** The error's code, and fragments of the whole text the CLI prints for it (the fact and its remedies). */
 function expectCode(code: EngineErrorCode, ...fragments: string[]): (err: unknown) => boolean {
   return (err: unknown) => {
     assert.ok(err instanceof EngineError, `expected EngineError, got ${err}`);
     assert.strictEqual(err.code, code, err.message);
-    for (const f of fragments) assert.ok(err.message.includes(f), `message "${err.message}" should mention "${f}"`);
+    const text = cliErrorText(err);
+    for (const f of fragments) assert.ok(text.includes(f), `"${text}" should mention "${f}"`);
     return true;
   };
 }

@@ -12,6 +12,7 @@ import { baselineOf, comparisonProblem, DiffSource, largestChanges, maxAbsOf } f
 import { diffPixels } from '../../src/view-model/heatmap';
 import { DEFAULT_SELECTION, revealIn, selectionForRun, selectionMessage, selectStep, toggleHead } from '../../src/view-model/selection';
 import { ViewDataSource } from '../../src/view-model/viewData';
+import { modelInfo } from '../helpers/modelInfo';
 
 function tokensOf(words: string[]): PanelTokens {
   let at = 0;
@@ -28,7 +29,7 @@ function runOf(words: string[], weight: (h: number, i: number, j: number) => num
   const n = words.length;
   const started: RunStarted = {
     type: 'run-started', runId,
-    model: { name, modelType: 'gpt2', kind: 'decoder-only', numLayers: 1, numHeads: 2, numKvHeads: 2, headDim: 2, hiddenSize: 4, causal: true, untrained: false },
+    model: modelInfo({ name, modelType: 'gpt2', kind: 'decoder-only', numLayers: 1, numHeads: 2, numKvHeads: 2, headDim: 2, hiddenSize: 4, causal: true, untrained: false }),
     source: tokensOf(words), backend: { used: 'cpu', adapter: 'CPU', fallbackReason: null },
   };
   const probs = new Float32Array(2 * n * n);

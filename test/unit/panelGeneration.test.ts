@@ -8,13 +8,14 @@ import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBacken
 import { inspect } from '../../src/engine/inspect';
 import { loadModel } from '../../src/engine/loadModel';
 import type { AttentionEvent } from '../../src/engine/model';
-import type { GeneratedToken, LayerMessage, RunMessage, RunStarted } from '../../src/protocol/messages';
+import type { GeneratedTokenMessage, LayerMessage, RunMessage, RunStarted } from '../../src/protocol/messages';
 import { completedRunMessages } from '../../src/store/runMessages';
 import { AttentionRun } from '../../src/view-model/attentionRun';
 import { assembleSteps, isSpecialToken, isStepStack, stepRow, stepRowMatrix, tokenPiece, withGenerated } from '../../src/view-model/generation';
 import { displayTokens } from '../../src/view-model/tokens';
 import { assertClose } from '../helpers/compare';
 import { sharedPath } from '../helpers/shared';
+import { modelInfo } from '../helpers/modelInfo';
 
 const backend = new ReferenceBackend();
 
@@ -37,13 +38,13 @@ function startedRun(kind: 'decoder-only' | 'encoder-decoder' = 'decoder-only'): 
   const tokens = ['<s>', '▁Once', '▁upon'];
   return {
     type: 'run-started', runId: 1, generation: { maxNewTokens: 4 },
-    model: { name: 'm', modelType: 'llama', kind, numLayers: 1, numHeads: 1, numKvHeads: 1, headDim: 2, hiddenSize: 2, causal: true, untrained: false },
+    model: modelInfo({ name: 'm', modelType: 'llama', kind, numLayers: 1, numHeads: 1, numKvHeads: 1, headDim: 2, hiddenSize: 2, causal: true, untrained: false }),
     source: { text: 'Once upon', ids: [1, 2, 3], tokens, offsetsUtf16: [null, [0, 4], [4, 9]], special: [true, false, false] },
     backend: { used: 'cpu', adapter: 'CPU', fallbackReason: null },
   };
 }
 
-const token = (step: number, text: string): GeneratedToken => ({ type: 'generated-token', runId: 1, step, id: 10 + step, text });
+const token = (step: number, text: string): GeneratedTokenMessage => ({ type: 'generated-token', runId: 1, step, id: 10 + step, text });
 
 describe('panel generation stepping', () => {
   it('stacks steps into one lower-triangular layer, future keys masked', () => {

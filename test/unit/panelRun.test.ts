@@ -5,12 +5,13 @@ import type { LayerMessage, RunMessage, RunStarted } from '../../src/protocol/me
 import { AttentionRun } from '../../src/view-model/attentionRun';
 import { DEFAULT_SELECTION, moveFocus, selectionForRun, soloHead, toggleHead, toggleLock, hover, unlock, withTokenOptions } from '../../src/view-model/selection';
 import { focusIn, ViewDataSource } from '../../src/view-model/viewData';
+import { modelInfo } from '../helpers/modelInfo';
 
 function started(runId: number, count = 3): RunStarted {
   const tokens = Array.from({ length: count }, (_, i) => `t${i}`);
   return {
     type: 'run-started', runId,
-    model: { name: 'm', modelType: 'llama', kind: 'decoder-only', numLayers: 2, numHeads: 2, numKvHeads: 1, headDim: 4, hiddenSize: 8, causal: true, untrained: false },
+    model: modelInfo({ name: 'm', modelType: 'llama', kind: 'decoder-only', numLayers: 2, numHeads: 2, numKvHeads: 1, headDim: 4, hiddenSize: 8, causal: true, untrained: false }),
     source: { text: tokens.join(' '), ids: tokens.map((_, i) => i), tokens, offsetsUtf16: tokens.map((_, i) => [i * 3, i * 3 + 2] as const), special: tokens.map(() => false) },
     backend: { used: 'cpu', adapter: 'CPU', fallbackReason: null },
   };

@@ -12,6 +12,7 @@ import { selectBackend } from '../../src/engine/backends';
 import { isEngineError } from '../../src/engine/errors';
 import { inspect } from '../../src/engine/inspect';
 import { loadModel } from '../../src/engine/loadModel';
+import { cliErrorText } from '../../src/cli/errorText';
 import { NO_WEBGPU_ENV } from '../../src/engine/webgpu/gpuDevice';
 import { WebGpuBackend } from '../../src/engine/webgpu/webgpuBackend';
 import { EngineClient } from '../../src/engine/worker/engineClient';
@@ -64,7 +65,8 @@ describe('backend selection', function () {
     auto.backend.dispose();
     assert.strictEqual(auto.used, 'cpu');
     assert.match(auto.fallbackReason ?? '', new RegExp(`${NO_WEBGPU_ENV}=1`));
-    await rejectsWith(selectBackend('webgpu'), 'NO_GPU', /turned off by .*--backend auto or cpu/);
+    await assert.rejects(selectBackend('webgpu'), (err: unknown) => isEngineError(err) && err.code === 'NO_GPU' && /turned off by/.test(err.message)
+      && err.remedies.includes('use-cpu') && /--backend cpu/.test(cliErrorText(err)));
   });
 
   it('cpu is the CPU with no reason; webgpu is WebGPU', async function () {

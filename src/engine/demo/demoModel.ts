@@ -9,10 +9,12 @@
  */
 import type { AttentionOptions, Backend, DeviceTensor } from '../backend';
 import { EngineError } from '../errors';
-import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
+import type { ForwardEvent, ForwardRequest, TransformerModel } from '../model';
+import type { ModelInfo } from '../../protocol/run';
 import { attendFused, readHidden, readLayer, releaseAttention, throwIfAborted, PerBackend } from '../models/common';
 import { concatRows, f32Tensor } from '../tensor';
-import type { Encoding, TextTokenizer } from '../tokenizer';
+import type { TokenizedText } from '../../protocol/run';
+import type { TextTokenizer } from '../tokenizer';
 import { DemoVocabulary, demoSegments } from './demoVocabulary';
 import { gaussianMatrix, sinusoidalPositions, tokenEmbedding } from './demoWeights';
 
@@ -60,7 +62,7 @@ function projections(backend: Backend, seed: number): AttentionWeights {
 export class DemoTokenizer implements TextTokenizer {
   constructor(readonly vocabulary: DemoVocabulary = DemoVocabulary.shared) {}
 
-  async encode(text: string): Promise<Encoding> {
+  async encode(text: string): Promise<TokenizedText> {
     const segments = demoSegments(text);
     return {
       ids: segments.map((s) => this.vocabulary.idOf(s.text)),

@@ -122,7 +122,7 @@ export async function downloadModel(spec: string, options: DownloadOptions = {})
   if (options.offline || isOfflineByEnv(env)) {
     if (cached) return fromCache(cached);
     const why = options.offline ? 'offline mode is on' : 'HF_HUB_OFFLINE is set';
-    throw new EngineError('OFFLINE', `Cannot download ${repoId}: ${why}, and it is not in the Hugging Face cache (${cacheDir}). Turn offline mode off (unset HF_HUB_OFFLINE) to download it, or open a model folder instead.`);
+    throw new EngineError('OFFLINE', `Cannot download ${repoId}: ${why}, and it is not in the Hugging Face cache (${cacheDir}).`, { remedies: ['allow-downloads', 'choose-model'], details: { repoId, revision } });
   }
   if (cached && isCommitHash(revision)) return fromCache(cached); // a commit's files never change
   if (options.signal?.aborted) throw cancelledError();

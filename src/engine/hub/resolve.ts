@@ -23,12 +23,6 @@ export interface ResolveOptions {
   readonly env?: Env;
 }
 
-/** How to fetch a model that is not cached: the same words in the CLI's and the editor's errors. */
-export function downloadHint(repoId: string, revision: string): string {
-  const revisionFlag = revision === DEFAULT_REVISION ? '' : ` --revision ${revision}`;
-  return `Download it first: run \`attention-inspector download ${repoId}${revisionFlag}\`, or "Attention: Download Model from Hugging Face" in VS Code.`;
-}
-
 /** Where a revision conflict between "org/name@rev" and a separate revision option is caught. */
 export function hubRevision(specRevision: string | undefined, optionRevision: string | undefined, spec: string): string {
   if (specRevision && optionRevision && specRevision !== optionRevision) {
@@ -47,18 +41,19 @@ export function resolveModelSource(spec: string, options: ResolveOptions = {}): 
   if (fs.existsSync(folder) && fs.statSync(folder).isDirectory()) return { kind: 'folder', path: folder };
   const hubId = looksLikePath(spec) ? undefined : parseHubId(spec);
   if (!hubId) {
-    throw new EngineError('BAD_MODEL_FOLDER', `${folder} is not a folder. Choose a Hugging Face model folder, a Hub model id such as org/name, or "demo" / "demo-causal" for the built-in model.`);
+    throw new EngineError('BAD_MODEL_FOLDER', `${folder} is not a folder, and "${spec}" is not a Hub model id (org/name).`, { remedies: ['choose-model'], details: { file: folder } });
   }
   const revision = hubRevision(hubId.revision, options.revision, spec);
   const cacheDir = options.cacheDir ?? hubCacheDir(options.env);
   const named = `${hubId.repoId}${revision === DEFAULT_REVISION ? '' : `@${revision}`}`;
   const snapshot = findSnapshot(cacheDir, hubId.repoId, revision);
+  const notCached = { remedies: ['download-model', 'choose-model'], details: { repoId: hubId.repoId, revision } } as const;
   if (!snapshot) {
-    throw new EngineError('MODEL_NOT_CACHED', `${named} is neither a folder nor a model in the Hugging Face cache (${cacheDir}). ${downloadHint(hubId.repoId, revision)}`);
+    throw new EngineError('MODEL_NOT_CACHED', `${named} is neither a folder nor a model in the Hugging Face cache (${cacheDir}).`, notCached);
   }
   const missing = missingSnapshotFiles(snapshot.folder);
   if (missing.length) {
-    throw new EngineError('MODEL_NOT_CACHED', `${named} is only partly in the Hugging Face cache: ${snapshot.folder} lacks ${missing.join(', ')}. ${downloadHint(hubId.repoId, revision)}`);
+    throw new EngineError('MODEL_NOT_CACHED', `${named} is only partly in the Hugging Face cache: ${snapshot.folder} lacks ${missing.join(', ')}.`, notCached);
   }
   return { kind: 'hub', path: snapshot.folder, repoId: hubId.repoId, revision, commit: snapshot.commit };
 }

@@ -42,7 +42,9 @@ export const SUPPORTED_MODEL_TYPES = ['gpt2', 'llama', 'qwen2', 'bert', 't5', 'b
 export function readConfigFile(folder: string): ModelConfig {
   const file = path.join(folder, 'config.json');
   if (!fs.existsSync(file)) {
-    throw new EngineError('BAD_MODEL_FOLDER', `${folder} has no config.json. Choose a Hugging Face model folder (config.json, model.safetensors, tokenizer.json).`);
+    throw new EngineError('BAD_MODEL_FOLDER', `${folder} has no config.json, so it is not a Hugging Face model folder (config.json, model.safetensors, tokenizer.json).`, {
+      remedies: ['choose-model'], details: { file },
+    });
   }
   let raw: unknown;
   try {

@@ -1,7 +1,8 @@
 /** BERT: bidirectional encoder, post-LN, word + position + token-type embeddings, optional MLM head. */
 import type { Backend, DeviceTensor } from '../backend';
 import type { BertConfig } from '../loader/config';
-import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
+import type { ForwardEvent, ForwardRequest, TransformerModel } from '../model';
+import type { ModelInfo } from '../../protocol/run';
 import { EngineError } from '../errors';
 import { HostTensor, concatRows } from '../tensor';
 import type { WeightFile } from '../loader/weights';

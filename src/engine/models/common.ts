@@ -2,7 +2,8 @@
 import type { AttentionOptions, AttentionResult, Backend, DeviceTensor, RopeSpec, SplitPart } from '../backend';
 import { toFloat16Bits } from '../cpu/reference/half';
 import { EngineError } from '../errors';
-import type { AttentionKind, ForwardEvent, ForwardWants, HiddenStack } from '../model';
+import type { ForwardEvent, ForwardWants, HiddenStack } from '../model';
+import type { AttentionStack } from '../../protocol/run';
 import type { LayerCache } from '../kvCache';
 
 /** Uploads a model's weights once per backend and hands out the same handles afterwards. */
@@ -78,7 +79,7 @@ export interface PendingHidden {
  * stream events. The hidden state rides along when it was asked for.
  */
 export async function readLayer(
-  backend: Backend, kind: AttentionKind, layer: number, attn: ProjectedAttention, wants: ForwardWants, hidden?: PendingHidden, step?: number,
+  backend: Backend, stack: AttentionStack, layer: number, attn: ProjectedAttention, wants: ForwardWants, hidden?: PendingHidden, step?: number,
 ): Promise<ForwardEvent[]> {
   const { result, options } = attn;
   const half = wants.probabilityFormat === 'f16';
@@ -93,7 +94,7 @@ export async function readLayer(
   const scores = wants.scores && result.scores ? values[next++] : undefined;
   const vectors = wants.headVectors ? { q: values[next++], k: values[next++], v: values[next++], headOutputs: values[next++] } : {};
   const events: ForwardEvent[] = [{
-    type: 'attention', kind, layer,
+    type: 'attention', stack, layer,
     numHeads: options.numHeads, numKvHeads: options.numKvHeads, headDim: options.headDim,
     queryLength: result.probs.shape[1], keyLength: result.probs.shape[2],
     ...(half ? { probs: new Float32Array(0), probsF16: probsF16 ?? toFloat16Bits(probs) } : { probs }), scores, ...vectors, step,
@@ -136,7 +137,9 @@ export function releaseAttention(backend: Backend, attn: ProjectedAttention): vo
 export function checkIds(ids: readonly number[], vocabSize: number, maxPositions: number, what = 'input'): Int32Array {
   if (ids.length === 0) throw new EngineError('BAD_INPUT', `The ${what} has no tokens.`);
   if (ids.length > maxPositions) {
-    throw new EngineError('TOO_MANY_TOKENS', `The ${what} has ${ids.length} tokens, but this model supports at most ${maxPositions}. Select less text or truncate.`);
+    throw new EngineError('TOO_MANY_TOKENS', `The ${what} has ${ids.length} tokens, but this model supports at most ${maxPositions}.`, {
+      remedies: ['shorter-input'], details: { part: what === 'target' ? 'target' : 'input', tokens: ids.length, limit: maxPositions },
+    });
   }
   ids.forEach((id, i) => {
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {

@@ -1,7 +1,8 @@
 /** GPT-2: learned positions, pre-LN blocks, fused c_attn (Conv1D [in, out] layout), gelu_new. */
 import type { Backend, DeviceTensor } from '../backend';
 import type { Gpt2Config } from '../loader/config';
-import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
+import type { ForwardEvent, ForwardRequest, TransformerModel } from '../model';
+import type { ModelInfo } from '../../protocol/run';
 import { transpose2d } from '../tensor';
 import type { WeightFile } from '../loader/weights';
 import { PerBackend, attendFused, checkIds, positions, readHidden, readLayer, releaseAttention, streamFinal, throwIfAborted } from './common';

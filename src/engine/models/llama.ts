@@ -4,7 +4,8 @@
  */
 import type { Backend, DeviceTensor, RopeSpec } from '../backend';
 import type { LlamaConfig } from '../loader/config';
-import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
+import type { ForwardEvent, ForwardRequest, TransformerModel } from '../model';
+import type { ModelInfo } from '../../protocol/run';
 import { HostTensor, concatRows } from '../tensor';
 import type { WeightFile } from '../loader/weights';
 import { PerBackend, attendFused, checkIds, readHidden, readLayer, releaseAttention, streamFinal, throwIfAborted } from './common';

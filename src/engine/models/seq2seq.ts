@@ -5,7 +5,8 @@
  */
 import type { AttentionOptions, Backend, DeviceTensor } from '../backend';
 import type { Seq2SeqConfig } from '../loader/seq2seqConfig';
-import type { ForwardEvent, ForwardRequest, ModelInfo, TransformerModel } from '../model';
+import type { ForwardEvent, ForwardRequest, TransformerModel } from '../model';
+import type { ModelInfo } from '../../protocol/run';
 import { KvCache, type LayerCache } from '../kvCache';
 import { PerBackend, ProjectedAttention, checkIds, readHidden, readLayer, readLogits, releaseAttention, throwIfAborted } from './common';
 import { EngineError } from '../errors';

@@ -6,7 +6,7 @@
  * later (device lost, an uncaptured error) is recorded in `failure`, and the backend turns it into
  * EngineError('GPU_FAILURE') at its next synchronization point.
  */
-import { EngineError } from '../errors';
+import { EngineError, type Remedy } from '../errors';
 
 /** Set to 1 to act as if there were no adapter (tests, and users whose GPU driver misbehaves). */
 export const NO_WEBGPU_ENV = 'ATTENTION_INSPECTOR_NO_WEBGPU';
@@ -70,8 +70,7 @@ export class GpuDevice {
     const instance = dawn.create([]);
     const adapter = await instance.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) {
-      throw noGpu('no WebGPU adapter was found (Dawn needs a Vulkan, Metal or D3D12 driver; on Linux without a GPU, '
-        + 'Mesa ≥ 25 lavapipe works: run scripts/setup/10-webgpu.sh)');
+      throw noGpu('no WebGPU adapter was found (Dawn needs a Vulkan, Metal or D3D12 driver)', ['install-webgpu', 'use-cpu']);
     }
     const info = adapter.info;
     const adapterName = [info.description, info.device, info.vendor, info.architecture].find((s) => s) ?? 'unknown adapter';
@@ -155,9 +154,9 @@ export class GpuDevice {
 
 export function gpuFailure(reason: string): EngineError {
   const sentence = reason.trim().replace(/\.$/, '');
-  return new EngineError('GPU_FAILURE', `${sentence[0].toUpperCase()}${sentence.slice(1)}. Use the CPU backend (--backend cpu) to go on without the GPU.`);
+  return new EngineError('GPU_FAILURE', `${sentence[0].toUpperCase()}${sentence.slice(1)}.`, { remedies: ['use-cpu'] });
 }
 
-function noGpu(reason: string): EngineError {
-  return new EngineError('NO_GPU', `WebGPU is not available: ${reason}.`);
+function noGpu(reason: string, remedies: readonly Remedy[] = ['use-cpu']): EngineError {
+  return new EngineError('NO_GPU', `WebGPU is not available: ${reason}.`, { remedies });
 }

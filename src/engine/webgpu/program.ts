@@ -99,7 +99,7 @@ export function rowWindows(rows: number, rowBytes: readonly number[], limits: Bi
   const step = Math.max(...rowBytes.map((b) => alignment / gcd(alignment, b)));
   const perWindow = Math.floor(limits.maxStorageBufferBindingSize / widest / step) * step;
   if (perWindow === 0) {
-    throw new EngineError('TOO_MANY_TOKENS', `One row of ${widest} bytes is too wide for this GPU's storage binding limit (${limits.maxStorageBufferBindingSize} bytes); use the CPU backend.`);
+    throw new EngineError('TOO_MANY_TOKENS', `One row of ${widest} bytes is too wide for this GPU's storage binding limit (${limits.maxStorageBufferBindingSize} bytes).`, { remedies: ['use-cpu', 'shorter-input'] });
   }
   const windows: RowWindow[] = [];
   for (let start = 0; start < rows; start += perWindow) windows.push({ start, count: Math.min(perWindow, rows - start) });
@@ -123,7 +123,7 @@ export function wholeBinding(t: GpuTensor, limits: BindingLimits): GPUBufferBind
   const elements = t.offset + (t.rows - 1) * t.rowStride + t.cols;
   const size = Math.min(alignUp(elements * BYTES[t.dtype], 16), t.buffer.size);
   if (size > limits.maxStorageBufferBindingSize) {
-    throw new EngineError('TOO_MANY_TOKENS', `A ${t.shape.join('×')} tensor (${size} bytes) exceeds this GPU's storage binding limit (${limits.maxStorageBufferBindingSize} bytes); select less text or use the CPU backend.`);
+    throw new EngineError('TOO_MANY_TOKENS', `A ${t.shape.join('×')} tensor (${size} bytes) exceeds this GPU's storage binding limit (${limits.maxStorageBufferBindingSize} bytes).`, { remedies: ['shorter-input', 'use-cpu'] });
   }
   return { buffer: t.buffer, offset: 0, size };
 }

@@ -52,7 +52,7 @@ export class GpuRuntime {
   allocate(shape: readonly number[], dtype: GpuDType, label: string): GpuTensor {
     const bytes = Math.max(4, numel(shape) * BYTES[dtype]);
     if (bytes > this.gpu.limits.maxBufferSize) {
-      throw new EngineError('TOO_MANY_TOKENS', `A ${shape.join('×')} ${dtype} tensor needs ${bytes} bytes, more than this GPU's largest buffer (${this.gpu.limits.maxBufferSize}); select less text or use the CPU backend.`);
+      throw new EngineError('TOO_MANY_TOKENS', `A ${shape.join('×')} ${dtype} tensor needs ${bytes} bytes, more than this GPU's largest buffer (${this.gpu.limits.maxBufferSize}).`, { remedies: ['shorter-input', 'use-cpu'] });
     }
     const storage = new Storage(this.pool.acquire(bytes, label), (s) => this.free(s));
     return new GpuTensor(shape, dtype, storage);

@@ -4,31 +4,21 @@
  * replaced by a fresh one on the next run, and the runs it held fail with a clear message.
  */
 import { Worker } from 'worker_threads';
-import { EngineError } from '../errors';
-import type { ForwardEvent } from '../model';
-import type { FromWorker, GeneratedTokenMessage, InspectRequest, InspectResult, InspectStarted, SerializedError, ToWorker } from './messages';
+import { EngineError, deserializeError } from '../errors';
+import type { InspectHandlers } from '../inspect';
+import type { FromWorker, InspectRequest, InspectResult, InspectStarted, ToWorker } from './messages';
 
-export type { GeneratedTokenMessage, InspectRequest, InspectResult, InspectStarted } from './messages';
+export type { InspectRequest, InspectResult, InspectStarted } from './messages';
 
-export interface InspectHandlers {
-  onStart?(started: InspectStarted): void;
-  onEvent(event: ForwardEvent): void;
-  onToken?(token: GeneratedTokenMessage): void;
-}
 
 interface PendingRun {
-  readonly handlers: InspectHandlers;
+  readonly handlers: InspectHandlers<InspectStarted>;
   resolve(result: InspectResult): void;
   reject(err: Error): void;
 }
 
 /** A cancel that the worker has not honoured by then (one long layer) ends the worker instead. */
 const CANCEL_GRACE_MS = 1500;
-
-function toError(error: SerializedError): Error {
-  if (error.name === 'EngineError' && error.code !== 'INTERNAL') return new EngineError(error.code, error.message);
-  return new Error(`Internal engine error: ${error.message}`);
-}
 
 export class EngineClient {
   private worker: Worker | undefined;
@@ -37,7 +27,7 @@ export class EngineClient {
 
   constructor(private readonly workerScript: string) {}
 
-  inspect(request: InspectRequest, handlers: InspectHandlers, signal?: AbortSignal): Promise<InspectResult> {
+  inspect(request: InspectRequest, handlers: InspectHandlers<InspectStarted>, signal?: AbortSignal): Promise<InspectResult> {
     if (signal?.aborted) return Promise.reject(new EngineError('CANCELLED', 'The run was cancelled.'));
     const runId = this.nextRunId++;
     const worker = this.ensureWorker();
@@ -122,7 +112,7 @@ export class EngineClient {
         break;
       case 'failed':
         this.pending.delete(message.runId);
-        run.reject(toError(message.error));
+        run.reject(deserializeError(message.error));
         break;
       default: {
         const never: never = message;

@@ -6,11 +6,11 @@
  */
 import { parentPort } from 'worker_threads';
 import { BackendChoice, BackendSelection, selectBackend } from '../backends';
-import { EngineError, isEngineError } from '../errors';
+import { EngineError, isEngineError, serializeError } from '../errors';
 import { inspect } from '../inspect';
 import { LoadedModel, loadModel } from '../loadModel';
 import { createCpuBackend } from '../cpu/createCpuBackend';
-import { eventBuffers, FromWorker, InspectRequest, InspectStarted, SerializedError, ToWorker } from './messages';
+import { eventBuffers, FromWorker, InspectRequest, InspectStarted, ToWorker } from './messages';
 
 const port = parentPort;
 if (!port) throw new Error('engineWorker must run in a worker thread');
@@ -21,11 +21,6 @@ const runs = new Map<number, AbortController>();
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
-}
-
-function serialize(err: unknown): SerializedError {
-  if (isEngineError(err)) return { name: 'EngineError', code: err.code, message: err.message };
-  return { name: 'Error', code: 'INTERNAL', message: err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err) };
 }
 
 function model(source: string): LoadedModel {
@@ -84,7 +79,7 @@ async function run(runId: number, request: InspectRequest): Promise<void> {
       await runOnce(runId, request, fallback, controller.signal);
     }
   } catch (err) {
-    post({ type: 'failed', runId, error: serialize(err) });
+    post({ type: 'failed', runId, error: serializeError(err) });
   } finally {
     runs.delete(runId);
   }

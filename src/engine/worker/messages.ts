@@ -3,9 +3,10 @@
  * Typed arrays travel as transferred buffers, never as JSON number lists.
  */
 import type { BackendChoice } from '../backends';
-import type { EngineErrorCode } from '../errors';
-import type { InspectInput, Timings, TokenizedText } from '../inspect';
-import type { ForwardEvent, ForwardWants, ModelInfo } from '../model';
+import type { SerializedError } from '../errors';
+import type { BackendReport, GeneratedToken, ModelInfo } from '../../protocol/run';
+import type { InspectInput, InspectionSummary, TokenizedRun } from '../inspect';
+import type { ForwardEvent, ForwardWants } from '../model';
 
 export interface InspectRequest {
   /** A model folder, or "demo" / "demo-causal". */
@@ -15,38 +16,15 @@ export interface InspectRequest {
   readonly wants: ForwardWants;
 }
 
-export interface BackendReport {
-  readonly used: 'cpu' | 'webgpu';
-  readonly adapter: string;
-  readonly fallbackReason: string | null;
-}
-
-export interface InspectStarted {
+/** What the client learns before the first layer: the tokens, the model and the backend. */
+export interface InspectStarted extends TokenizedRun {
   readonly model: ModelInfo;
-  readonly source: TokenizedText;
-  readonly target?: TokenizedText;
   readonly backend: BackendReport;
 }
 
-export interface InspectResult extends InspectStarted {
-  readonly timings: Timings;
-  /** Encoder-decoder teacher forcing: the target ids the decoder input was shifted from. */
-  readonly labels?: number[];
-  /** Generation: the chosen tokens in order. */
-  readonly generated?: { ids: number[]; tokens: string[] };
-}
+/** A finished run: how it started, plus the summary `inspect` returns. */
+export interface InspectResult extends InspectStarted, Pick<InspectionSummary, 'timings' | 'labels' | 'generated'> {}
 
-export interface GeneratedTokenMessage {
-  readonly step: number;
-  readonly id: number;
-  readonly text: string;
-}
-
-export interface SerializedError {
-  readonly name: string;
-  readonly code: EngineErrorCode | 'INTERNAL';
-  readonly message: string;
-}
 
 export type ToWorker =
   | { readonly type: 'inspect'; readonly runId: number; readonly request: InspectRequest }
@@ -56,7 +34,7 @@ export type ToWorker =
 export type FromWorker =
   | { readonly type: 'started'; readonly runId: number; readonly started: InspectStarted }
   | { readonly type: 'event'; readonly runId: number; readonly event: ForwardEvent }
-  | { readonly type: 'token'; readonly runId: number; readonly token: GeneratedTokenMessage }
+  | { readonly type: 'token'; readonly runId: number; readonly token: GeneratedToken }
   | { readonly type: 'done'; readonly runId: number; readonly result: InspectResult }
   | { readonly type: 'failed'; readonly runId: number; readonly error: SerializedError }
   | { readonly type: 'closed' };

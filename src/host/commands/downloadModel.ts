@@ -1,6 +1,6 @@
 /**
- * "Attention: Download Model from Hugging Face" — the command the engine's not-cached error names
- * (downloadHint): asks for an id (or takes it as the argument), downloads it into the Hugging Face
+ * "Attention: Download Model from Hugging Face" — what the engine's not-cached error offers (remedy
+ * 'download-model', src/host/errorText.ts): asks for an id (or takes it as the argument), downloads it into the Hugging Face
  * cache with progress, and makes it the model.
  */
 import * as vscode from 'vscode';

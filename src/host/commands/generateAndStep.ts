@@ -5,9 +5,9 @@
  * attended to. The built-in demo cannot generate: the engine says so, and the panel and a notice show it.
  */
 import * as vscode from 'vscode';
+import { errorText, showError } from '../errorText';
 import { MAX_NEW_TOKENS } from '../../engine/generate';
-import { isEngineError } from '../../engine/errors';
-import type { ModelInfo } from '../../engine/model';
+import type { ModelInfo } from '../../protocol/run';
 import type { EngineClient } from '../../engine/worker/engineClient';
 import { readSettings } from '../settings';
 import { resolveModel } from '../modelPicker/modelSource';
@@ -68,7 +68,7 @@ async function generateAndStep(deps: GenerateDeps, count: number | undefined): P
   try {
     model = resolveModel(settings.model, document);
   } catch (err) {
-    return { status: 'failed', notice: deps.notifier.error(isEngineError(err) ? err.message : String(err)) };
+    return { status: 'failed', notice: showError(deps.notifier, err) };
   }
 
   const run = AttentionPanel.createOrShow(deps.extensionUri, deps.log).beginRun();
@@ -98,9 +98,8 @@ async function generateAndStep(deps: GenerateDeps, count: number | undefined): P
     return { status: 'done', runId: run.id, generated };
   } catch (err) {
     if (run.signal.aborted) return { status: 'superseded', runId: run.id }; // a newer run, or the panel closed
-    run.post(failedMessage(run.id, err));
-    const message = isEngineError(err) ? err.message : vscode.l10n.t('Attention Inspector failed: {0}', err instanceof Error ? err.message : String(err));
-    deps.log.appendLine(`run ${run.id}: ${message}`);
-    return { status: 'failed', runId: run.id, generated, notice: deps.notifier.error(message) };
+    run.post(failedMessage(run.id, err, errorText(err)));
+    deps.log.appendLine(`run ${run.id}: ${errorText(err)}`);
+    return { status: 'failed', runId: run.id, generated, notice: showError(deps.notifier, err) };
   }
 }

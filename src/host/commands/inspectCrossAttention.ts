@@ -4,9 +4,9 @@
  * model (encoder-decoders only: the demo cannot generate). Needs a model with cross-attention.
  */
 import * as vscode from 'vscode';
+import { showError } from '../errorText';
 import type { InspectionRunner, InspectionTarget, RunOutcome } from '../runs/inspectionRunner';
 import { readSettings } from '../settings';
-import { isEngineError } from '../../engine/errors';
 import { modelAbilities, resolveModel, type ModelAbilities } from '../modelPicker/modelSource';
 import type { Notifier } from '../notify';
 import { CommandId } from '../commandIds';
@@ -34,7 +34,7 @@ async function inspectCrossAttention(runner: InspectionRunner, notifier: Notifie
   try {
     abilities = modelAbilities(resolveModel(spec, editor.document));
   } catch (err) {
-    return { status: 'failed', notice: notifier.error(isEngineError(err) ? err.message : String(err), chooseModelAction()) };
+    return { status: 'failed', notice: showError(notifier, err) };
   }
   if (!abilities.crossAttention) {
     const message = vscode.l10n.t('{0} is a {1} model: it has no cross-attention. Choose an encoder-decoder model (T5, BART, Marian) or the demo model.', spec, abilities.modelType);

@@ -3,11 +3,11 @@
  * · tokens · milliseconds. Clicking it opens Choose Model…; its tooltip has the timings in full.
  */
 import * as vscode from 'vscode';
-import type { PanelBackend } from '../../protocol/messages';
+import type { BackendReport } from '../../protocol/run';
 import { CommandId } from '../commandIds';
 
 /** The backend as the status bar names it; the full reason is in the tooltip. */
-export function backendLabel(backend: PanelBackend): string {
+export function backendLabel(backend: BackendReport): string {
   if (backend.used === 'webgpu') return backend.adapter;
   return backend.fallbackReason ? `CPU — ${backend.fallbackReason}` : backend.adapter;
 }
@@ -20,7 +20,7 @@ function shorten(text: string): string {
 
 export class RunStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('attentionInspector.status', vscode.StatusBarAlignment.Right, 100);
-  private parts: { model: string; backend?: PanelBackend; tokens?: string } = { model: '' };
+  private parts: { model: string; backend?: BackendReport; tokens?: string } = { model: '' };
 
   constructor() {
     this.item.name = vscode.l10n.t('Attention Inspector');
@@ -37,7 +37,7 @@ export class RunStatusBar implements vscode.Disposable {
     this.show('$(loading~spin)', [model, vscode.l10n.t('running…')], vscode.l10n.t('Computing attention with {0}', model));
   }
 
-  started(model: string, backend: PanelBackend, sourceTokens: number, targetTokens?: number): void {
+  started(model: string, backend: BackendReport, sourceTokens: number, targetTokens?: number): void {
     const tokens = targetTokens === undefined
       ? vscode.l10n.t('{0} tokens', sourceTokens)
       : vscode.l10n.t('{0} → {1} tokens', sourceTokens, targetTokens);

@@ -4,6 +4,7 @@
  * Offline mode (the setting, or HF_HUB_OFFLINE) refuses before asking anything.
  */
 import * as vscode from 'vscode';
+import { showError } from '../errorText';
 import { readSettings } from '../settings';
 import { isEngineError } from '../../engine/errors';
 import { downloadModel, isOfflineByEnv, parseHubId, type DownloadResult } from '../../engine/hub';
@@ -68,6 +69,6 @@ export async function downloadFromHub(notifier: Notifier, givenSpec?: string): P
     return { status: 'downloaded', result, spec: id };
   } catch (err) {
     if (isEngineError(err) && err.code === 'CANCELLED') return { status: 'cancelled', notice: notifier.info(vscode.l10n.t('The download of {0} was cancelled; run it again to resume.', id)) };
-    return { status: 'failed', notice: notifier.error(isEngineError(err) ? err.message : vscode.l10n.t('The download failed: {0}', String(err))) };
+    return { status: 'failed', notice: showError(notifier, err) };
   }
 }

@@ -4,7 +4,7 @@
  * safetensors headers) before it is saved; the choice goes to the `attentionInspector.model` setting.
  */
 import * as vscode from 'vscode';
-import { isEngineError } from '../../engine/errors';
+import { showError } from '../errorText';
 import { hubCacheDir, listCachedModels } from '../../engine/hub';
 import { readSettings } from '../settings';
 import type { Notice, Notifier } from '../notify';
@@ -50,7 +50,7 @@ export class ModelPicker implements vscode.Disposable {
         try {
           validateModelFolder(folder);
         } catch (err) {
-          return { status: 'failed', notice: this.notifier.error(isEngineError(err) ? err.message : String(err)) };
+          return { status: 'failed', notice: showError(this.notifier, err) };
         }
         return this.save(folder, folder);
       }

@@ -62,7 +62,9 @@ export function validateModelFolder(folder: string): void {
   readConfigFile(folder);
   const missing = missingSnapshotFiles(folder);
   if (missing.length) {
-    throw new EngineError('BAD_MODEL_FOLDER', `${folder} lacks ${missing.join(', ')}. Choose a Hugging Face model folder with safetensors weights (config.json, model.safetensors, tokenizer.json).`);
+    throw new EngineError('BAD_MODEL_FOLDER', `${folder} lacks ${missing.join(', ')}: a model folder needs config.json, safetensors weights and, for text, tokenizer.json.`, {
+      remedies: ['choose-model'], details: { file: folder },
+    });
   }
   const single = path.join(folder, 'model.safetensors');
   if (fs.existsSync(single)) readSafetensorsIndex(single);

@@ -5,16 +5,16 @@
  * progress notification for runs over 300 ms, and offer to truncate a selection above maxTokens.
  */
 import * as vscode from 'vscode';
+import { errorText, showError } from '../errorText';
 import { isEngineError } from '../../engine/errors';
-import type { TokenizedText } from '../../engine/inspect';
-import type { ModelInfo } from '../../engine/model';
+import type { TokenizedText } from '../../protocol/run';
+import type { ModelInfo } from '../../protocol/run';
 import type { EngineClient, InspectRequest, InspectStarted } from '../../engine/worker/engineClient';
 import { resolveModel, type ResolvedModel } from '../modelPicker/modelSource';
 import type { Notice, Notifier } from '../notify';
 import { AttentionPanel, type PanelRun } from '../panel/attentionPanel';
 import type { AttentionStack } from '../../protocol/messages';
 import { failedMessage, finishedMessage, layerMessage, startedMessage } from '../../store/runMessages';
-import { CommandId } from '../commandIds';
 import { delayedProgress } from '../editor/delayedProgress';
 import type { InspectionStore } from '../editor/inspections';
 import { truncationEnd } from '../editor/ranges';
@@ -109,7 +109,7 @@ export class InspectionRunner implements vscode.Disposable {
     try {
       model = resolveModel(request.model ?? settings.model, document);
     } catch (err) {
-      return { status: 'failed', notice: this.reportError(err, true) };
+      return { status: 'failed', notice: showError(deps.notifier, err) };
     }
     const sourceText = document.getText(request.source);
     const target = request.target;
@@ -196,9 +196,9 @@ export class InspectionRunner implements vscode.Disposable {
         const part = startedRun.target && startedRun.target.ids.length > limit ? 'target' : 'source';
         return this.offerTruncation(request, { part, tokens: part === 'target' ? startedRun.target! : startedRun.source, limit }, panelRun, err.message);
       }
-      panelRun.post(failedMessage(panelRun.id, err));
+      panelRun.post(failedMessage(panelRun.id, err, errorText(err)));
       deps.status.ended(vscode.l10n.t('failed'));
-      return { status: 'failed', runId: panelRun.id, notice: this.reportError(err, isEngineError(err) && MODEL_ERRORS.has(err.code)) };
+      return { status: 'failed', runId: panelRun.id, notice: showError(deps.notifier, err) };
     } finally {
       progress.done();
       if (this.active?.stop === stop) {
@@ -208,12 +208,6 @@ export class InspectionRunner implements vscode.Disposable {
     }
   }
 
-  /** Tells the user what failed (an engine error says what to do); model errors offer Choose Model…. */
-  private reportError(err: unknown, offerChooseModel: boolean): Notice {
-    const message = isEngineError(err) ? err.message : vscode.l10n.t('Attention Inspector failed: {0}', err instanceof Error ? err.message : String(err));
-    const choose = { title: vscode.l10n.t('Choose Model…'), run: () => vscode.commands.executeCommand(CommandId.ChooseModel) };
-    return offerChooseModel ? this.deps.notifier.error(message, choose) : this.deps.notifier.error(message);
-  }
 
   /**
    * Too many tokens: the run stops before the panel fills, and the user is offered the first `limit`
@@ -233,9 +227,6 @@ export class InspectionRunner implements vscode.Disposable {
     return { status: 'too-many-tokens', runId: panelRun.id, tokens: count, notice };
   }
 }
-
-/** Errors a different model fixes. */
-const MODEL_ERRORS = new Set(['BAD_MODEL_FOLDER', 'BAD_CONFIG', 'BAD_SAFETENSORS', 'MISSING_TENSOR', 'SHAPE_MISMATCH', 'UNSUPPORTED_ARCHITECTURE', 'BAD_TOKENIZER', 'MODEL_NOT_CACHED']);
 
 function tooManyTokens(started: InspectStarted, limit: number): TooMany | undefined {
   if (started.source.ids.length > limit) return { part: 'source', tokens: started.source, limit };
