@@ -16,7 +16,6 @@ import { CrossHighlight } from './host/editor/crossHighlight';
 import { HeatOverlay } from './host/editor/heatOverlay';
 import { InspectionRunner } from './host/runs/inspectionRunner';
 import { InspectionStore } from './host/editor/inspections';
-import { onDidChangePanelSelection } from './host/editor/panelSelection';
 import { readSettings } from './host/settings';
 import { RunStatusBar } from './host/editor/statusBar';
 import { EngineClient } from './engine/worker/engineClient';
@@ -24,6 +23,7 @@ import { AttentionHoverProvider } from './host/hover/attentionHover';
 import { ModelPicker } from './host/modelPicker/modelPicker';
 import { Notifier } from './host/notify';
 import { AttentionPanel, PANEL_VIEW_TYPE } from './host/panel/attentionPanel';
+import { RunSession } from './host/runs/runSession';
 
 export function activate(context: vscode.ExtensionContext): AttentionInspectorApi {
   const log = vscode.window.createOutputChannel('Attention Inspector');
@@ -31,30 +31,32 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
   let engine: EngineClient | undefined;
   const getEngine = () => (engine ??= new EngineClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'engineWorker.js').fsPath));
   const notifier = new Notifier(log);
-  const inspections = new InspectionStore();
+  const session = new RunSession();
+  const inspections = new InspectionStore(session);
   const status = new RunStatusBar();
-  const runner = new InspectionRunner({ extensionUri: context.extensionUri, log, notifier, inspections, status, engine: getEngine });
-  const overlay = new HeatOverlay(inspections, () => readSettings().defaultAggregation);
+  const showPanel = () => void AttentionPanel.createOrShow(session, context.extensionUri, log);
+  const runner = new InspectionRunner({ log, notifier, inspections, status, session, showPanel, engine: getEngine });
+  const overlay = new HeatOverlay(inspections, session.onDidChangeSelection, () => readSettings().defaultAggregation);
   const crossHighlight = new CrossHighlight();
   const picker = new ModelPicker(notifier);
   context.subscriptions.push(
-    log, notifier, inspections, status, runner, overlay, crossHighlight, picker,
+    log, notifier, session, inspections, status, runner, overlay, crossHighlight, picker,
     { dispose: () => void engine?.dispose() },
-    { dispose: () => AttentionPanel.disposeCurrent() },
+    { dispose: () => AttentionPanel.current?.dispose() },
     registerInspectSelection(runner, notifier),
     registerInspectCrossAttention(runner, notifier),
     registerCancelInspection(runner),
     registerChooseModel(picker),
     registerDownloadModel(picker),
-    registerExport(context.extensionUri, notifier),
+    registerExport(session, context.extensionUri, notifier),
     registerToggleHeatOverlay(overlay, inspections, notifier),
     registerRevealInPanel(notifier),
     registerTryExample({ runner, inspections, overlay, notifier }),
-    registerGenerateAndStep({ extensionUri: context.extensionUri, log, notifier, engine: getEngine }),
-    registerBaselineCommands(notifier),
+    registerGenerateAndStep(runner, notifier),
+    registerBaselineCommands(session, notifier),
     vscode.languages.registerHoverProvider('*', new AttentionHoverProvider(inspections, crossHighlight)),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel) => AttentionPanel.revive(panel, context.extensionUri, log),
+      deserializeWebviewPanel: async (panel) => AttentionPanel.revive(panel, session, context.extensionUri, log),
     }),
   );
   return {
@@ -66,8 +68,8 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
     overlay: () => overlay.state,
     crossHighlight: () => crossHighlight.state,
     statusText: () => status.text,
-    panelSelection: () => AttentionPanel.current?.selection,
-    onDidChangePanelSelection,
+    panelSelection: () => session.selection,
+    onDidChangePanelSelection: session.onDidChangeSelection,
     onDidShowModelPicker: picker.onDidShow,
   };
 }

@@ -5,15 +5,16 @@
  * and the comparison bar (while the host sends a baseline). Selection changes go to the host, once per
  * frame; the host's `reveal` points the panel at a layer, head and token. The root element's data-*
  * attributes are the integration tests' contract: data-state, data-token-count, data-layers-received,
+ * data-loading (while the views wait for data),
  * data-generated, data-step and data-compare.
  */
 import { PROTOCOL_VERSION, type AttentionStack, type Baseline, type ExportFormat, type SelectionChanged, type ToWebview } from '../src/protocol/messages';
 import { AttentionRun } from '../src/view-model/attentionRun';
-import { comparisonProblem, DiffSource } from '../src/view-model/diff';
+import { comparisonProblem } from '../src/view-model/diff';
 import { isStepStack, stepRow } from '../src/view-model/generation';
 import { DEFAULT_SELECTION, preferencesOf, revealIn, selectionForRun, selectionMessage, selectStep, unlock, type Selection, type ViewName } from '../src/view-model/selection';
 import { displayTokens } from '../src/view-model/tokens';
-import { ViewDataSource } from '../src/view-model/viewData';
+import { DataClient } from './dataClient';
 import { DiffBar } from './diffBar';
 import { h } from './dom';
 import { exportView } from './export';
@@ -31,8 +32,13 @@ import type { View, ViewContext } from './views/view';
 
 export class App {
   private readonly run = new AttentionRun();
-  private readonly data = new ViewDataSource();
-  private readonly diffs = new DiffSource();
+  /** Queries on their way show as data-loading on the root, until the frame that draws their replies. */
+  private readonly data = new DataClient((runId, query) => this.transport.request(runId, query), () => this.scheduleRender(), (count) => {
+    this.loading = count;
+    if (count > 0) setData(this.root, 'loading', String(count));
+    else this.scheduleRender();
+  });
+  private loading = 0;
   /** The baseline the host asked to compare the current run with. */
   private baseline: Baseline | null = null;
   private comparison = 0;
@@ -88,10 +94,12 @@ export class App {
         if (message.runId !== this.run.id) return; // meant for another run
         this.baseline = message.baseline;
         this.comparison++;
+        this.data.reset(); // the differences in the replies change
         this.selection = { ...this.selection, compare: true };
         this.scheduleRender();
         break;
       case 'export-result':
+      case 'data-reply':
         this.transport.settle(message);
         break;
       case 'reveal':
@@ -115,6 +123,7 @@ export class App {
     if (generation) this.selection = { ...this.selection, view: 'steps' };
     this.baseline = null;
     this.comparison++;
+    this.data.reset();
     this.sync.reset();
     this.sync.schedule();
   }
@@ -169,7 +178,7 @@ export class App {
       get comparison() {
         return app.baseline && app.selection.compare ? app.comparison : 0;
       },
-      diff: (data, selection = this.selection) => (this.baseline && selection.compare ? this.diffs.get(this.run, this.baseline, selection, data) : undefined),
+      diff: (data, selection = this.selection) => (this.baseline && selection.compare ? this.data.diff(data) : undefined),
       update: (change) => this.update(change),
       announce: (text) => (this.live.textContent = text),
     };
@@ -215,6 +224,7 @@ export class App {
     if (this.viewHost.firstChild !== view.element) this.viewHost.replaceChildren(view.element);
     this.viewHost.setAttribute('aria-labelledby', `tab-${this.selection.view}`);
     view.render(ctx);
+    if (!this.loading) setData(this.root, 'loading', undefined);
   }
 
   private syncComparison(): void {

@@ -4,7 +4,6 @@
  */
 import type { ExportFormat } from '../src/protocol/messages';
 import { cssRgb } from '../src/view-model/colors';
-import { matricesJson } from '../src/view-model/exportJson';
 import { sceneToSvg, type Scene } from '../src/view-model/scene';
 import type { Transport } from './transport';
 import type { View, ViewContext } from './views/view';
@@ -24,7 +23,7 @@ export async function exportView(format: ExportFormat, view: View, ctx: ViewCont
         : transport.save('png', `${base}.png`, await scenePng(scene));
     }
     case 'json':
-      return transport.save('json', `attention-${model}-${stack}.json`, matricesJson(ctx.run, stack));
+      return transport.save('json', `attention-${model}-${stack}.json`, undefined, stack);
     case 'html':
       return transport.save('html', `attention-${model}.html`);
     default: {

@@ -4,7 +4,7 @@
  * slider takes the arrow keys, Home and End). Choosing token k shows step k, the step that generated it,
  * in every view: its query row is the locked focus and the Generation view shows it layer by layer.
  */
-import type { GeneratedToken } from '../src/protocol/messages';
+import type { GeneratedTokenMessage } from '../src/protocol/messages';
 import { isSpecialToken, stepRow, tokenPiece } from '../src/view-model/generation';
 import { tokenLabel } from '../src/view-model/tokens';
 import { h } from './dom';
@@ -74,12 +74,12 @@ export class Stepper {
   }
 }
 
-function tokenSpan(token: GeneratedToken): HTMLElement {
+function tokenSpan(token: GeneratedTokenMessage): HTMLElement {
   const special = isSpecialToken(token.text);
   return h('span', { class: `gen-token${special ? ' special' : ''}`, 'data-step': token.step, title: `Step ${token.step + 1}: “${tokenLabel(token.text)}” (id ${token.id})` }, special ? token.text : tokenPiece(token.text));
 }
 
-function describeStep(ctx: ViewContext, generated: readonly GeneratedToken[], step: number): string {
+function describeStep(ctx: ViewContext, generated: readonly GeneratedTokenMessage[], step: number): string {
   const started = ctx.run.started!;
   const kind = started.model.kind;
   const queries = ctx.run.queryTokens(kind === 'encoder-decoder' ? 'decoder' : 'self');

@@ -8,9 +8,8 @@ import { parseBackendChoice, selectBackend } from '../engine/backends';
 import { inspect } from '../engine/inspect';
 import { loadModel } from '../engine/loadModel';
 import type { AttentionEvent } from '../engine/model';
-import { writeReport } from '../report/reportHtml';
-import { completedRunMessages } from '../store/runMessages';
 import { parseArgs } from './args';
+import { CliReport } from './runReport';
 
 export const TUTORIAL_SENTENCE = '那天雨很大,他等了很久,水汽打湿了衣服,也没有等到她。';
 const FOCUS = '他';
@@ -29,9 +28,12 @@ export async function runDemo(argv: string[]): Promise<number> {
   const loaded = loadModel('demo');
   const selection = await selectBackend(parseBackendChoice(args.values.get('backend') ?? 'auto'));
   const layers: AttentionEvent[] = [];
+  const report = new CliReport({ source: TUTORIAL_SENTENCE });
   try {
     const summary = await inspect(loaded, selection.backend, { text: TUTORIAL_SENTENCE }, { scores: true, headVectors: true }, {
+      onStart: (tokenized) => report.start({ ...tokenized, model: loaded.model.info, backend: selection }),
       onEvent: (e) => {
+        report.event(e);
         if (e.type === 'attention') layers.push(e);
       },
     });
@@ -55,11 +57,11 @@ export async function runDemo(argv: string[]): Promise<number> {
       }
     }
     out.push('', `Computed in ${summary.timings.forwardMs.toFixed(0)} ms. Try a real model: attention-inspector inspect --model <folder> --text "…"`);
-    const messages = completedRunMessages({ model: loaded.model.info, source: summary.source, backend: selection }, layers, summary.timings, { source: TUTORIAL_SENTENCE });
-    const report = writeReport(DEMO_REPORT, messages, path.resolve(__dirname, '..'), 'Attention — the tutorial sentence on the demo model');
-    out.push(`Every head, step by step, in your browser: ${report}`);
+    report.write(DEMO_REPORT, summary, path.resolve(__dirname, '..'), 'Attention — the tutorial sentence on the demo model');
+    out.push(`Every head, step by step, in your browser: ${path.resolve(DEMO_REPORT)}`);
     process.stdout.write(out.join('\n') + '\n');
   } finally {
+    report.dispose();
     selection.backend.dispose();
   }
   return 0;

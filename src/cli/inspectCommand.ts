@@ -1,4 +1,7 @@
-/** `inspect`: writes the fixture-compatible tensors (safetensors) and the run's metadata (JSON). */
+/**
+ * `inspect`: writes the fixture-compatible tensors (safetensors), the run's metadata (JSON) and the
+ * standalone report (HTML), each streamed layer by layer: a long run is never held whole.
+ */
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseBackendChoice, selectBackend } from '../engine/backends';
@@ -6,11 +9,10 @@ import { EngineError } from '../engine/errors';
 import { resolveModelSource } from '../engine/hub';
 import { inspect } from '../engine/inspect';
 import { loadModel } from '../engine/loadModel';
-import { AttentionEvent, ForwardEvent, tensorName } from '../engine/model';
-import { NamedTensor, writeSafetensors } from '../engine/loader/safetensors';
-import { writeReport } from '../report/reportHtml';
-import { completedRunMessages } from '../store/runMessages';
+import { ForwardEvent, tensorName } from '../engine/model';
+import { NamedTensor, SafetensorsWriter } from '../engine/loader/safetensors';
 import { parseArgs, parseCount, parseIdList, readTextArg } from './args';
+import { CliReport } from './runReport';
 
 /** Tensors named as the fixtures; generation steps are prefixed `steps.{step}.`. */
 export function eventTensors(event: ForwardEvent): NamedTensor[] {
@@ -43,11 +45,16 @@ export async function runInspect(argv: string[]): Promise<number> {
   const generateArg = args.values.get('generate');
   const loaded = loadModel(resolveModelSource(modelPath).path);
   const selection = await selectBackend(parseBackendChoice(args.values.get('backend') ?? 'auto'));
-  const tensors: NamedTensor[] = [];
+  const out = args.values.get('out');
+  const tensors = out ? new SafetensorsWriter(out, { producer: 'attention-inspector', model: loaded.model.info.name }) : undefined;
+  const shapes: Record<string, readonly number[]> = {};
+  const { info } = loaded.model;
   // The HTML report's step-by-step view needs the scores and head vectors; --out keeps only what was asked.
   const html = args.values.get('html');
-  const attention: AttentionEvent[] = [];
-  const generatedTokens: { step: number; id: number; text: string }[] = [];
+  const startId = info.decoderStartTokenId;
+  const maxNewTokens = generateArg !== undefined ? parseCount(generateArg, 'generate') : undefined;
+  const report = html === undefined ? undefined : new CliReport({ source: text, target: args.values.get('target-text') },
+    maxNewTokens === undefined ? undefined : { maxNewTokens, decoderStartToken: startId === undefined ? undefined : loaded.tokenizer?.idToToken(startId) });
   try {
     const summary = await inspect(
       loaded, selection.backend,
@@ -55,21 +62,23 @@ export async function runInspect(argv: string[]): Promise<number> {
         text, ids: idsArg !== undefined ? parseIdList(idsArg, 'ids') : undefined,
         targetText: args.values.get('target-text'),
         targetIds: targetIdsArg !== undefined ? parseIdList(targetIdsArg, 'target-ids') : undefined,
-        generate: generateArg !== undefined ? parseCount(generateArg, 'generate') : undefined,
+        generate: maxNewTokens,
       },
       // Generation keeps logits to choose tokens but writes only the attention unless asked.
-      { scores: args.flags.has('scores') || html !== undefined, headVectors: html !== undefined, hiddenStates: args.flags.has('hidden-states'), logits: !loaded.model.info.untrained && generateArg === undefined },
+      { scores: args.flags.has('scores') || html !== undefined, headVectors: html !== undefined, hiddenStates: args.flags.has('hidden-states'), logits: !info.untrained && generateArg === undefined },
       {
+        onStart: (tokenized) => report?.start({ ...tokenized, model: info, backend: selection }),
         onEvent: (event) => {
-          if (event.type === 'attention' && html !== undefined) attention.push(event);
-          tensors.push(...eventTensors(event.type === 'attention' && !args.flags.has('scores') ? { ...event, scores: undefined } : event));
+          report?.event(event);
+          for (const t of eventTensors(event.type === 'attention' && !args.flags.has('scores') ? { ...event, scores: undefined } : event)) {
+            shapes[t.name] = t.shape;
+            tensors?.add(t);
+          }
         },
-        onToken: (token) => void generatedTokens.push(token),
+        onToken: (token) => report?.token(token),
       },
     );
-    const out = args.values.get('out');
-    if (out) writeSafetensors(out, tensors, { producer: 'attention-inspector', model: loaded.model.info.name });
-    const { info } = loaded.model;
+    tensors?.finish();
     const meta = {
       model: { name: info.name, type: info.modelType, kind: info.kind, layers: info.numLayers, heads: info.numHeads, kvHeads: info.numKvHeads, untrained: info.untrained },
       input_ids: summary.source.ids,
@@ -80,20 +89,19 @@ export async function runInspect(argv: string[]): Promise<number> {
       ...(summary.target && { decoder_input_ids: summary.target.ids, target_tokens: summary.target.tokens, target_offsets_utf16: summary.target.offsetsUtf16 }),
       backend: { used: selection.used, adapter: selection.adapter, fallbackReason: selection.fallbackReason },
       timings: summary.timings,
-      tensors: Object.fromEntries(tensors.map((t) => [t.name, t.shape])),
+      tensors: shapes,
     };
     const json = args.values.get('json');
     if (json) fs.writeFileSync(json, JSON.stringify(meta, null, 1) + '\n');
-    if (html !== undefined) {
-      const startId = info.decoderStartTokenId;
-      const generation = generateArg === undefined ? undefined
-        : { maxNewTokens: parseCount(generateArg, 'generate'), tokens: generatedTokens, decoderStartToken: startId === undefined ? undefined : loaded.tokenizer?.idToToken(startId) };
-      const messages = completedRunMessages({ model: info, source: summary.source, target: summary.target, backend: selection }, attention, summary.timings, { source: text, target: args.values.get('target-text') }, generation);
-      process.stderr.write(`report: ${writeReport(html, messages, path.resolve(__dirname, '..'), `Attention — ${info.name}`)}\n`);
+    if (report && html !== undefined) {
+      const bytes = report.write(html, summary, path.resolve(__dirname, '..'), `Attention — ${info.name}`);
+      process.stderr.write(`report: ${path.resolve(html)} (${(bytes / 2 ** 20).toFixed(1)} MB)\n`);
     }
     if (!out && !json && html === undefined) process.stdout.write(JSON.stringify(meta) + '\n');
-    else process.stderr.write(`${info.name}: ${summary.source.ids.length} tokens, ${tensors.length} tensors on ${selection.used} in ${summary.timings.forwardMs.toFixed(0)} ms\n`);
+    else process.stderr.write(`${info.name}: ${summary.source.ids.length} tokens, ${Object.keys(shapes).length} tensors on ${selection.used} in ${summary.timings.forwardMs.toFixed(0)} ms\n`);
   } finally {
+    tensors?.dispose();
+    report?.dispose();
     selection.backend.dispose();
   }
   return 0;

@@ -13,6 +13,11 @@ export interface ForwardWants {
   readonly scores?: boolean;
   /** Each head's q, k, v (after RoPE) and its output before W_O, for the step-by-step view. */
   readonly headVectors?: boolean;
+  /**
+   * Scores and head vectors of this one layer only (the step-by-step view asks for one layer, and the
+   * run need not carry every layer's).
+   */
+  readonly detail?: { readonly stack: AttentionStack; readonly layer: number };
   readonly hiddenStates?: boolean;
   readonly logits?: boolean;
   /**

@@ -8,7 +8,7 @@ import type { HighlightState } from './editor/crossHighlight';
 import type { OverlayState } from './editor/heatOverlay';
 import type { RunOutcome, RunStart } from './runs/inspectionRunner';
 import type { Notice } from './notify';
-import type { PanelSelection } from './panel/attentionPanel';
+import type { PanelView } from '../view-model/attentionLookup';
 
 export interface AttentionInspectorApi {
   /** The last messages shown to the user, oldest first. */
@@ -25,8 +25,8 @@ export interface AttentionInspectorApi {
   /** The status bar entry's text. */
   readonly statusText: () => string;
   /** The panel's selection (layer, heads, aggregation, focus) as its webview last reported it. */
-  readonly panelSelection: () => PanelSelection | undefined;
-  readonly onDidChangePanelSelection: vscode.Event<PanelSelection>;
+  readonly panelSelection: () => PanelView | undefined;
+  readonly onDidChangePanelSelection: vscode.Event<PanelView>;
   /** Fires with the rows of the Choose Model quick pick once it is shown. */
   readonly onDidShowModelPicker: vscode.Event<readonly string[]>;
 }

@@ -1,13 +1,7 @@
 /**
- * Run messages (and a baseline) as text, for the standalone report: JSON in which every Float32Array
- * becomes `{"$f32": "<base64 of its little-endian bytes>"}`. Base64 is done by hand so the same code
- * runs in Node (CLI, host) and in the browser without Buffer, and decodes hundreds of MB without
- * building a binary string.
+ * Base64 for the standalone report's binary chunks, by hand so the same code runs in Node (CLI, host)
+ * and in the browser without Buffer, and decodes tens of MB without building a binary string.
  */
-import type { ReplayMessage } from './messages';
-
-/** The report's <script type="application/json"> element that holds the encoded run. */
-export const DATA_ELEMENT_ID = 'attention-data';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const DECODE = new Uint8Array(128).fill(255);
@@ -54,27 +48,4 @@ function sextet(text: string, index: number): number {
   const value = code < 128 ? DECODE[code] : 255;
   if (value === 255) throw new Error(`Invalid base64 character at ${index}`);
   return value;
-}
-
-// Float32Array bytes are platform-endian; every platform a browser or Node runs on is little-endian.
-function floatsToBase64(values: Float32Array): string {
-  return bytesToBase64(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-}
-
-function base64ToFloats(text: string): Float32Array {
-  const bytes = base64ToBytes(text);
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-}
-
-export function encodeRunMessages(messages: readonly ReplayMessage[]): string {
-  return JSON.stringify(messages, (_key, value: unknown) => (value instanceof Float32Array ? { $f32: floatsToBase64(value) } : value));
-}
-
-export function decodeRunMessages(json: string): ReplayMessage[] {
-  return JSON.parse(json, (_key, value: unknown) => {
-    if (value !== null && typeof value === 'object' && typeof (value as { $f32?: unknown }).$f32 === 'string') {
-      return base64ToFloats((value as { $f32: string }).$f32);
-    }
-    return value;
-  }) as ReplayMessage[];
 }

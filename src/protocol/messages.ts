@@ -3,18 +3,20 @@
  * by the standalone report, so it uses neither `vscode`, Node nor the DOM.
  *
  * Handshake: the webview posts `ready` with PROTOCOL_VERSION first; the host posts nothing before it.
- * A run streams `run-started`, then one `layer` per attention layer as the engine produces it, then
- * `run-finished` or `run-failed`; a generation run streams one `layer` per layer and step, and a
- * `generated-token` after each step's layers. Every run message carries its run id: the panel keeps
- * only the newest run and drops anything older. A `baseline` (after `run-started`) asks the panel to
- * compare that run with a pinned one. Matrices travel as Float32Array (structured clone), never as
- * JSON lists.
+ * A run streams `run-started`, then one `layer` per attention layer as the engine produces it (its
+ * shape only: the weights stay where the run is kept), then `run-finished` or `run-failed`; a
+ * generation run streams one `layer` per layer and step, and a `generated-token` after each step's
+ * layers. The panel asks for what it draws with `data-request` and gets one `data-reply` each
+ * (src/protocol/data.ts). Every run message carries its run id: the panel keeps only the newest run
+ * and drops anything older. A `baseline` (after `run-started`) asks the panel to compare that run with
+ * a pinned one.
  */
 
 /** Bump when a message changes shape; a webview of another version is told to reload. */
+import type { DataQuery, DataReply } from './data';
 import type { AttentionStack, BackendReport, ErrorCode, GeneratedToken, ModelInfo, Timings, TokenizedText } from './run';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export type { AttentionStack } from './run';
 
@@ -39,7 +41,7 @@ export interface RunStarted {
   readonly generation?: { readonly maxNewTokens: number };
 }
 
-/** One attention layer, streamed as soon as the engine has it. Shapes as in the engine's AttentionEvent. */
+/** One attention layer has been computed: its shape and mask (its weights are asked for with `data-request`). */
 export interface LayerMessage {
   readonly type: 'layer';
   readonly runId: number;
@@ -57,17 +59,6 @@ export interface LayerMessage {
   readonly keyLength: number;
   /** True where query i may not see key j > i (the mask region is drawn distinctly). */
   readonly causal: boolean;
-  /** [numHeads, queryLength, keyLength]. */
-  readonly probs: Float32Array;
-  /** Optional step-by-step data: pre-softmax scores (masked with -Infinity), same shape as probs. */
-  readonly scores?: Float32Array;
-  /** [queryLength, numHeads · headDim], head-major. */
-  readonly q?: Float32Array;
-  /** [keyLength, numKvHeads · headDim]; query head h reads kv head floor(h / (numHeads / numKvHeads)). */
-  readonly k?: Float32Array;
-  readonly v?: Float32Array;
-  /** [queryLength, numHeads · headDim]: each head's P·V, the concatenation W_O multiplies. */
-  readonly headOutputs?: Float32Array;
 }
 
 /** Generation: the token chosen at `step`, sent after that step's layers. */
@@ -113,23 +104,13 @@ export interface Reveal {
   readonly token?: number;
 }
 
-/** One attention layer of a pinned baseline run: only its weights. */
-export interface BaselineLayer {
-  readonly stack: AttentionStack;
-  readonly layer: number;
-  readonly numHeads: number;
-  readonly queryLength: number;
-  readonly keyLength: number;
-  /** [numHeads, queryLength, keyLength]. */
-  readonly probs: Float32Array;
-}
-
 /** A run pinned to compare later runs with ("edit the text, re-run, and see which weights changed"). */
 export interface Baseline {
   readonly source: PanelTokens;
   readonly target?: PanelTokens;
   readonly model: ModelInfo;
-  readonly layers: readonly BaselineLayer[];
+  /** The stacks the baseline has layers of. */
+  readonly stacks: readonly AttentionStack[];
 }
 
 /** Compare run `runId` with this baseline; null stops comparing. Sent after the run's `run-started`. */
@@ -139,10 +120,18 @@ export interface BaselineMessage {
   readonly baseline: Baseline | null;
 }
 
+/** The one answer to a `data-request` (about the run `runId`); no reply: that data is not there (yet). */
+export interface DataReplyMessage {
+  readonly type: 'data-reply';
+  readonly requestId: number;
+  readonly runId: number;
+  readonly reply?: DataReply;
+}
+
 export type RunMessage = RunStarted | LayerMessage | GeneratedTokenMessage | RunFinished | RunFailed;
 /** What a standalone report replays: a run, and the baseline it is compared with. */
 export type ReplayMessage = RunMessage | BaselineMessage;
-export type ToWebview = ReplayMessage | ExportResult | Reveal;
+export type ToWebview = ReplayMessage | DataReplyMessage | ExportResult | Reveal;
 
 export interface Ready {
   readonly type: 'ready';
@@ -151,13 +140,23 @@ export interface Ready {
 
 export type ExportFormat = 'png' | 'svg' | 'json' | 'html';
 
-/** Asks the host to save a file; `html` carries no content: the host builds the report from its run. */
+/** Asks the host to save a file; `html` and `json` carry no content: the host builds them from its run. */
 export interface ExportRequest {
   readonly type: 'export-request';
   readonly requestId: number;
   readonly format: ExportFormat;
   readonly fileName: string;
   readonly content?: string | Uint8Array;
+  /** `json`: the stack whose matrices are saved. */
+  readonly stack?: AttentionStack;
+}
+
+/** Asks for the data a view draws, about run `runId`. */
+export interface DataRequest {
+  readonly type: 'data-request';
+  readonly requestId: number;
+  readonly runId: number;
+  readonly query: DataQuery;
 }
 
 /** Something the panel could not handle; the host logs it. */
@@ -181,4 +180,4 @@ export interface SelectionChanged {
   readonly focus: { readonly side: 'query' | 'key'; readonly index: number; readonly locked: boolean } | null;
 }
 
-export type FromWebview = Ready | ExportRequest | WebviewError | SelectionChanged;
+export type FromWebview = Ready | DataRequest | ExportRequest | WebviewError | SelectionChanged;

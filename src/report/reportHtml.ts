@@ -1,17 +1,22 @@
 /**
- * The standalone report: one HTML file with the panel's bundle, its stylesheet and the run inlined
- * (matrices as base64 float32), so it opens offline in any browser and shows the same views. The
- * inline script and style are allowed by their SHA-256 hashes (not nonces: browsers hide nonces from
- * the DOM, and the report's "Save HTML" writes its own DOM back out).
+ * The standalone report: one HTML file with the panel's bundle, its stylesheet, the run's messages and
+ * each layer's weights in a chunk of its own (src/protocol/report.ts), so it opens offline in any
+ * browser and shows the same views. Layers are encoded as they come (float16, packed rows, deflated)
+ * into a scratch file, so writing a long run never holds it in memory or in one string. The inline
+ * script and style are allowed by their SHA-256 hashes (not nonces: browsers hide nonces from the DOM,
+ * and the report's "Save HTML" writes its own DOM back out).
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
-import { DATA_ELEMENT_ID, encodeRunMessages } from '../protocol/codec';
-import type { ReplayMessage } from '../protocol/messages';
-
-/** Above this many tokens the step-by-step data (scores, q, k, v) is left out: it would double the file. */
-const REPORT_STEP_DATA_MAX_TOKENS = 512;
+import * as zlib from 'zlib';
+import { bytesToBase64 } from '../protocol/codec';
+import { toFloat16Bits } from '../protocol/float16';
+import type { LayerMessage, ReplayMessage, RunMessage } from '../protocol/messages';
+import { packLayer } from '../protocol/packing';
+import { REPORT_DATA_ID, REPORT_STEP_DATA_MAX_KEYS, REPORT_VERSION, type ReportChunk, type ReportData } from '../protocol/report';
+import { layerKey } from '../view-model/tensors';
 
 export interface ReportAssets {
   readonly script: string;
@@ -31,12 +36,6 @@ export function loadReportAssets(root: string): ReportAssets {
   return { script: read('webview.js'), css: PANEL_STYLESHEETS.map(read).join('\n') };
 }
 
-function withoutLargeStepData(message: ReplayMessage): ReplayMessage {
-  if (message.type !== 'layer' || message.keyLength <= REPORT_STEP_DATA_MAX_TOKENS) return message;
-  const { scores: _s, q: _q, k: _k, v: _v, headOutputs: _o, ...rest } = message;
-  return rest;
-}
-
 function sha256(text: string): string {
   return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 }
@@ -50,32 +49,76 @@ function escapeHtml(text: string): string {
   return text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-export function reportHtml(messages: readonly ReplayMessage[], assets: ReportAssets, title: string): string {
-  const data = encodeRunMessages(messages.map(withoutLargeStepData)).replace(/</g, '\\u003c');
-  const script = scriptSafe(assets.script);
-  const csp = `default-src 'none'; script-src ${sha256(script)}; style-src ${sha256(assets.css)}; img-src data: blob:`;
-  return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="${csp}">`,
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(title)}</title>`,
-    `<style>${assets.css}</style>`,
-    '</head>',
-    '<body>',
-    '<div id="app" data-state="idle" data-token-count="0" data-layers-received="0"></div>',
-    `<script id="${DATA_ELEMENT_ID}" type="application/json">${data}</script>`,
-    `<script>${script}</script>`,
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
-}
+/** Builds one report: layers are added as they are computed, the page is written at the end. */
+export class ReportBuilder {
+  private readonly scratch: string;
+  private readonly fd: number;
+  private readonly chunks: ReportChunk[] = [];
+  private disposed = false;
 
-export function writeReport(file: string, messages: readonly ReplayMessage[], assetsRoot: string, title: string): string {
-  const target = path.resolve(file);
-  fs.writeFileSync(target, reportHtml(messages, loadReportAssets(assetsRoot), title));
-  return target;
+  constructor() {
+    this.scratch = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'attention-report-')), 'chunks.html');
+    this.fd = fs.openSync(this.scratch, 'w+');
+  }
+
+  /** Encodes one layer message's weights [heads, queries, keys] into its chunk. */
+  addLayer(part: ReportChunk['part'], layer: LayerMessage, probs: Float32Array): void {
+    const half = toFloat16Bits(packLayer(probs, layer));
+    this.addChunk({ part, key: layerKey(layer), content: 'probs', encoding: 'f16-deflate-raw' }, half);
+  }
+
+  /** The step-by-step view's data of one layer message, for runs of at most REPORT_STEP_DATA_MAX_KEYS keys. */
+  addSteps(layer: LayerMessage, data: readonly Float32Array[]): void {
+    if (layer.keyLength > REPORT_STEP_DATA_MAX_KEYS) return;
+    const values = new Float32Array(data.reduce((sum, d) => sum + d.length, 0));
+    data.reduce((at, d) => (values.set(d, at), at + d.length), 0);
+    this.addChunk({ part: 'run', key: layerKey(layer), content: 'steps', encoding: 'f32-deflate-raw' }, values);
+  }
+
+  private addChunk(chunk: Omit<ReportChunk, 'element'>, values: Float32Array | Uint16Array): void {
+    const deflated = zlib.deflateRawSync(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    const element = `attention-chunk-${this.chunks.length}`;
+    fs.writeSync(this.fd, `<script id="${element}" type="application/octet-stream">${bytesToBase64(deflated)}</script>\n`);
+    this.chunks.push({ ...chunk, element });
+  }
+
+  /** Writes the page to `file`; resolves to its size in bytes. */
+  write(file: string, messages: readonly ReplayMessage[], assets: ReportAssets, title: string, baseline?: readonly RunMessage[]): number {
+    const data: ReportData = { version: REPORT_VERSION, messages, ...(baseline && { baseline }), chunks: this.chunks };
+    const json = JSON.stringify(data).replace(/</g, '\\u003c');
+    const script = scriptSafe(assets.script);
+    const csp = `default-src 'none'; script-src ${sha256(script)}; style-src ${sha256(assets.css)}; img-src data: blob:`;
+    const head = [
+      '<!DOCTYPE html>',
+      '<html lang="en">',
+      '<head>',
+      '<meta charset="utf-8">',
+      `<meta http-equiv="Content-Security-Policy" content="${csp}">`,
+      '<meta name="viewport" content="width=device-width, initial-scale=1">',
+      `<title>${escapeHtml(title)}</title>`,
+      `<style>${assets.css}</style>`,
+      '</head>',
+      '<body>',
+      '<div id="app" data-state="idle" data-token-count="0" data-layers-received="0"></div>',
+      `<script id="${REPORT_DATA_ID}" type="application/json">${json}</script>`,
+      '',
+    ].join('\n');
+    const out = fs.openSync(file, 'w');
+    try {
+      fs.writeSync(out, head);
+      const buffer = Buffer.alloc(4 * 2 ** 20);
+      for (let at = 0, read; (read = fs.readSync(this.fd, buffer, 0, buffer.length, at)) > 0; at += read) fs.writeSync(out, buffer, 0, read);
+      fs.writeSync(out, `<script>${script}</script>\n</body>\n</html>\n`);
+    } finally {
+      fs.closeSync(out);
+    }
+    return fs.statSync(file).size;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    fs.closeSync(this.fd);
+    fs.rmSync(path.dirname(this.scratch), { recursive: true, force: true });
+  }
 }

@@ -6,7 +6,7 @@ import { isEngineError } from '../engine/errors';
 import type { AttentionEvent } from '../engine/model';
 import type { InspectStarted } from '../engine/worker/messages';
 import type { GeneratedToken, ModelInfo, Timings, TokenizedText } from '../protocol/run';
-import type { GeneratedTokenMessage, LayerMessage, PanelTokens, RunFailed, RunFinished, RunMessage, RunStarted } from '../protocol/messages';
+import type { GeneratedTokenMessage, LayerMessage, PanelTokens, RunFailed, RunFinished, RunStarted } from '../protocol/messages';
 
 function panelTokens(tokens: TokenizedText, text: string | undefined): PanelTokens {
   return { text: text ?? null, ids: tokens.ids, tokens: tokens.tokens, offsetsUtf16: tokens.offsetsUtf16, special: tokens.special };
@@ -43,7 +43,6 @@ export function layerMessage(runId: number, event: AttentionEvent, model: ModelI
     numHeads: event.numHeads, numKvHeads: event.numKvHeads, headDim: event.headDim,
     queryLength: event.queryLength, keyLength: event.keyLength,
     causal: event.stack === 'decoder' || (event.stack === 'self' && model.causal),
-    probs: event.probs, scores: event.scores, q: event.q, k: event.k, v: event.v, headOutputs: event.headOutputs,
   };
 }
 
@@ -58,24 +57,4 @@ export function finishedMessage(runId: number, timings: Timings): RunFinished {
 /** A failed run for the panel: the error's code, and its text as the surface worded it. */
 export function failedMessage(runId: number, err: unknown, text: string): RunFailed {
   return { type: 'run-failed', runId, code: isEngineError(err) ? err.code : 'INTERNAL', message: text };
-}
-
-/**
- * A finished run as the message sequence a panel would have received (the report replays it). A
- * generation's steps come in order, each step's layers followed by its token.
- */
-export function completedRunMessages(
-  run: InspectStarted, events: readonly AttentionEvent[], timings: Timings, texts: { source?: string; target?: string },
-  generation?: GenerationStart & { readonly tokens: readonly GeneratedToken[] },
-): RunMessage[] {
-  const runId = 1;
-  const out: RunMessage[] = [startedMessage(runId, run, texts, generation)];
-  const tokens = generation?.tokens ?? [];
-  for (let step = 0; step <= tokens.length; step++) {
-    const stepEvents = events.filter((e) => (e.step ?? 0) === step);
-    out.push(...stepEvents.map((e) => layerMessage(runId, e, run.model)));
-    if (tokens[step]) out.push(generatedTokenMessage(runId, tokens[step]));
-  }
-  out.push(finishedMessage(runId, timings));
-  return out;
 }

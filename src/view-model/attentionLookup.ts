@@ -52,7 +52,7 @@ export interface Weights {
  * column), combined over the view's heads. Undefined while that layer has not arrived.
  */
 export function attentionWeights(run: AttentionRun, view: HeadView, side: Side, index: number): Weights | undefined {
-  const layer = run.layer(view.stack, view.layer);
+  const layer = run.layerData(view.stack, view.layer);
   if (!layer || view.heads.length === 0) return undefined;
   const { queryLength: rows, keyLength: cols, probs } = layer;
   if (index < 0 || index >= (side === 'query' ? rows : cols)) return undefined;

@@ -1,21 +1,25 @@
 /**
- * The newest run's data, as the panel received it: its tokens and every attention layer so far. Both
- * the webview (to draw) and the host (to export, and to answer hovers: "top keys of token i in layer l,
- * head h") keep one. Messages of an older run are dropped; a newer run replaces this one.
+ * The newest run as the panel knows it: its tokens, the shape of every attention layer so far, its
+ * generated tokens and its state. The webview keeps one without weights (it asks for what it draws);
+ * the host and a standalone report keep one over a TensorSource, which `layerData` reads. Messages of
+ * an older run are dropped; a newer run replaces this one.
  *
  * A generation run also receives one layer per step and one generated token after each step. The run
  * then shows every step whose token has arrived as one growing run: the steps' rows stacked into full
  * matrices (see generation.ts) over the prompt followed by the tokens fed back so far.
  */
 import type { AttentionStack, GeneratedTokenMessage, LayerMessage, PanelTokens, RunFailed, RunFinished, RunMessage, RunStarted } from '../protocol/messages';
-import { assembleSteps, isStepStack, withGenerated } from './generation';
-import { matrixRow, topIndices, type HeadMatrices } from './matrices';
+import { assembleShape, assembleSteps, isStepStack, withGenerated, type Layer } from './generation';
+import type { HeadMatrices } from './matrices';
+import type { TensorSource } from './tensors';
 
 export type RunState = 'idle' | 'running' | 'done' | 'error';
 
 const STACK_ORDER: readonly AttentionStack[] = ['self', 'encoder', 'decoder', 'cross'];
 
 export class AttentionRun {
+  constructor(private readonly source?: TensorSource) {}
+
   private runId = 0;
   private startedMessage: RunStarted | undefined;
   private ending: RunFinished | RunFailed | undefined;
@@ -27,6 +31,7 @@ export class AttentionRun {
   private readonly tokens: GeneratedTokenMessage[] = [];
   private readonly stepLog: (LayerMessage | GeneratedTokenMessage)[] = [];
   private readonly assembled = new Map<string, { steps: number; layer: LayerMessage }>();
+  private readonly assembledData = new Map<string, { steps: number; layer: Layer }>();
   private readonly grownTokens = new Map<'source' | 'target', { steps: number; tokens: PanelTokens }>();
 
   /** Takes a message of this run or a newer one; returns false (and ignores it) when it is stale. */
@@ -85,6 +90,7 @@ export class AttentionRun {
     this.tokens.length = 0;
     this.stepLog.length = 0;
     this.assembled.clear();
+    this.assembledData.clear();
     this.grownTokens.clear();
   }
 
@@ -151,24 +157,54 @@ export class AttentionRun {
     return Array.from({ length: this.layerCount(stack) }, (_, layer) => this.layer(stack, layer));
   }
 
+  /** A layer's shape: of a generation, its steps so far stacked into one layer. */
   layer(stack: AttentionStack, layer: number): LayerMessage | undefined {
+    return this.assemble(stack, layer, this.assembled, (parts) => assembleShape(parts));
+  }
+
+  /** A layer with its weights (read from the run's TensorSource), or undefined when they cannot be had. */
+  layerData(stack: AttentionStack, layer: number): Layer | undefined {
+    return this.assemble(stack, layer, this.assembledData, (parts) => {
+      const withData = parts.map((part) => this.withTensors(part));
+      return withData.every((p): p is Layer => p !== undefined) ? assembleSteps(withData) : undefined;
+    });
+  }
+
+  /**
+   * The steps shown of one layer, combined by `combine`; a generation's stacked steps are cached until
+   * the next step shows (a plain layer is not: its weights stay with their source).
+   */
+  private assemble<T>(stack: AttentionStack, layer: number, cache: Map<string, { steps: number; layer: T }>, combine: (parts: LayerMessage[]) => T | undefined): T | undefined {
     const first = this.layersByStack.get(stack)?.[layer];
-    const steps = this.stepsShown;
-    if (!first || steps === 1 || !isStepStack(this.startedMessage!.model.kind, stack)) return first;
+    if (!first) return undefined;
+    const steps = isStepStack(this.startedMessage!.model.kind, stack) ? this.stepsShown : 1;
+    if (steps === 1) return combine([first]);
     const key = `${stack}|${layer}`;
-    const cached = this.assembled.get(key);
+    const cached = cache.get(key);
     if (cached?.steps === steps) return cached.layer;
     const later = this.stepLayers.get(stack)?.[layer] ?? [];
     const parts = [first];
     for (let step = 1; step < steps && later[step]; step++) parts.push(later[step]);
-    const assembled = assembleSteps(parts);
-    this.assembled.set(key, { steps, layer: assembled });
-    return assembled;
+    const combined = combine(parts);
+    if (combined !== undefined) cache.set(key, { steps, layer: combined });
+    return combined;
+  }
+
+  /** One received layer message with its weights. */
+  withTensors(message: LayerMessage): Layer | undefined {
+    const tensors = this.source?.tensors(message);
+    return tensors && { ...message, ...tensors };
   }
 
   /** One step's own layer as it arrived: step 0's full prompt layer, or a later step's single row. */
   stepLayer(stack: AttentionStack, layer: number, step: number): LayerMessage | undefined {
     return step === 0 ? this.layersByStack.get(stack)?.[layer] : this.stepLayers.get(stack)?.[layer]?.[step];
+  }
+
+  /** One step's own layer with its weights. */
+  stepLayerData(stack: AttentionStack, layer: number, step: number): Layer | undefined {
+    const message = this.stepLayer(stack, layer, step);
+    return message && this.withTensors(message);
   }
 
   /** The encoder's (or the only stack's) tokens; of a decoder-only generation, followed by the tokens fed back. */
@@ -203,14 +239,6 @@ export class AttentionRun {
     return stack === 'decoder' ? this.targetTokens() : this.sourceTokens();
   }
 
-  /** The k keys that query token `query` attends to most in one head, strongest first. */
-  topKeys(stack: AttentionStack, layer: number, head: number, query: number, k: number): { key: number; weight: number }[] {
-    const message = this.layer(stack, layer);
-    if (!message) return [];
-    const row = matrixRow(layerMatrices(message), head, query);
-    return topIndices(row, k).map((key) => ({ key, weight: row[key] }));
-  }
-
   /** Everything received, in order, to replay (the standalone report) or save. */
   messages(): RunMessage[] {
     if (!this.startedMessage) return this.ending ? [this.ending] : [];
@@ -219,6 +247,6 @@ export class AttentionRun {
   }
 }
 
-export function layerMatrices(message: LayerMessage): HeadMatrices {
-  return { heads: message.numHeads, rows: message.queryLength, cols: message.keyLength, data: message.probs };
+export function layerMatrices(layer: Layer): HeadMatrices {
+  return { heads: layer.numHeads, rows: layer.queryLength, cols: layer.keyLength, data: layer.probs };
 }

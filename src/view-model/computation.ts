@@ -4,42 +4,20 @@
  * because models differ (1/√dₖ for most, 1 for T5); whatever the scores hold beyond scale · q·k and the
  * mask (T5's relative position bias) is shown as its own column.
  */
-import type { LayerMessage } from '../protocol/messages';
+import type { Computation, KeyStep } from '../protocol/data';
+import type { Layer } from './generation';
 
-export interface KeyStep {
-  readonly key: number;
-  readonly dot: number;
-  readonly scaled: number;
-  /** Additive bias the scores hold besides scale · q·k (0 for most models). */
-  readonly bias: number;
-  readonly masked: boolean;
-  /** What enters the softmax: scaled + bias, or -Infinity when masked. */
-  readonly score: number;
-  /** The engine's attention probability. */
-  readonly weight: number;
-}
-
-export interface Computation {
-  readonly head: number;
-  readonly query: number;
-  readonly kvHead: number;
-  readonly headDim: number;
-  readonly scale: number;
-  /** "1/√8", "1" or the number itself. */
-  readonly scaleLabel: string;
-  readonly hasBias: boolean;
-  readonly steps: KeyStep[];
-  readonly queryVector: Float32Array;
-  /** Σ weight · v over the keys, computed here. */
-  readonly output: Float32Array;
-  /** The engine's output of this head for this query (its slice of concat before W_O). */
-  readonly engineOutput: Float32Array;
-  /** Largest |softmax recomputed here − engine probability|, a check of the whole table. */
-  readonly softmaxError: number;
-}
-
-export function hasStepData(layer: LayerMessage): boolean {
-  return !!(layer.scores && layer.q && layer.k && layer.v && layer.headOutputs);
+/** A layer with what the table needs besides the weights: the scores and each head's vectors. */
+export interface StepLayer extends Layer {
+  /** Pre-softmax scores (masked with −Infinity), [numHeads, queryLength, keyLength]. */
+  readonly scores: Float32Array;
+  /** [queryLength, numHeads · headDim], head-major. */
+  readonly q: Float32Array;
+  /** [keyLength, numKvHeads · headDim]; query head h reads kv head floor(h / (numHeads / numKvHeads)). */
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  /** [queryLength, numHeads · headDim]: each head's P·V, the concatenation W_O multiplies. */
+  readonly headOutputs: Float32Array;
 }
 
 export function kvHeadOf(head: number, numHeads: number, numKvHeads: number): number {
@@ -85,14 +63,13 @@ export function scaleLabel(scale: number, headDim: number): string {
   return scale.toPrecision(4);
 }
 
-export function computeSteps(layer: LayerMessage, head: number, query: number): Computation {
-  if (!hasStepData(layer)) throw new Error('computeSteps needs scores and head vectors');
+export function computeSteps(layer: StepLayer, head: number, query: number): Computation {
   const { numHeads, numKvHeads, headDim, keyLength, queryLength } = layer;
   const kvHead = kvHeadOf(head, numHeads, numKvHeads);
-  const queryVector = headVector(layer.q!, query, head, numHeads, headDim);
-  const scores = layer.scores!.subarray((head * queryLength + query) * keyLength, (head * queryLength + query + 1) * keyLength);
+  const queryVector = headVector(layer.q, query, head, numHeads, headDim);
+  const scores = layer.scores.subarray((head * queryLength + query) * keyLength, (head * queryLength + query + 1) * keyLength);
   const probs = layer.probs.subarray((head * queryLength + query) * keyLength, (head * queryLength + query + 1) * keyLength);
-  const dots = Array.from({ length: keyLength }, (_, j) => dot(queryVector, headVector(layer.k!, j, kvHead, numKvHeads, headDim)));
+  const dots = Array.from({ length: keyLength }, (_, j) => dot(queryVector, headVector(layer.k, j, kvHead, numKvHeads, headDim)));
   const open = dots.map((_, j) => j).filter((j) => scores[j] !== -Infinity);
   const { scale, exact } = deriveScale(open.map((j) => dots[j]), open.map((j) => scores[j]), headDim);
 
@@ -110,11 +87,19 @@ export function computeSteps(layer: LayerMessage, head: number, query: number): 
   const output = new Float32Array(headDim);
   steps.forEach((s) => {
     if (s.weight === 0) return;
-    const v = headVector(layer.v!, s.key, kvHead, numKvHeads, headDim);
+    const v = headVector(layer.v, s.key, kvHead, numKvHeads, headDim);
     for (let d = 0; d < headDim; d++) output[d] += s.weight * v[d];
   });
   return {
     head, query, kvHead, headDim, scale, scaleLabel: scaleLabel(scale, headDim), hasBias: !exact && steps.some((s) => s.bias !== 0),
-    steps, queryVector, output, engineOutput: headVector(layer.headOutputs!, query, head, numHeads, headDim), softmaxError,
+    steps, queryVector, output, engineOutput: headVector(layer.headOutputs, query, head, numHeads, headDim), softmaxError,
+    values: keyValues(layer, kvHead),
   };
+}
+
+/** [keys, headDim]: the value vectors of one key/value head. */
+function keyValues(layer: StepLayer, kvHead: number): Float32Array {
+  const out = new Float32Array(layer.keyLength * layer.headDim);
+  for (let j = 0; j < layer.keyLength; j++) out.set(headVector(layer.v, j, kvHead, layer.numKvHeads, layer.headDim), j * layer.headDim);
+  return out;
 }

@@ -5,23 +5,21 @@
  * baseline goes through the same layer and head reduction and the same word folding as the current
  * run, so the difference is of exactly what the views show.
  */
-import type { AttentionStack, Baseline, BaselineLayer, PanelTokens } from '../protocol/messages';
+import type { AttentionStack, Baseline, PanelTokens } from '../protocol/messages';
 import type { ModelInfo } from '../protocol/run';
 import { alignTokens, type TokenAlignment } from './alignment';
-import type { AttentionRun } from './attentionRun';
+import { layerMatrices, type AttentionRun } from './attentionRun';
+import type { Layer } from './generation';
 import { foldMatrix, reduceHeads, reduceMatrices, type HeadMatrices } from './matrices';
-import { activeHeadIndices, type Selection } from './selection';
+import type { ViewParameters } from '../protocol/data';
 import { tokenLabel } from './tokens';
 import { isMasked, type ViewData } from './viewData';
 
-/** The baseline of a run: its tokens and every layer's weights (of a generation: all steps so far). */
+/** What the panel is told about a pinned run (its weights stay with the host): tokens, model, stacks. */
 export function baselineOf(run: AttentionRun): Baseline | undefined {
   const started = run.started, source = run.sourceTokens();
   if (!started || !source) return undefined;
-  const layers: BaselineLayer[] = run.stacks().flatMap((stack) => run.layers(stack).flatMap((l) => l
-    ? [{ stack, layer: l.layer, numHeads: l.numHeads, queryLength: l.queryLength, keyLength: l.keyLength, probs: l.probs }]
-    : []));
-  return { source, target: run.targetTokens(), model: started.model, layers };
+  return { source, target: run.targetTokens(), model: started.model, stacks: run.stacks() };
 }
 
 function describeModel(m: ModelInfo): string {
@@ -34,7 +32,7 @@ export function comparisonProblem(current: ModelInfo, baseline: Baseline, stack:
   if (b.name !== current.name || b.modelType !== current.modelType || b.kind !== current.kind || b.numLayers !== current.numLayers || b.numHeads !== current.numHeads) {
     return `Not compared: the baseline comes from ${describeModel(b)}, this run from ${describeModel(current)}. Weights of different models do not correspond; pin a run of ${current.name} as the baseline.`;
   }
-  if (!baseline.layers.some((l) => l.stack === stack)) {
+  if (!baseline.stacks.includes(stack)) {
     return `Not compared: the baseline has no ${stack} attention (it was run ${baseline.target ? 'with' : 'without'} a target). Pin a run of the same kind as the baseline.`;
   }
   return undefined;
@@ -66,19 +64,22 @@ function baselineTokens(baseline: Baseline, stack: AttentionStack, side: 'query'
   return decoderSide ? baseline.target : baseline.source;
 }
 
-/** Computes differences on demand, cached by what they are made of (the baseline and the view's matrices). */
+/**
+ * Computes differences on demand where both runs' weights are (the host, or a report page), cached by
+ * what they are made of (the baseline run and the view's matrices).
+ */
 export class DiffSource {
-  private readonly diffs = new WeakMap<Baseline, WeakMap<HeadMatrices, DiffData>>();
+  private readonly diffs = new WeakMap<AttentionRun, WeakMap<HeadMatrices, DiffData>>();
   private readonly alignments = new WeakMap<PanelTokens, WeakMap<PanelTokens, TokenAlignment>>();
 
-  get(run: AttentionRun, baseline: Baseline, s: Selection, data: ViewData): DiffData | undefined {
-    const started = run.started;
-    if (!started || comparisonProblem(started.model, baseline, data.stack)) return undefined;
+  get(run: AttentionRun, baseline: AttentionRun, p: ViewParameters, data: ViewData): DiffData | undefined {
+    const started = run.started, info = baselineOf(baseline);
+    if (!started || !info || comparisonProblem(started.model, info, data.stack)) return undefined;
     let byMatrices = this.diffs.get(baseline);
     if (!byMatrices) this.diffs.set(baseline, (byMatrices = new WeakMap()));
     let diff = byMatrices.get(data.matrices);
     if (!diff) {
-      diff = this.compute(run, baseline, s, data);
+      diff = this.compute(run, baseline, info, p, data);
       if (diff) byMatrices.set(data.matrices, diff);
     }
     return diff;
@@ -92,18 +93,18 @@ export class DiffSource {
     return alignment;
   }
 
-  private compute(run: AttentionRun, baseline: Baseline, s: Selection, data: ViewData): DiffData | undefined {
+  private compute(run: AttentionRun, baselineRun: AttentionRun, baseline: Baseline, p: ViewParameters, data: ViewData): DiffData | undefined {
     const stack = data.stack;
     const currentQueries = run.queryTokens(stack), currentKeys = run.keyTokens(stack);
     const baseQueries = baselineTokens(baseline, stack, 'query'), baseKeys = baselineTokens(baseline, stack, 'key');
-    const stackLayers = baseline.layers.filter((l) => l.stack === stack);
-    const layers = s.layerReduction === 'single' ? stackLayers.filter((l) => l.layer === s.layer) : stackLayers;
+    const numbers = p.layerReduction === 'single' ? [p.layer] : Array.from({ length: baselineRun.layerCount(stack) }, (_, l) => l);
+    const layers = numbers.map((l) => baselineRun.layerData(stack, l)).filter((l): l is Layer => l !== undefined);
     if (!currentQueries || !currentKeys || !baseQueries || !baseKeys || layers.length === 0) return undefined;
     const queryAlign = this.alignment(baseQueries, currentQueries), keyAlign = this.alignment(baseKeys, currentKeys);
-    const reduced = reduceMatrices(layers.map(baselineMatrices), s.layerReduction === 'max' ? 'max' : 'mean');
+    const reduced = reduceMatrices(layers.map(layerMatrices), p.layerReduction === 'max' ? 'max' : 'mean');
     let base = project(reduced, queryAlign.currentToBaseline, keyAlign.currentToBaseline);
     if (!data.queries.identity || !data.keys.identity) base = foldMatrix(base, data.queries.groups, data.keys.groups);
-    if (s.headMode !== 'each') base = reduceHeads(base, activeHeadIndices(s), s.headMode === 'max' ? 'max' : 'mean');
+    if (p.headMode !== 'each') base = reduceHeads(base, p.heads, p.headMode === 'max' ? 'max' : 'mean');
 
     const queryAdded = Uint8Array.from(data.queries.groups, (g) => +g.some((t) => queryAlign.currentToBaseline[t] < 0));
     const keyAdded = Uint8Array.from(data.keys.groups, (g) => +g.some((t) => keyAlign.currentToBaseline[t] < 0));
@@ -130,10 +131,6 @@ export class DiffSource {
       removedQueries: removed(queryAlign, baseQueries), removedKeys: removed(keyAlign, baseKeys),
     };
   }
-}
-
-function baselineMatrices(layer: BaselineLayer): HeadMatrices {
-  return { heads: layer.numHeads, rows: layer.queryLength, cols: layer.keyLength, data: layer.probs };
 }
 
 /** The baseline's weights moved to the current tokens' positions; 0 where a current token has no counterpart. */

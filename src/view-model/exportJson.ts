@@ -8,7 +8,8 @@ const round = (x: number) => Math.round(x * 1e6) / 1e6;
 export function matricesJson(run: AttentionRun, stack: AttentionStack): string {
   const started = run.started;
   if (!started) throw new Error('matricesJson needs a started run');
-  const layers = run.layers(stack).flatMap((layer) => {
+  const layers = Array.from({ length: run.layerCount(stack) }, (_, l) => l).flatMap((l) => {
+    const layer = run.layerData(stack, l);
     if (!layer) return [];
     const { numHeads, queryLength: rows, keyLength: cols, probs } = layer;
     const heads = Array.from({ length: numHeads }, (_, head) =>

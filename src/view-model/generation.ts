@@ -7,6 +7,7 @@
 import type { AttentionStack, LayerMessage, PanelTokens } from '../protocol/messages';
 import type { ModelInfo } from '../protocol/run';
 import { foldMatrix, type HeadMatrices } from './matrices';
+import type { LayerTensors } from './tensors';
 
 interface StepToken {
   readonly step: number;
@@ -14,48 +15,39 @@ interface StepToken {
   readonly text: string;
 }
 
-/**
- * One layer's steps (step 0 first) as one layer: rows in step order, each over the keys its step saw,
- * the keys it could not see yet zero (scores −∞), so the result is what a full pass over the same
- * tokens returns. Keys and values come from the last step, whose cache holds them all.
- */
-export function assembleSteps(steps: readonly LayerMessage[]): LayerMessage {
-  if (steps.length === 0) throw new Error('assembleSteps needs at least one step');
+/** A received layer with its weights. */
+export type Layer = LayerMessage & LayerTensors;
+
+/** The shape of one layer's steps (step 0 first) stacked: every step's query rows over all keys. */
+export function assembleShape(steps: readonly LayerMessage[]): LayerMessage {
+  if (steps.length === 0) throw new Error('assembleShape needs at least one step');
   const last = steps[steps.length - 1];
   if (steps.length === 1) return steps[0];
-  const heads = last.numHeads;
-  const rows = steps.reduce((sum, s) => sum + s.queryLength, 0);
-  const cols = Math.max(...steps.map((s) => s.keyLength));
+  const { step: _step, ...shape } = last;
+  return { ...shape, queryLength: steps.reduce((sum, s) => sum + s.queryLength, 0), keyLength: Math.max(...steps.map((s) => s.keyLength)) };
+}
+
+/**
+ * One layer's steps (step 0 first) as one layer: rows in step order, each over the keys its step saw,
+ * the keys it could not see yet zero, so the result is what a full pass over the same tokens returns.
+ */
+export function assembleSteps(steps: readonly Layer[]): Layer {
+  const shape = assembleShape(steps);
+  if (steps.length === 1) return steps[0];
+  const heads = shape.numHeads, rows = shape.queryLength, cols = shape.keyLength;
   const probs = new Float32Array(heads * rows * cols);
-  const withScores = steps.every((s) => s.scores);
-  const scores = withScores ? new Float32Array(heads * rows * cols).fill(-Infinity) : undefined;
   let row = 0;
   for (const step of steps) {
     if (step.numHeads !== heads) throw new Error('assembleSteps: steps differ in heads');
     for (let h = 0; h < heads; h++) {
       for (let r = 0; r < step.queryLength; r++) {
-        const from = (h * step.queryLength + r) * step.keyLength, to = (h * rows + row + r) * cols;
-        probs.set(step.probs.subarray(from, from + step.keyLength), to);
-        scores?.set(step.scores!.subarray(from, from + step.keyLength), to);
+        const from = (h * step.queryLength + r) * step.keyLength;
+        probs.set(step.probs.subarray(from, from + step.keyLength), (h * rows + row + r) * cols);
       }
     }
     row += step.queryLength;
   }
-  const vectors = steps.every((s) => s.q && s.headOutputs) && last.k && last.v && last.keyLength === cols
-    ? { q: concat(steps.map((s) => s.q!)), k: last.k, v: last.v, headOutputs: concat(steps.map((s) => s.headOutputs!)) }
-    : {};
-  const { step: _step, q: _q, k: _k, v: _v, headOutputs: _o, scores: _s, ...shape } = last;
-  return { ...shape, ...vectors, queryLength: rows, keyLength: cols, probs, ...(scores && { scores }) };
-}
-
-function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return { ...shape, probs, approximate: steps.some((s) => s.approximate) };
 }
 
 /** The stacks whose queries grow by one token per step. */
@@ -111,7 +103,7 @@ export function withGenerated(base: PanelTokens, generated: readonly StepToken[]
  * One query row of a layer, [heads, 1, groups]: the keys the row saw, folded into display tokens as
  * foldMatrix folds them (a group's part beyond the row's keys is left out).
  */
-export function stepRowMatrix(layer: LayerMessage, row: number, keyGroups: readonly (readonly number[])[]): HeadMatrices {
+export function stepRowMatrix(layer: Layer, row: number, keyGroups: readonly (readonly number[])[]): HeadMatrices {
   const { numHeads: heads, queryLength, keyLength } = layer;
   const data = new Float32Array(heads * keyLength);
   for (let h = 0; h < heads; h++) data.set(layer.probs.subarray((h * queryLength + row) * keyLength, (h * queryLength + row + 1) * keyLength), h * keyLength);

@@ -1,21 +1,23 @@
 /**
  * From the run and the selection to what a view draws: display tokens and matrices reduced over layers
- * and heads and folded into words, cached so that hovering never recomputes them.
+ * and heads and folded into words. The shape part (tokens, labels, masks) needs only the run's
+ * messages; the matrices need its weights, so they are computed where the weights are (ViewDataSource:
+ * the host, or a report page) and cached there, and the webview receives them (src/protocol/data.ts).
  */
-import type { AttentionStack, LayerMessage } from '../protocol/messages';
-import type { AttentionRun } from './attentionRun';
+import type { ViewParameters } from '../protocol/data';
+import type { AttentionStack } from '../protocol/messages';
+import { layerMatrices, type AttentionRun } from './attentionRun';
+import type { Layer } from './generation';
 import type { Focus } from './links';
-import { layerMatrices } from './attentionRun';
 import { foldMatrix, reduceHeads, reduceMatrices, type HeadMatrices } from './matrices';
 import { activeHeadIndices, type Selection } from './selection';
 import { displayTokens, type DisplayTokens } from './tokens';
 
-export interface ViewData {
+/** Everything a view draws but the weights. */
+export interface ViewShape {
   readonly stack: AttentionStack;
   readonly queries: DisplayTokens;
   readonly keys: DisplayTokens;
-  /** All heads [numHeads, R, C] when heads are shown one by one, else [1, R, C] over the active heads. */
-  readonly matrices: HeadMatrices;
   /** Head-axis indices to draw, and the number of active heads (the opacity divisor). */
   readonly heads: readonly number[];
   readonly activeCount: number;
@@ -29,46 +31,92 @@ export interface ViewData {
   readonly headLabel: string;
 }
 
-const CACHE_LIMIT = 12;
+export interface ViewData extends ViewShape {
+  /** All heads [numHeads, R, C] when heads are shown one by one, else [1, R, C] over the active heads. */
+  readonly matrices: HeadMatrices;
+  /** The weights went through float16 on their way here (values within 2⁻¹² relative). */
+  readonly approximate?: boolean;
+}
 
+/** The selection's data-relevant part, for `stack` (default: the selection's). */
+export function viewParameters(s: Selection, stack: AttentionStack = s.stack): ViewParameters {
+  return {
+    stack, layer: s.layer, layerReduction: s.layerReduction, headMode: s.headMode, heads: activeHeadIndices(s),
+    hideSpecial: s.hideSpecial, mergeWords: s.mergeWords, compare: s.compare,
+  };
+}
+
+/** A string that names the matrices of these parameters (a cache key). */
+export function parametersKey(p: ViewParameters): string {
+  return `${p.stack}|${p.layerReduction === 'single' ? p.layer : p.layerReduction}|${p.headMode}|${p.heads.join(',')}|${+p.hideSpecial}${+p.mergeWords}`;
+}
+
+/** The layers a view reduces: the one chosen, or every layer of the stack received so far. */
+function layerNumbers(run: AttentionRun, p: ViewParameters): number[] {
+  if (p.layerReduction === 'single') return run.layer(p.stack, p.layer) ? [p.layer] : [];
+  return Array.from({ length: run.layerCount(p.stack) }, (_, l) => l).filter((l) => run.layer(p.stack, l));
+}
+
+/** The view's shape, or undefined while its layer has not arrived. */
+export function viewShape(run: AttentionRun, p: ViewParameters): ViewShape | undefined {
+  const queryTokens = run.queryTokens(p.stack), keyTokens = run.keyTokens(p.stack);
+  const layers = layerNumbers(run, p);
+  if (!queryTokens || !keyTokens || layers.length === 0) return undefined;
+  const options = { hideSpecial: p.hideSpecial, mergeWords: p.mergeWords };
+  const queries = displayTokens(queryTokens, options);
+  const keys = displayTokens(keyTokens, options);
+  const first = run.layer(p.stack, layers[0])!;
+  const each = p.headMode === 'each';
+  return {
+    stack: p.stack, queries, keys,
+    heads: each ? p.heads : p.heads.length ? [0] : [],
+    activeCount: each ? p.heads.length : 1,
+    causal: first.causal,
+    queryLast: Int32Array.from(queries.groups, (g) => g[g.length - 1]),
+    keyFirst: Int32Array.from(keys.groups, (g) => g[0]),
+    layerLabel: p.layerReduction === 'single' ? `layer ${p.layer}` : `${p.layerReduction} of ${layers.length} layer${layers.length === 1 ? '' : 's'}`,
+    headLabel: each ? `${p.heads.length} of ${first.numHeads} heads` : `${p.headMode} of ${p.heads.length} heads`,
+  };
+}
+
+/** Bytes of matrices kept per source: enough for a few views of a long run, bounded whatever the size. */
+const CACHE_BYTES = 96 * 2 ** 20;
+
+/** Computes views' matrices from a run's weights and keeps the recent ones. */
 export class ViewDataSource {
   private readonly cache = new Map<string, HeadMatrices>();
+  private cachedBytes = 0;
   private cacheRevision = '';
 
-  /** The data for `stack` (default: the selection's), or undefined while its layer has not arrived. */
+  /** The data for `stack` (default: the selection's), or undefined while its layers cannot be had. */
   get(run: AttentionRun, s: Selection, stack: AttentionStack = s.stack): ViewData | undefined {
-    const queryTokens = run.queryTokens(stack), keyTokens = run.keyTokens(stack);
-    const single = s.layerReduction === 'single' ? run.layer(stack, s.layer) : undefined;
-    const layers = s.layerReduction === 'single' ? (single ? [single] : []) : run.layers(stack).filter((l): l is LayerMessage => l !== undefined);
-    if (!queryTokens || !keyTokens || layers.length === 0) return undefined;
+    return this.forParameters(run, viewParameters(s, stack));
+  }
+
+  forParameters(run: AttentionRun, p: ViewParameters): ViewData | undefined {
+    const shape = viewShape(run, p);
+    if (!shape) return undefined;
     if (this.cacheRevision !== run.revision) {
-      this.cache.clear();
+      this.clear();
       this.cacheRevision = run.revision;
     }
-    const options = { hideSpecial: s.hideSpecial, mergeWords: s.mergeWords };
-    const queries = displayTokens(queryTokens, options);
-    const keys = displayTokens(keyTokens, options);
-    const layerKey = s.layerReduction === 'single' ? `${s.layer}` : `${s.layerReduction}:${layers.length}`;
-    const base = `${stack}|${layerKey}|${s.hideSpecial}|${s.mergeWords}`;
+    const layers = layerNumbers(run, p).map((l) => run.layerData(p.stack, l));
+    if (layers.some((l) => l === undefined)) return undefined;
+    const data = layers as Layer[];
+    const base = `${p.stack}|${p.layerReduction === 'single' ? p.layer : `${p.layerReduction}:${data.length}`}|${p.hideSpecial}|${p.mergeWords}`;
     const perHead = this.cached(base, () => {
-      const reduced = reduceMatrices(layers.map(layerMatrices), s.layerReduction === 'max' ? 'max' : 'mean');
-      return queries.identity && keys.identity ? reduced : foldMatrix(reduced, queries.groups, keys.groups);
+      const reduced = reduceMatrices(data.map(layerMatrices), p.layerReduction === 'max' ? 'max' : 'mean');
+      return shape.queries.identity && shape.keys.identity ? reduced : foldMatrix(reduced, shape.queries.groups, shape.keys.groups);
     });
-    const active = activeHeadIndices(s);
-    const matrices = s.headMode === 'each'
+    const matrices = p.headMode === 'each'
       ? perHead
-      : this.cached(`${base}|${s.headMode}|${active.join(',')}`, () => reduceHeads(perHead, active, s.headMode === 'max' ? 'max' : 'mean'));
-    const first = layers[0];
-    return {
-      stack, queries, keys, matrices,
-      heads: s.headMode === 'each' ? active : active.length ? [0] : [],
-      activeCount: s.headMode === 'each' ? active.length : 1,
-      causal: first.causal,
-      queryLast: Int32Array.from(queries.groups, (g) => g[g.length - 1]),
-      keyFirst: Int32Array.from(keys.groups, (g) => g[0]),
-      layerLabel: s.layerReduction === 'single' ? `layer ${s.layer}` : `${s.layerReduction} of ${layers.length} layer${layers.length === 1 ? '' : 's'}`,
-      headLabel: s.headMode === 'each' ? `${active.length} of ${first.numHeads} heads` : `${s.headMode} of ${active.length} heads`,
-    };
+      : this.cached(`${base}|${p.headMode}|${p.heads.join(',')}`, () => reduceHeads(perHead, p.heads, p.headMode === 'max' ? 'max' : 'mean'));
+    return { ...shape, matrices, approximate: data.some((l) => l.approximate) };
+  }
+
+  clear(): void {
+    this.cache.clear();
+    this.cachedBytes = 0;
   }
 
   private cached(key: string, make: () => HeadMatrices): HeadMatrices {
@@ -78,7 +126,12 @@ export class ViewDataSource {
       this.cache.delete(key);
     } else {
       value = make();
-      if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
+      this.cachedBytes += value.data.byteLength;
+      while (this.cachedBytes > CACHE_BYTES && this.cache.size) {
+        const [oldest, matrices] = this.cache.entries().next().value!;
+        this.cache.delete(oldest);
+        this.cachedBytes -= matrices.data.byteLength;
+      }
     }
     this.cache.set(key, value);
     return value;
@@ -86,16 +139,16 @@ export class ViewDataSource {
 }
 
 /** The focus if it names a token of this data (a focus from another stack or token setting may not). */
-export function focusIn(data: ViewData, focus: Focus | null): Focus | null {
+export function focusIn(data: ViewShape, focus: Focus | null): Focus | null {
   if (!focus) return null;
   return focus.index < (focus.side === 'query' ? data.queries : data.keys).labels.length ? focus : null;
 }
 
-export function isMasked(data: ViewData, row: number, col: number): boolean {
+export function isMasked(data: ViewShape, row: number, col: number): boolean {
   return data.causal && data.keyFirst[col] > data.queryLast[row];
 }
 
 /** For heatmaps: whether a block whose last query row and first key column are given is masked. */
-export function maskTest(data: ViewData): ((lastRow: number, firstCol: number) => boolean) | undefined {
+export function maskTest(data: Pick<ViewShape, 'causal' | 'queryLast' | 'keyFirst'>): ((lastRow: number, firstCol: number) => boolean) | undefined {
   return data.causal ? (lastRow, firstCol) => data.keyFirst[firstCol] > data.queryLast[lastRow] : undefined;
 }

@@ -10,10 +10,17 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { DATA_ELEMENT_ID, decodeRunMessages } from '../../src/protocol/codec';
-import type { LayerMessage, ReplayMessage } from '../../src/protocol/messages';
-import { layerMatrices } from '../../src/view-model/attentionRun';
+import * as zlib from 'zlib';
+import { base64ToBytes } from '../../src/protocol/codec';
+import { fromFloat16Bits } from '../../src/protocol/float16';
+import type { LayerMessage, RunMessage } from '../../src/protocol/messages';
+import { unpackLayer } from '../../src/protocol/packing';
+import { REPORT_DATA_ID, type ReportData } from '../../src/protocol/report';
+import { layerMatrices, type AttentionRun } from '../../src/view-model/attentionRun';
+import type { Layer } from '../../src/view-model/generation';
 import { selectLinks, type Focus } from '../../src/view-model/links';
+import { layerKey } from '../../src/view-model/tensors';
+import { StoredRun } from './storedRun';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const REPORT_OUT = path.join(ROOT, 'test-output', 'report');
@@ -60,6 +67,7 @@ export async function launchReportBrowser(suite: Mocha.Context): Promise<ReportB
       await beforeLoad?.(page);
       await page.goto(`file://${file}`);
       await page.waitForSelector('#app[data-state="done"]');
+      await settled(page);
       return { page, errors };
     },
     async close() {
@@ -69,6 +77,16 @@ export async function launchReportBrowser(suite: Mocha.Context): Promise<ReportB
   };
 }
 
+/**
+ * Waits until the panel has drawn what it asked for: two frames (a change schedules its drawing and
+ * its data queries for the next one), then until no query is on its way.
+ */
+export async function settled(page: Page): Promise<void> {
+  // A string, evaluated in the page: the test tsconfig has no DOM types.
+  await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+  await page.waitForSelector('#app:not([data-loading])');
+}
+
 /** The slice of an HTML element these checks read (the test tsconfig has no DOM types). */
 export type Styled = { dataset: Record<string, string>; style: { backgroundColor: string } };
 
@@ -76,17 +94,37 @@ export async function appState(page: Page): Promise<Record<string, string>> {
   return page.locator('#app').evaluate((app) => ({ ...(app as unknown as Styled).dataset }));
 }
 
-/** Writes a report with the CLI and returns the messages embedded in it. */
-export function cliReportMessages(file: string, ...args: string[]): ReplayMessage[] {
-  execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'inspect', ...args, '--backend', 'cpu', '--html', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** Reads a report as the page does: its data, and its runs over the embedded (float16) weights. */
+export function readReport(file: string): { data: ReportData; run: AttentionRun; baseline?: AttentionRun } {
   const html = fs.readFileSync(file, 'utf8');
-  const data = new RegExp(`<script id="${DATA_ELEMENT_ID}" type="application/json">(.*?)</script>`, 's').exec(html);
-  assert.ok(data, 'the report embeds its run');
-  return decodeRunMessages(data[1]);
+  const json = new RegExp(`<script id="${REPORT_DATA_ID}" type="application/json">(.*?)</script>`, 's').exec(html);
+  assert.ok(json, 'the report embeds its run');
+  const data = JSON.parse(json[1]) as ReportData;
+  const decode = (part: 'run' | 'baseline', messages: readonly RunMessage[]) => {
+    const stored = new StoredRun(messages);
+    const layers = new Map(stored.run.messages().filter((m): m is LayerMessage => m.type === 'layer').map((m) => [layerKey(m), m]));
+    for (const chunk of data.chunks.filter((c) => c.part === part && c.content === 'probs')) {
+      const text = new RegExp(`<script id="${chunk.element}" type="application/octet-stream">([^<]*)</script>`).exec(html);
+      assert.ok(text, `the report has its chunk ${chunk.element}`);
+      const bytes = zlib.inflateRawSync(base64ToBytes(text[1]));
+      const layer = layers.get(chunk.key)!;
+      const half = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+      stored.tensors.set(layer, { probs: unpackLayer(fromFloat16Bits(half), layer), approximate: true });
+    }
+    return stored.run;
+  };
+  const run = decode('run', data.messages.filter((m): m is RunMessage => m.type !== 'baseline'));
+  return { data, run, baseline: data.baseline && decode('baseline', data.baseline) };
+}
+
+/** Writes a report with the CLI and reads it back as the page does. */
+export function cliReport(file: string, ...args: string[]): { data: ReportData; run: AttentionRun } {
+  execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'inspect', ...args, '--backend', 'cpu', '--html', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return readReport(file);
 }
 
 /** The links the head view should draw for a focus with every head on (computed here from the same data). */
-export function expectedLinks(layer: LayerMessage, focus: Focus) {
+export function expectedLinks(layer: Layer, focus: Focus) {
   const heads = Array.from({ length: layer.numHeads }, (_, h) => h);
   return selectLinks({ matrices: layerMatrices(layer), heads, activeCount: heads.length, focus, rows: { start: 0, end: 0 } });
 }

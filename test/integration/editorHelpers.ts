@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { AttentionInspectorApi } from '../../src/host/api';
 import type { RunOutcome } from '../../src/host/runs/inspectionRunner';
 import type { Notice } from '../../src/host/notify';
-import type { PanelSelection } from '../../src/host/panel/attentionPanel';
+import type { PanelView as PanelSelection } from '../../src/view-model/attentionLookup';
 import { SHARED } from '../helpers/shared';
 import { EXTENSION_ID } from './workbench';
 

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import type { GenerateOutcome } from '../../src/host/commands/generateAndStep';
+import type { RunOutcome as GenerateOutcome } from '../../src/host/runs/inspectionRunner';
 import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { generate } from '../../src/engine/generate';
 import { loadModel } from '../../src/engine/loadModel';

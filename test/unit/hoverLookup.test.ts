@@ -4,6 +4,7 @@ import { attentionWeights, focusForToken, headViewFor, hoverSections, partOf } f
 import type { LayerMessage, PanelTokens, RunStarted } from '../../src/protocol/messages';
 import { AttentionRun } from '../../src/view-model/attentionRun';
 import { modelInfo } from '../helpers/modelInfo';
+import { StoredRun, type LayerWithData } from '../helpers/storedRun';
 
 function tokens(words: string[]): PanelTokens {
   let at = 0;
@@ -18,28 +19,28 @@ function tokens(words: string[]): PanelTokens {
 const MODEL = modelInfo({ name: 'm', modelType: 'demo', kind: 'encoder-only', numLayers: 2, numHeads: 2, numKvHeads: 2, headDim: 4, hiddenSize: 8, causal: false, untrained: true });
 
 /** probs[h][q][k] from nested lists. */
-function layer(stack: LayerMessage['stack'], index: number, probs: number[][][]): LayerMessage {
+function layer(stack: LayerMessage['stack'], index: number, probs: number[][][]): LayerWithData {
   const rows = probs[0].length, cols = probs[0][0].length;
   return { type: 'layer', runId: 1, stack, layer: index, numHeads: probs.length, numKvHeads: probs.length, headDim: 4, queryLength: rows, keyLength: cols, causal: false, probs: new Float32Array(probs.flat(2)) };
 }
 
 function selfRun(): AttentionRun {
-  const run = new AttentionRun();
+  const run = new StoredRun();
   const started: RunStarted = { type: 'run-started', runId: 1, model: MODEL, source: tokens(['a', 'b', 'c']), backend: { used: 'cpu', adapter: 'CPU', fallbackReason: null } };
   run.accept(started);
   run.accept(layer('self', 0, [
     [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]],
     [[0.1, 0.1, 0.8], [0.5, 0.0, 0.5], [0.0, 1.0, 0.0]],
   ]));
-  return run;
+  return run.run;
 }
 
 function crossRun(): AttentionRun {
-  const run = new AttentionRun();
+  const run = new StoredRun();
   run.accept({ type: 'run-started', runId: 1, model: MODEL, source: tokens(['雨', '大']), target: tokens(['It', 'rained', 'heavily']), backend: { used: 'cpu', adapter: 'CPU', fallbackReason: null } });
   // cross: queries = 3 target tokens, keys = 2 source tokens.
   run.accept(layer('cross', 0, [[[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]], [[0.3, 0.7], [0.6, 0.4], [0.1, 0.9]]]));
-  return run;
+  return run.run;
 }
 
 const close = (actual: ArrayLike<number>, expected: number[]) =>

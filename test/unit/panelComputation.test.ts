@@ -4,13 +4,12 @@ import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBacken
 import { inspect } from '../../src/engine/inspect';
 import { loadModel } from '../../src/engine/loadModel';
 import type { AttentionEvent } from '../../src/engine/model';
-import type { LayerMessage } from '../../src/protocol/messages';
 import { layerMessage } from '../../src/store/runMessages';
-import { computeSteps, deriveScale, hasStepData, kvHeadOf, scaleLabel } from '../../src/view-model/computation';
+import { computeSteps, deriveScale, kvHeadOf, scaleLabel, type StepLayer } from '../../src/view-model/computation';
 import { sharedPath } from '../helpers/shared';
 
 /** A small causal layer built by hand: scores = scale·q·k (+ bias), probs = softmax, outputs = P·V. */
-function syntheticLayer(scale: number, bias: (i: number, j: number) => number): LayerMessage {
+function syntheticLayer(scale: number, bias: (i: number, j: number) => number): StepLayer {
   const numHeads = 4, numKvHeads = 2, headDim = 3, T = 5;
   const rand = (i: number) => Math.sin(i * 12.9898) * 0.8;
   const q = Float32Array.from({ length: T * numHeads * headDim }, (_, i) => rand(i + 1));
@@ -91,8 +90,9 @@ describe('panel step-by-step computation', () => {
     }
     assert.strictEqual(events.length, 5);
     for (const event of [events[0], events[4]]) {
-      const layer = layerMessage(1, event, loaded.model.info);
-      assert.ok(hasStepData(layer));
+      const { probs, scores, q, k, v, headOutputs } = event;
+      assert.ok(scores && q && k && v && headOutputs, 'the engine sent the step data');
+      const layer: StepLayer = { ...layerMessage(1, event, loaded.model.info), probs, scores, q, k, v, headOutputs };
       for (const head of [0, 5, 7]) {
         const c = computeSteps(layer, head, layer.queryLength - 1);
         assert.strictEqual(c.scaleLabel, '1/√8');

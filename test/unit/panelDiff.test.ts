@@ -4,15 +4,16 @@
  * clear refusal for another model. Also the selection messages shared with the host (sync and reveal).
  */
 import * as assert from 'assert';
-import type { LayerMessage, PanelTokens, RunStarted } from '../../src/protocol/messages';
+import type { PanelTokens, RunStarted } from '../../src/protocol/messages';
 import { alignTokens } from '../../src/view-model/alignment';
 import { AttentionRun } from '../../src/view-model/attentionRun';
 import { DIVERGING_MID, divergingIndex, divergingRamp } from '../../src/view-model/colors';
 import { baselineOf, comparisonProblem, DiffSource, largestChanges, maxAbsOf } from '../../src/view-model/diff';
 import { diffPixels } from '../../src/view-model/heatmap';
 import { DEFAULT_SELECTION, revealIn, selectionForRun, selectionMessage, selectStep, toggleHead } from '../../src/view-model/selection';
-import { ViewDataSource } from '../../src/view-model/viewData';
+import { ViewDataSource, viewParameters } from '../../src/view-model/viewData';
 import { modelInfo } from '../helpers/modelInfo';
+import { storedRun, type LayerWithData } from '../helpers/storedRun';
 
 function tokensOf(words: string[]): PanelTokens {
   let at = 0;
@@ -40,11 +41,8 @@ function runOf(words: string[], weight: (h: number, i: number, j: number) => num
       for (let j = 0; j <= i; j++) probs[(h * n + i) * n + j] = weight(h, i, j) / sum;
     }
   }
-  const layer: LayerMessage = { type: 'layer', runId, stack: 'self', layer: 0, numHeads: 2, numKvHeads: 2, headDim: 2, queryLength: n, keyLength: n, causal: true, probs };
-  const run = new AttentionRun();
-  run.accept(started);
-  run.accept(layer);
-  return run;
+  const layer: LayerWithData = { type: 'layer', runId, stack: 'self', layer: 0, numHeads: 2, numKvHeads: 2, headDim: 2, queryLength: n, keyLength: n, causal: true, probs };
+  return storedRun([started, layer]);
 }
 
 const selection = selectionForRun(DEFAULT_SELECTION, 2, ['self']);
@@ -64,20 +62,19 @@ describe('panel comparison with a baseline', () => {
   it('is zero against itself and only where tokens correspond against an edited text', () => {
     const weight = (h: number, i: number, j: number) => 1 + h + ((i * 7 + j * 3) % 5);
     const base = runOf(['The', 'quick', 'brown', 'fox'], weight);
-    const baseline = baselineOf(base)!;
     const data = new ViewDataSource(), diffs = new DiffSource();
-    const same = diffs.get(base, baseline, selection, data.get(base, selection)!)!;
+    const same = diffs.get(base, base, viewParameters(selection), data.get(base, selection)!)!;
     assert.ok(Array.from(same.delta.data).every((d) => d === 0));
     assert.deepStrictEqual([same.removedQueries, Array.from(same.queryAdded)], [[], [0, 0, 0, 0]]);
 
     const edited = runOf(['The', 'slow', 'brown', 'fox'], (h, i, j) => (i === 3 && j === 0 ? 5 : weight(h, i, j)), 'm', 2);
     const view = data.get(edited, selection)!;
-    const diff = diffs.get(edited, baseline, selection, view)!;
+    const diff = diffs.get(edited, base, viewParameters(selection), view)!;
     assert.deepStrictEqual(Array.from(diff.queryAdded), [0, 1, 0, 0]);
     assert.deepStrictEqual(diff.removedQueries, [{ index: 1, label: 'quick' }]);
     const n = 4, at = (h: number, i: number, j: number) => (h * n + i) * n + j;
     assert.ok(Number.isNaN(diff.delta.data[at(0, 1, 0)]) && Number.isNaN(diff.delta.data[at(0, 3, 1)]), 'no counterpart: NaN');
-    const expected = view.matrices.data[at(1, 3, 0)] - baseline.layers[0].probs[at(1, 3, 0)];
+    const expected = view.matrices.data[at(1, 3, 0)] - base.layerData('self', 0)!.probs[at(1, 3, 0)];
     assert.ok(Math.abs(diff.delta.data[at(1, 3, 0)] - expected) < 1e-7 && expected > 0.05);
     assert.strictEqual(diff.magnitude.data[at(0, 1, 0)], 0);
     // The largest change is the edited weight (row "fox" toward "The"), of whichever head moved most.
@@ -93,16 +90,17 @@ describe('panel comparison with a baseline', () => {
     const current = runOf(['The', 'quick', 'brown', 'fox'], (h, i, j) => 1 + h * j + i + (j === 0 ? 2 : 0), 'm', 2);
     const s = { ...toggleHead(selection, 1), headMode: 'mean' as const };
     const view = new ViewDataSource().get(current, s)!;
-    const diff = new DiffSource().get(current, baselineOf(base)!, s, view)!;
+    const diff = new DiffSource().get(current, base, viewParameters(s), view)!;
     assert.deepStrictEqual([diff.delta.heads, diff.delta.rows], [1, 4]);
     assert.ok(diff.delta.data[1 * 4 + 0] > 0 && diff.delta.data[1 * 4 + 1] < 0, 'more to "The", less to the rest');
   });
 
   it('refuses another model and a baseline without the stack, saying why', () => {
-    const baseline = baselineOf(runOf(['a', 'b'], () => 1, 'gpt2-tiny'))!;
+    const baselineRun = runOf(['a', 'b'], () => 1, 'gpt2-tiny');
+    const baseline = baselineOf(baselineRun)!;
     const current = runOf(['a', 'b'], () => 1, 'llama-stories260K');
     assert.match(comparisonProblem(current.started!.model, baseline, 'self')!, /baseline comes from gpt2-tiny \(1 layer × 2 heads\), this run from llama-stories260K/);
-    assert.strictEqual(new DiffSource().get(current, baseline, selection, new ViewDataSource().get(current, selection)!), undefined);
+    assert.strictEqual(new DiffSource().get(current, baselineRun, viewParameters(selection), new ViewDataSource().get(current, selection)!), undefined);
     assert.match(comparisonProblem(baseline.model, baseline, 'cross')!, /no cross attention/);
     assert.strictEqual(comparisonProblem(baseline.model, baseline, 'self'), undefined);
   });

@@ -8,30 +8,22 @@ import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBacken
 import { inspect } from '../../src/engine/inspect';
 import { loadModel } from '../../src/engine/loadModel';
 import type { AttentionEvent } from '../../src/engine/model';
-import type { GeneratedTokenMessage, LayerMessage, RunMessage, RunStarted } from '../../src/protocol/messages';
-import { completedRunMessages } from '../../src/store/runMessages';
-import { AttentionRun } from '../../src/view-model/attentionRun';
+import type { GeneratedTokenMessage, RunStarted } from '../../src/protocol/messages';
+import { generatedTokenMessage, layerMessage, startedMessage } from '../../src/store/runMessages';
 import { assembleSteps, isSpecialToken, isStepStack, stepRow, stepRowMatrix, tokenPiece, withGenerated } from '../../src/view-model/generation';
 import { displayTokens } from '../../src/view-model/tokens';
 import { assertClose } from '../helpers/compare';
 import { sharedPath } from '../helpers/shared';
 import { modelInfo } from '../helpers/modelInfo';
+import { StoredRun, type LayerWithData } from '../helpers/storedRun';
 
 const backend = new ReferenceBackend();
 
 /** A one-head layer message from rows of weights (each row over its own number of keys). */
-function stepMessage(rows: number[][], step: number, cols = Math.max(...rows.map((r) => r.length))): LayerMessage {
+function stepMessage(rows: number[][], step: number, cols = Math.max(...rows.map((r) => r.length))): LayerWithData {
   const probs = new Float32Array(rows.length * cols);
   rows.forEach((row, r) => probs.set(row, r * cols));
-  return {
-    type: 'layer', runId: 1, stack: 'self', layer: 0, step, numHeads: 1, numKvHeads: 1, headDim: 2,
-    queryLength: rows.length, keyLength: cols, causal: true, probs,
-    scores: probs.map((p) => (p > 0 ? Math.log(p) : -Infinity)),
-    q: Float32Array.from({ length: rows.length * 2 }, (_, i) => step * 10 + i),
-    k: Float32Array.from({ length: cols * 2 }, (_, i) => i),
-    v: Float32Array.from({ length: cols * 2 }, (_, i) => -i),
-    headOutputs: Float32Array.from({ length: rows.length * 2 }, (_, i) => step * 100 + i),
-  };
+  return { type: 'layer', runId: 1, stack: 'self', layer: 0, step, numHeads: 1, numKvHeads: 1, headDim: 2, queryLength: rows.length, keyLength: cols, causal: true, probs };
 }
 
 function startedRun(kind: 'decoder-only' | 'encoder-decoder' = 'decoder-only'): RunStarted {
@@ -54,11 +46,6 @@ describe('panel generation stepping', () => {
     const full = assembleSteps([prompt, step1, step2]);
     assert.deepStrictEqual([full.queryLength, full.keyLength, full.step], [4, 4, undefined]);
     assert.deepStrictEqual(Array.from(full.probs).map((x) => +x.toFixed(3)), [1, 0, 0, 0, 0.4, 0.6, 0, 0, 0.2, 0.3, 0.5, 0, 0.1, 0.1, 0.2, 0.6]);
-    assert.deepStrictEqual(Array.from(full.scores!.subarray(0, 4)), [0, -Infinity, -Infinity, -Infinity]);
-    // q and head outputs stack by rows; keys and values are the last step's (its cache holds them all).
-    assert.deepStrictEqual(Array.from(full.q!), [0, 1, 2, 3, 10, 11, 20, 21]);
-    assert.deepStrictEqual(Array.from(full.headOutputs!), [0, 1, 2, 3, 100, 101, 200, 201]);
-    assert.strictEqual(full.k, step2.k);
     assert.strictEqual(assembleSteps([prompt]), prompt);
   });
 
@@ -85,31 +72,33 @@ describe('panel generation stepping', () => {
   });
 
   it('grows the run by complete steps: a step shows once its token has arrived', () => {
-    const run = new AttentionRun();
+    const run = new StoredRun();
     run.accept(startedRun());
     run.accept({ ...stepMessage([[1], [0.5, 0.5], [0.2, 0.3, 0.5]], 0), runId: 1 });
-    assert.strictEqual(run.layer('self', 0)!.queryLength, 3, 'step 0 streams in before its token');
+    assert.strictEqual(run.run.layer('self', 0)!.queryLength, 3, 'step 0 streams in before its token');
     run.accept(token(0, '▁a'));
     run.accept(stepMessage([[0.1, 0.2, 0.3, 0.4]], 1));
-    const revision = run.revision;
-    assert.strictEqual(run.layer('self', 0)!.queryLength, 3, 'step 1 waits for its token');
-    assert.deepStrictEqual(run.sourceTokens()!.tokens, ['<s>', '▁Once', '▁upon']);
+    const revision = run.run.revision;
+    assert.strictEqual(run.run.layer('self', 0)!.queryLength, 3, 'step 1 waits for its token');
+    assert.deepStrictEqual(run.run.sourceTokens()!.tokens, ['<s>', '▁Once', '▁upon']);
     run.accept(token(1, '▁time'));
-    assert.notStrictEqual(run.revision, revision);
-    const full = run.layer('self', 0)!;
+    assert.notStrictEqual(run.run.revision, revision);
+    const full = run.run.layer('self', 0)!;
     assert.deepStrictEqual([full.queryLength, full.keyLength], [4, 4]);
-    assert.strictEqual(run.layer('self', 0), full, 'cached until the next step');
+    assert.strictEqual(run.run.layer('self', 0), full, 'cached until the next step');
+    assert.strictEqual(run.run.layerData('self', 0), run.run.layerData('self', 0), 'the stacked weights too');
     // The newest token is the step's output, not yet an input.
-    assert.deepStrictEqual(run.queryTokens('self')!.tokens, ['<s>', '▁Once', '▁upon', '▁a']);
-    assert.deepStrictEqual(run.generated().map((t) => t.text), ['▁a', '▁time']);
-    assert.strictEqual(run.layersReceived, 1);
-    assert.strictEqual(run.stepLayer('self', 0, 1)!.queryLength, 1);
+    assert.deepStrictEqual(run.run.queryTokens('self')!.tokens, ['<s>', '▁Once', '▁upon', '▁a']);
+    assert.deepStrictEqual(run.run.generated().map((t) => t.text), ['▁a', '▁time']);
+    assert.strictEqual(run.run.layersReceived, 1);
+    assert.strictEqual(run.run.stepLayer('self', 0, 1)!.queryLength, 1);
     run.accept({ type: 'run-finished', runId: 1, timings: { tokenizeMs: 0, firstLayerMs: 0, forwardMs: 0 } });
-    assert.deepStrictEqual(run.messages().map((m) => m.type + ('step' in m ? `:${m.step}` : '')), ['run-started', 'layer:0', 'generated-token:0', 'layer:1', 'generated-token:1', 'run-finished']);
+    assert.deepStrictEqual(run.run.messages().map((m) => m.type + ('step' in m ? `:${m.step}` : '')), ['run-started', 'layer:0', 'generated-token:0', 'layer:1', 'generated-token:1', 'run-finished']);
   });
 
   it('grows an encoder-decoder generation’s decoder tokens from the start token', () => {
-    const run = new AttentionRun();
+    const stored = new StoredRun();
+    const run = { accept: (m: Parameters<StoredRun['accept']>[0]) => stored.accept(m) };
     const started = startedRun('encoder-decoder');
     run.accept({ ...started, target: { text: null, ids: [0], tokens: ['<pad>'], offsetsUtf16: [null], special: [true] } });
     run.accept({ ...stepMessage([[1]], 0), stack: 'decoder' });
@@ -118,11 +107,11 @@ describe('panel generation stepping', () => {
     run.accept({ ...stepMessage([[0.3, 0.7]], 1), stack: 'decoder' });
     run.accept({ ...stepMessage([[0.6, 0.2, 0.2]], 1), stack: 'cross', causal: false });
     run.accept(token(1, '▁regnet'));
-    assert.deepStrictEqual(run.queryTokens('cross')!.tokens, ['<pad>', '▁Es']);
-    assert.deepStrictEqual(run.keyTokens('cross')!.tokens, ['<s>', '▁Once', '▁upon']);
-    const cross = run.layer('cross', 0)!;
+    assert.deepStrictEqual(stored.run.queryTokens('cross')!.tokens, ['<pad>', '▁Es']);
+    assert.deepStrictEqual(stored.run.keyTokens('cross')!.tokens, ['<s>', '▁Once', '▁upon']);
+    const cross = stored.run.layer('cross', 0)!;
     assert.deepStrictEqual([cross.queryLength, cross.keyLength], [2, 3]);
-    assert.deepStrictEqual(Array.from(run.layer('decoder', 0)!.probs).map((x) => +x.toFixed(2)), [1, 0, 0.3, 0.7]);
+    assert.deepStrictEqual(Array.from(stored.run.layerData('decoder', 0)!.probs).map((x) => +x.toFixed(2)), [1, 0, 0.3, 0.7]);
   });
 
   it('folds one step’s row into display keys, leaving out keys the step did not see', () => {
@@ -133,27 +122,25 @@ describe('panel generation stepping', () => {
     assert.deepStrictEqual(Array.from(stepRowMatrix(layer, 0, [[1], [2], [3]]).data).map((x) => +x.toFixed(3)), [0.222, 0.333, 0.444]);
   });
 
-  it('llama-stories260K: the report’s steps assemble to what a full pass over the same tokens computes', async () => {
+  it('llama-stories260K: the streamed steps assemble to what a full pass over the same tokens computes', async () => {
     const loaded = loadModel(sharedPath('models', 'llama-stories260K'));
+    const model = loaded.model.info;
     const text = 'Once upon a time';
-    const events: AttentionEvent[] = [];
-    const tokens: { step: number; id: number; text: string }[] = [];
-    let started: Parameters<typeof completedRunMessages>[0] | undefined;
-    const summary = await inspect(loaded, backend, { text, generate: 6 }, { scores: true }, {
-      onStart: (s) => void (started = { ...s, model: loaded.model.info, backend: { used: 'cpu', adapter: 'CPU', fallbackReason: null } }),
-      onEvent: (e) => void (e.type === 'attention' && events.push(e)),
-      onToken: (t) => void tokens.push(t),
+    const stored = new StoredRun();
+    const take = (m: Parameters<StoredRun['accept']>[0]) => assert.ok(stored.accept(m), m.type);
+    const summary = await inspect(loaded, backend, { text, generate: 6 }, {}, {
+      onStart: (s) => take(startedMessage(1, { ...s, model, backend: { used: 'cpu', adapter: 'CPU', fallbackReason: null } }, { source: text }, { maxNewTokens: 6 })),
+      onEvent: (e) => void (e.type === 'attention' && take({ ...layerMessage(1, e, model), probs: e.probs })),
+      onToken: (t) => take(generatedTokenMessage(1, t)),
     });
-    const messages: RunMessage[] = completedRunMessages(started!, events, summary.timings, { source: text }, { maxNewTokens: 6, tokens });
-    const run = new AttentionRun();
-    for (const m of messages) assert.ok(run.accept(m), m.type);
+    const run = stored.run;
     assert.strictEqual(run.generated().length, 6);
     const fed = [...summary.source.ids, ...summary.generated!.ids.slice(0, 5)];
     assert.deepStrictEqual(run.sourceTokens()!.ids, fed);
     const full: AttentionEvent[] = [];
     await inspect(loaded, backend, { ids: fed }, { scores: true }, { onEvent: (e) => void (e.type === 'attention' && full.push(e)) });
     for (const reference of full) {
-      const assembled = run.layer('self', reference.layer)!;
+      const assembled = run.layerData('self', reference.layer)!;
       assert.deepStrictEqual([assembled.queryLength, assembled.keyLength], [fed.length, fed.length]);
       assertClose(assembled.probs, reference.probs, { atol: 1e-5 }, `layer ${reference.layer}`);
     }

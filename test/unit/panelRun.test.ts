@@ -1,11 +1,15 @@
-/** The panel's run store and protocol: streaming order, stale runs dropped, the report codec, the shared selection. */
+/** The panel's run and protocol: streaming order, stale runs dropped, base64, float16 and packed rows, the shared selection. */
 import * as assert from 'assert';
-import { base64ToBytes, bytesToBase64, decodeRunMessages, encodeRunMessages } from '../../src/protocol/codec';
-import type { LayerMessage, RunMessage, RunStarted } from '../../src/protocol/messages';
+import { base64ToBytes, bytesToBase64 } from '../../src/protocol/codec';
+import { float16Table, fromFloat16Bits, toFloat16Bits } from '../../src/protocol/float16';
+import type { RunStarted } from '../../src/protocol/messages';
+import { packLayer, packedSize, unpackLayer, visibleKeys } from '../../src/protocol/packing';
+import { attentionWeights } from '../../src/view-model/attentionLookup';
 import { AttentionRun } from '../../src/view-model/attentionRun';
 import { DEFAULT_SELECTION, moveFocus, selectionForRun, soloHead, toggleHead, toggleLock, hover, unlock, withTokenOptions } from '../../src/view-model/selection';
 import { focusIn, ViewDataSource } from '../../src/view-model/viewData';
 import { modelInfo } from '../helpers/modelInfo';
+import { StoredRun, type LayerWithData } from '../helpers/storedRun';
 
 function started(runId: number, count = 3): RunStarted {
   const tokens = Array.from({ length: count }, (_, i) => `t${i}`);
@@ -17,7 +21,7 @@ function started(runId: number, count = 3): RunStarted {
   };
 }
 
-function layer(runId: number, index: number, n = 3): LayerMessage {
+function layer(runId: number, index: number, n = 3): LayerWithData {
   const probs = new Float32Array(2 * n * n);
   for (let h = 0; h < 2; h++) for (let i = 0; i < n; i++) probs[(h * n + i) * n + ((i + h + index) % (i + 1))] = 1;
   return { type: 'layer', runId, stack: 'self', layer: index, numHeads: 2, numKvHeads: 1, headDim: 4, queryLength: n, keyLength: n, causal: true, probs };
@@ -62,26 +66,48 @@ describe('panel run store and protocol', () => {
     assert.strictEqual(run.failure?.message, 'no text');
   });
 
-  it('answers "top keys of token i in layer l, head h" (what hovers will ask)', () => {
-    const run = new AttentionRun();
-    run.accept(started(1));
-    run.accept(layer(1, 0));
-    assert.deepStrictEqual(run.topKeys('self', 0, 1, 2, 1), [{ key: 0, weight: 1 }]);
-    assert.deepStrictEqual(run.topKeys('self', 1, 0, 0, 3), []);
+  it('reads a layer\'s weights from its source, and none for a layer not received or not kept', () => {
+    const stored = new StoredRun([started(1), layer(1, 0)]);
+    const view = { stack: 'self' as const, layer: 0, heads: [1], aggregate: 'none' as const };
+    assert.deepStrictEqual(Array.from(attentionWeights(stored.run, view, 'query', 2)!.values), [1, 0, 0]);
+    assert.strictEqual(attentionWeights(stored.run, { ...view, layer: 1 }, 'query', 2), undefined);
+    const { probs: _probs, ...shape } = layer(1, 1);
+    stored.run.accept(shape);
+    assert.ok(stored.run.layer('self', 1), 'the layer arrived');
+    assert.strictEqual(stored.run.layerData('self', 1), undefined, 'but its weights are not kept');
   });
 
-  it('encodes typed arrays as base64 and decodes them bit-exactly (including −∞)', () => {
+  it('packs causal rows (only the keys each query sees) and unpacks them, with fewer queries than keys too', () => {
+    for (const [queries, keys] of [[1, 1], [4, 4], [3, 7], [1, 9], [5, 5]]) {
+      const shape = { numHeads: 2, queryLength: queries, keyLength: keys, causal: true };
+      const full = Float32Array.from({ length: 2 * queries * keys }, (_, i) => {
+        const row = Math.floor(i / keys) % queries, key = i % keys;
+        return key < visibleKeys(shape, row) ? i + 1 : 0;
+      });
+      const packed = packLayer(full, shape);
+      assert.strictEqual(packed.length, packedSize(shape));
+      assert.strictEqual(packed.length, full.filter((x) => x !== 0).length, 'only the visible keys are kept');
+      assert.deepStrictEqual(Array.from(unpackLayer(packed, shape)), Array.from(full));
+      assert.strictEqual(packLayer(full, { ...shape, causal: false }), full, 'a bidirectional layer is stored whole');
+    }
+  });
+
+  it('rounds float16 to nearest even and reads every bit pattern back', () => {
+    const values = Float32Array.of(0, 1, 0.5, 1 / 3, 0.99951171875, 0.999755859375, 6e-8, 2 ** -24, 65504, 1e-3);
+    const back = fromFloat16Bits(toFloat16Bits(values));
+    values.forEach((v, i) => assert.ok(Math.abs(back[i] - v) <= v * 2 ** -11 + 2 ** -25, `${v} → ${back[i]}`));
+    assert.strictEqual(back[5], 1, 'a tie rounds to the even neighbour');
+    const table = float16Table();
+    for (let bits = 0; bits < 0x7c00; bits++) assert.strictEqual(toFloat16Bits(Float32Array.of(table[bits]))[0], bits, `bits ${bits}`);
+  });
+
+  it('encodes bytes as base64 and decodes them bit-exactly', () => {
     for (const n of [0, 1, 2, 3, 4, 5, 255, 1000]) {
       const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 37 + 11) & 255);
       assert.deepStrictEqual(Array.from(base64ToBytes(bytesToBase64(bytes))), Array.from(bytes));
     }
     assert.strictEqual(bytesToBase64(new TextEncoder().encode('Man')), 'TWFu');
     assert.strictEqual(bytesToBase64(new TextEncoder().encode('Ma')), 'TWE=');
-    const message: RunMessage = { ...layer(1, 0), scores: Float32Array.from([-Infinity, 0.5, -1e-30]) };
-    const [decoded] = decodeRunMessages(encodeRunMessages([message])) as LayerMessage[];
-    assert.ok(decoded.probs instanceof Float32Array);
-    assert.deepStrictEqual(Array.from(decoded.probs), Array.from(message.probs));
-    assert.deepStrictEqual(Array.from(decoded.scores!), [-Infinity, 0.5, Math.fround(-1e-30)]);
     assert.throws(() => base64ToBytes('ab$d'), /Invalid base64/);
   });
 
@@ -118,13 +144,12 @@ describe('panel run store and protocol', () => {
   });
 
   it('serves view data per layer, reduced over layers and heads, and none for layers not yet received', () => {
-    const run = new AttentionRun();
-    run.accept(started(1));
-    run.accept(layer(1, 0));
+    const stored = new StoredRun([started(1), layer(1, 0)]);
+    const run = stored.run;
     const source = new ViewDataSource();
     const s = selectionForRun(DEFAULT_SELECTION, 2, ['self']);
     assert.strictEqual(source.get(run, { ...s, layer: 1 }), undefined);
-    run.accept(layer(1, 1));
+    stored.accept(layer(1, 1));
     const one = source.get(run, s)!;
     assert.deepStrictEqual([one.matrices.heads, one.matrices.rows, one.heads.length, one.activeCount], [2, 3, 2, 2]);
     assert.strictEqual(source.get(run, s)!.matrices, one.matrices, 'cached');

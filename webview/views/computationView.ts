@@ -4,7 +4,8 @@
  * then the head's output and its slice of concat(head₀ … head_H) · W_O.
  */
 import { cssRgb, headColor } from '../../src/view-model/colors';
-import { computeSteps, hasStepData, headVector, kvHeadOf, type Computation, type KeyStep } from '../../src/view-model/computation';
+import type { Computation, KeyStep } from '../../src/protocol/data';
+import { kvHeadOf } from '../../src/view-model/computation';
 import { topIndices } from '../../src/view-model/matrices';
 import { tokenLabel } from '../../src/view-model/tokens';
 import type { LayerMessage, PanelTokens } from '../../src/protocol/messages';
@@ -30,14 +31,19 @@ export class ComputationView implements View {
       placeholder(this.element, started ? `Waiting for layer ${s.layer}…` : 'No run yet.');
       return;
     }
-    if (!hasStepData(layer)) {
-      placeholder(this.element, 'This run carries no step-by-step data (scores and head vectors); it is left out of standalone reports of long inputs. Inspect the text in VS Code to see it.');
-      return;
-    }
     const queries = ctx.run.queryTokens(s.stack)!, keys = ctx.run.keyTokens(s.stack)!;
     const query = this.queryToken(ctx, layer);
     const head = Math.min(s.head, layer.numHeads - 1);
-    const steps = computeSteps(layer, head, query);
+    const reply = ctx.data.computation(ctx.run, s.stack, layer.layer, head, query);
+    if (!reply) {
+      placeholder(this.element, `Computing layer ${layer.layer}, head ${head} step by step (the engine runs the input again for this layer's exact numbers)…`);
+      return;
+    }
+    if (!reply.computation) {
+      placeholder(this.element, reply.unavailable ?? 'The step-by-step data cannot be had for this run.');
+      return;
+    }
+    const steps = reply.computation;
     const notes: string[] = [];
     if (s.layerReduction !== 'single') notes.push(`Layers are ${s.layerReduction}-aggregated elsewhere; this view shows layer ${layer.layer}.`);
     if (s.hideSpecial || s.mergeWords) notes.push('This view uses the model’s own tokens (no words merged, nothing hidden).');
@@ -45,7 +51,7 @@ export class ComputationView implements View {
       this.controls(ctx, layer, queries, head, query),
       ...notes.map((n) => h('p', { class: 'note' }, n)),
       formula(steps, layer),
-      this.table(steps, keys, layer),
+      this.table(steps, keys),
       output(steps, layer, started.model.hiddenSize, queries, query),
     );
   }
@@ -83,13 +89,13 @@ export class ComputationView implements View {
       h('span', { class: 'note' }, `layer ${layer.layer} · kv head ${kvHeadOf(head, layer.numHeads, layer.numKvHeads)} of ${layer.numKvHeads} · dₖ = ${layer.headDim}`));
   }
 
-  private table(c: Computation, keys: PanelTokens, layer: LayerMessage): HTMLElement {
+  private table(c: Computation, keys: PanelTokens): HTMLElement {
     const shown = c.steps.length <= MAX_TABLE_KEYS
       ? c.steps
       : topIndices(Float32Array.from(c.steps, (s) => s.weight), MAX_TABLE_KEYS).sort((a, b) => a - b).map((j) => c.steps[j]);
     const columns = ['key', 'q·k', c.scaleLabel === `1/√${c.headDim}` ? `÷ √${c.headDim}` : `× ${c.scaleLabel}`, ...(c.hasBias ? ['+ bias'] : []), '+ mask', 'softmax', `weight · v (first ${Math.min(VECTOR_DIMS, c.headDim)} of ${c.headDim})`];
     const head = h('tr', {}, ...columns.map((name) => h('th', { scope: 'col' }, name)));
-    const rows = shown.map((step) => stepRow(step, c, keys, layer));
+    const rows = shown.map((step) => stepRow(step, c, keys));
     const sum = h('tr', { class: 'sum' }, h('th', { scope: 'row' }, 'Σ'), h('td', {}), h('td', {}), ...(c.hasBias ? [h('td', {})] : []), h('td', {}),
       h('td', {}, formatWeight(c.steps.reduce((a, s) => a + s.weight, 0))), h('td', { class: 'vector' }, vector(c.output)));
     const caption = h('caption', {}, c.steps.length > shown.length
@@ -99,8 +105,8 @@ export class ComputationView implements View {
   }
 }
 
-function stepRow(step: KeyStep, c: Computation, keys: PanelTokens, layer: LayerMessage): HTMLElement {
-  const v = headVector(layer.v!, step.key, c.kvHead, layer.numKvHeads, layer.headDim);
+function stepRow(step: KeyStep, c: Computation, keys: PanelTokens): HTMLElement {
+  const v = c.values.subarray(step.key * c.headDim, (step.key + 1) * c.headDim);
   const weighted = Float32Array.from(v, (x) => x * step.weight);
   const row = h('tr', { class: step.masked ? 'masked' : '' },
     h('th', { scope: 'row' }, `${step.key}: ${tokenLabel(keys.tokens[step.key])}`),

@@ -4,11 +4,11 @@
  * thumbnail shows its head's change on its own diverging scale.
  */
 import { cssRgb, headColor } from '../../src/view-model/colors';
-import { maxAbsOf } from '../../src/view-model/diff';
 import { diffPixels, heatPixels } from '../../src/view-model/heatmap';
 import { gridLayout } from '../../src/view-model/layout';
 import type { Selection } from '../../src/view-model/selection';
 import { maskTest } from '../../src/view-model/viewData';
+import type { Thumbnails } from '../dataClient';
 import { h } from '../dom';
 import { placeholder, type View, type ViewContext } from './view';
 
@@ -52,12 +52,12 @@ export class ModelView implements View {
     const dpr = window.devicePixelRatio || 1;
     for (let layer = 0; layer < layerCount; layer++) {
       const row = h('div', { class: 'mv-row', role: 'row' }, h('span', { class: 'mv-layer', role: 'rowheader' }, `layer ${layer}`));
-      const data = ctx.data.get(ctx.run, { ...s, layer, layerReduction: 'single', headMode: 'each' });
+      const data = ctx.data.thumbnails(ctx.run, s, layer);
       for (let head = 0; head < numHeads; head++) {
         const current = s.layerReduction === 'single' && s.layer === layer && s.head === head;
         const button = h('button', { class: `mv-thumb${current ? ' current' : ''}`, role: 'gridcell', 'data-layer': layer, 'data-head': head, 'aria-label': `Layer ${layer}, head ${head}${data ? '' : ' (not computed yet)'}`, disabled: !data });
         button.style.width = button.style.height = `${thumb}px`;
-        if (data) button.append(this.thumbnail(ctx, s, layer, head, Math.round(thumb * dpr), thumb));
+        if (data) button.append(this.thumbnail(ctx, s, data, layer, head, Math.round(thumb * dpr), thumb));
         row.append(button);
       }
       grid.append(row);
@@ -69,7 +69,7 @@ export class ModelView implements View {
     // Thumbnails show whole matrices: a focused token changes nothing here.
   }
 
-  private thumbnail(ctx: ViewContext, s: Selection, layer: number, head: number, pixels: number, size: number): HTMLCanvasElement {
+  private thumbnail(ctx: ViewContext, s: Selection, data: Thumbnails, layer: number, head: number, pixels: number, size: number): HTMLCanvasElement {
     if (this.thumbsTheme !== ctx.theme || this.thumbs.size > 1024) {
       this.thumbs.clear();
       this.thumbsTheme = ctx.theme;
@@ -77,14 +77,14 @@ export class ModelView implements View {
     const key = `${ctx.run.revision}|${ctx.comparison}|${s.stack}|${layer}|${head}|${s.scale}|${s.hideSpecial}|${s.mergeWords}|${pixels}`;
     let canvas = this.thumbs.get(key);
     if (!canvas) {
-      const selection: Selection = { ...s, layer, layerReduction: 'single', headMode: 'each' };
-      const data = ctx.data.get(ctx.run, selection)!;
-      const diff = ctx.diff(data, selection);
       const m = data.matrices;
       const cells = m.rows * m.cols;
-      const common = { rows: m.rows, cols: m.cols, maxPixels: pixels, background: ctx.theme.background, mask: ctx.theme.mask, masked: maskTest(data) };
+      const causal = ctx.run.layer(s.stack, layer)?.causal ?? false;
+      const masked = maskTest({ causal, queryLast: data.queryLast, keyFirst: data.keyFirst });
+      const common = { rows: m.rows, cols: m.cols, maxPixels: pixels, background: ctx.theme.background, mask: ctx.theme.mask, masked };
+      const diff = ctx.comparison ? data.diff : undefined;
       const heat = diff
-        ? diffPixels({ ...common, data: diff.delta.data.subarray(head * cells, (head + 1) * cells), maxAbs: maxAbsOf(diff, [head]), ramp: ctx.theme.diverging })
+        ? diffPixels({ ...common, data: diff.delta.data.subarray(head * cells, (head + 1) * cells), maxAbs: diff.headMaxAbs[head] ?? 0, ramp: ctx.theme.diverging })
         : heatPixels({ ...common, data: m.data.subarray(head * cells, (head + 1) * cells), scale: s.scale, ramp: ctx.theme.ramp });
       canvas = h('canvas', { width: heat.width, height: heat.height, 'aria-hidden': 'true' });
       canvas.getContext('2d')!.putImageData(new ImageData(heat.pixels, heat.width, heat.height), 0, 0);

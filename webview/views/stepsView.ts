@@ -5,8 +5,8 @@
  * in words. The head and matrix views show the same step as their locked query row.
  */
 import type { AttentionStack } from '../../src/protocol/messages';
-import { isStepStack, stepRow, stepRowMatrix } from '../../src/view-model/generation';
-import { reduceHeads, topIndices } from '../../src/view-model/matrices';
+import { isStepStack, stepRow } from '../../src/view-model/generation';
+import { topIndices } from '../../src/view-model/matrices';
 import { activeHeadIndices } from '../../src/view-model/selection';
 import { displayTokens, tokenLabel } from '../../src/view-model/tokens';
 import { formatWeight, h } from '../dom';
@@ -63,28 +63,17 @@ export class StepsView implements View {
   }
 
   private gridData(ctx: ViewContext, stack: AttentionStack, step: number, row: number): StepGridData | undefined {
-    const run = ctx.run, s = ctx.selection, started = run.started!;
+    const run = ctx.run, s = ctx.selection;
     const keyTokens = run.keyTokens(stack);
     if (!keyTokens) return undefined;
     const keys = displayTokens(keyTokens, s);
     const active = activeHeadIndices(s);
     const each = s.headMode === 'each';
     const heads = each ? active : [null];
-    const layers: number[] = [];
-    const rows: Float32Array[] = [];
-    for (let layer = 0; layer < started.model.numLayers; layer++) {
-      const message = run.stepLayer(stack, layer, step);
-      if (!message) continue;
-      // The step's own query row: the last row of step 0's prompt layer, the only row of a later step.
-      const m = stepRowMatrix(message, message.queryLength - 1, keys.groups);
-      const shown = each ? m : reduceHeads(m, active, s.headMode === 'max' ? 'max' : 'mean');
-      layers.push(layer);
-      for (const head of each ? active : [0]) rows.push(shown.data.subarray(head * shown.cols, (head + 1) * shown.cols));
-    }
-    if (layers.length === 0 || heads.length === 0) return undefined;
-    const cols = rows[0].length;
-    const values = new Float32Array(rows.length * cols);
-    rows.forEach((r, i) => values.set(r, i * cols));
+    if (heads.length === 0) return undefined;
+    const reply = ctx.data.step(run, s, stack, step, active);
+    if (!reply || reply.layers.length === 0) return undefined;
+    const { layers, rows: { cols, data: values } } = reply;
     const queryKey = stack === 'cross' ? -1 : keys.displayOf[row];
     return {
       title: TITLES[stack] ?? stack, layers, heads, keys: keys.labels.slice(0, cols), values,

@@ -3,13 +3,15 @@ import type { AttentionRun } from '../../src/view-model/attentionRun';
 import type { DiffData } from '../../src/view-model/diff';
 import type { Scene } from '../../src/view-model/scene';
 import type { Selection } from '../../src/view-model/selection';
-import type { ViewData, ViewDataSource } from '../../src/view-model/viewData';
+import type { ViewData } from '../../src/view-model/viewData';
+import type { DataClient } from '../dataClient';
 import type { Theme } from '../theme';
 
 export interface ViewContext {
   readonly run: AttentionRun;
   readonly selection: Selection;
-  readonly data: ViewDataSource;
+  /** What the views draw, asked for where the run's weights are. */
+  readonly data: DataClient;
   readonly theme: Theme;
   /**
    * current − baseline for `data` (made for `selection`, default the shared one), when a baseline is

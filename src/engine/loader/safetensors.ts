@@ -125,25 +125,63 @@ export interface NamedTensor {
 
 /** Writes float32 tensors in the given order (the order of the fixtures is not significant). */
 export function writeSafetensors(file: string, tensors: readonly NamedTensor[], metadata: Record<string, string> = {}): void {
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length) header.__metadata__ = metadata;
-  let offset = 0;
-  for (const t of tensors) {
-    if (t.data.length !== numel(t.shape)) throw new Error(`writeSafetensors: ${t.name} has ${t.data.length} values for shape ${JSON.stringify(t.shape)}`);
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8); // keeps the data 8-byte aligned
-  const headerBytes = Buffer.from(json, 'utf8');
-  const fd = fs.openSync(file, 'w');
+  const writer = new SafetensorsWriter(file, metadata);
   try {
-    const length = Buffer.alloc(8);
-    length.writeBigUInt64LE(BigInt(headerBytes.length));
-    fs.writeSync(fd, length);
-    fs.writeSync(fd, headerBytes);
-    for (const t of tensors) fs.writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    for (const t of tensors) writer.add(t);
+    writer.finish();
   } finally {
-    fs.closeSync(fd);
+    writer.dispose();
+  }
+}
+
+/**
+ * Writes float32 tensors one by one, as a run produces them, without holding them: the data goes to a
+ * scratch file next to the target, and `finish` writes the header (which names every tensor's offsets)
+ * followed by that data.
+ */
+export class SafetensorsWriter {
+  private readonly scratch: string;
+  private readonly fd: number;
+  private readonly header: Record<string, unknown> = {};
+  private offset = 0;
+
+  constructor(private readonly file: string, metadata: Record<string, string> = {}) {
+    if (Object.keys(metadata).length) this.header.__metadata__ = metadata;
+    this.scratch = `${file}.partial`;
+    this.fd = fs.openSync(this.scratch, 'w+');
+  }
+
+  add(t: NamedTensor): void {
+    if (t.data.length !== numel(t.shape)) throw new Error(`writeSafetensors: ${t.name} has ${t.data.length} values for shape ${JSON.stringify(t.shape)}`);
+    this.header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [this.offset, this.offset + t.data.byteLength] };
+    fs.writeSync(this.fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), 0, t.data.byteLength, this.offset);
+    this.offset += t.data.byteLength;
+  }
+
+  /** The tensors' names and shapes so far. */
+  shapes(): Record<string, readonly number[]> {
+    return Object.fromEntries(Object.entries(this.header).filter(([name]) => name !== '__metadata__').map(([name, entry]) => [name, (entry as { shape: number[] }).shape]));
+  }
+
+  finish(): void {
+    let json = JSON.stringify(this.header);
+    json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8); // keeps the data 8-byte aligned
+    const headerBytes = Buffer.from(json, 'utf8');
+    const out = fs.openSync(this.file, 'w');
+    try {
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(headerBytes.length));
+      fs.writeSync(out, length);
+      fs.writeSync(out, headerBytes);
+      const buffer = Buffer.alloc(4 * 2 ** 20);
+      for (let at = 0, read; (read = fs.readSync(this.fd, buffer, 0, buffer.length, at)) > 0; at += read) fs.writeSync(out, buffer, 0, read);
+    } finally {
+      fs.closeSync(out);
+    }
+  }
+
+  dispose(): void {
+    fs.closeSync(this.fd);
+    fs.rmSync(this.scratch, { force: true });
   }
 }

@@ -83,16 +83,19 @@ export async function readLayer(
 ): Promise<ForwardEvent[]> {
   const { result, options } = attn;
   const half = wants.probabilityFormat === 'f16';
+  const detailed = !wants.detail || (wants.detail.stack === stack && wants.detail.layer === layer);
+  const withScores = !!(wants.scores && result.scores && detailed);
+  const withVectors = !!(wants.headVectors && detailed);
   const tensors: DeviceTensor[] = half && backend.readHalf ? [] : [result.probs];
-  if (wants.scores && result.scores) tensors.push(result.scores);
-  if (wants.headVectors) tensors.push(attn.q, attn.k, attn.v, result.context);
+  if (withScores) tensors.push(result.scores!);
+  if (withVectors) tensors.push(attn.q, attn.k, attn.v, result.context);
   if (wants.hiddenStates && hidden) tensors.push(hidden.tensor);
   const probsF16 = half && backend.readHalf ? await backend.readHalf(result.probs) : undefined;
   const values = await backend.read(tensors);
   let next = 0;
   const probs = probsF16 ? new Float32Array(0) : values[next++];
-  const scores = wants.scores && result.scores ? values[next++] : undefined;
-  const vectors = wants.headVectors ? { q: values[next++], k: values[next++], v: values[next++], headOutputs: values[next++] } : {};
+  const scores = withScores ? values[next++] : undefined;
+  const vectors = withVectors ? { q: values[next++], k: values[next++], v: values[next++], headOutputs: values[next++] } : {};
   const events: ForwardEvent[] = [{
     type: 'attention', stack, layer,
     numHeads: options.numHeads, numKvHeads: options.numKvHeads, headDim: options.headDim,

@@ -6,10 +6,9 @@
  */
 import * as vscode from 'vscode';
 import type { Notice, Notifier } from '../notify';
-import { AttentionPanel } from '../panel/attentionPanel';
 import type { Baseline } from '../../protocol/messages';
-import { baselineOf } from '../../view-model/diff';
 import { CommandId } from '../commandIds';
+import type { RunSession } from '../runs/runSession';
 
 export type BaselineOutcome =
   | { readonly status: 'pinned'; readonly tokens: number; readonly notice: Notice }
@@ -21,38 +20,37 @@ function describe(baseline: Baseline): string {
   return `“${text.length > 40 ? `${text.slice(0, 39)}…` : text}” (${baseline.model.name}, ${baseline.source.tokens.length} tokens)`;
 }
 
-export function registerBaselineCommands(notifier: Notifier): vscode.Disposable {
-  let pinned: Baseline | undefined;
-
+export function registerBaselineCommands(session: RunSession, notifier: Notifier): vscode.Disposable {
   const pin = (): BaselineOutcome => {
-    const panel = AttentionPanel.current, run = panel?.run;
-    if (!panel || !run?.started) {
+    const run = session.run;
+    if (!run.started) {
       return { status: 'failed', notice: notifier.error(vscode.l10n.t('Nothing to pin yet: inspect a selection first ("Attention: Inspect Selection"), then pin its run as the baseline.')) };
     }
     if (run.state !== 'done') {
       const why = run.state === 'running' ? vscode.l10n.t('The run is still computing: pin it once it has finished.') : vscode.l10n.t('The run failed: only a finished run can be the baseline.');
       return { status: 'failed', notice: notifier.error(why) };
     }
-    pinned = baselineOf(run)!;
+    session.pin();
+    const pinned = session.baseline!;
     // While comparing, the panel compares with the new baseline at once.
-    if (panel.comparing) panel.compareWith(pinned);
+    if (session.comparing) session.compare(true);
     const notice = notifier.info(vscode.l10n.t('Pinned {0} as the baseline. Edit the text, inspect it again, then run "Attention: Compare with Baseline".', describe(pinned)));
     return { status: 'pinned', tokens: pinned.source.tokens.length, notice };
   };
 
   const compare = (): BaselineOutcome => {
+    const pinned = session.baseline;
     if (!pinned) {
       return { status: 'failed', notice: notifier.error(vscode.l10n.t('No baseline is pinned: run "Attention: Pin as Baseline" on a run first, then edit the text, inspect it again and compare.')) };
     }
-    const panel = AttentionPanel.current;
-    if (!panel?.run.started) {
+    if (!session.run.started) {
       return { status: 'failed', notice: notifier.error(vscode.l10n.t('There is no run to compare with the baseline: inspect the edited text first ("Attention: Inspect Selection").')) };
     }
-    if (panel.comparing) {
-      panel.compareWith(null);
+    if (session.comparing) {
+      session.compare(false);
       return { status: 'stopped', notice: notifier.info(vscode.l10n.t('Stopped comparing with the baseline.')) };
     }
-    panel.compareWith(pinned);
+    session.compare(true);
     return { status: 'comparing', notice: notifier.info(vscode.l10n.t('Comparing with the baseline {0}: the panel shows how the weights changed.', describe(pinned))) };
   };
 

@@ -5,11 +5,11 @@
  */
 import * as vscode from 'vscode';
 import type { Notice, Notifier } from '../notify';
-import { AttentionPanel } from '../panel/attentionPanel';
 import type { AttentionStack } from '../../protocol/messages';
-import { loadReportAssets, reportHtml } from '../../report/reportHtml';
 import { matricesJson } from '../../view-model/exportJson';
 import { CommandId } from '../commandIds';
+import { writeRunReport } from '../runs/runExport';
+import type { RunSession } from '../runs/runSession';
 
 type Format = 'html' | 'json';
 
@@ -25,17 +25,16 @@ export type ExportOutcome =
   | { readonly status: 'cancelled' }
   | { readonly status: 'failed'; readonly notice: Notice };
 
-export function registerExport(extensionUri: vscode.Uri, notifier: Notifier): vscode.Disposable {
-  return vscode.commands.registerCommand(CommandId.Export, (args?: ExportArgs) => exportRun(extensionUri, notifier, args));
+export function registerExport(session: RunSession, extensionUri: vscode.Uri, notifier: Notifier): vscode.Disposable {
+  return vscode.commands.registerCommand(CommandId.Export, (args?: ExportArgs) => exportRun(session, extensionUri, notifier, args));
 }
 
-async function exportRun(extensionUri: vscode.Uri, notifier: Notifier, args: ExportArgs | undefined): Promise<ExportOutcome> {
-  const panel = AttentionPanel.current;
-  const run = panel?.run;
-  if (!panel || !run?.started || run.layersReceived === 0) {
+async function exportRun(session: RunSession, extensionUri: vscode.Uri, notifier: Notifier, args: ExportArgs | undefined): Promise<ExportOutcome> {
+  const run = session.run;
+  if (!run.started || run.layersReceived === 0) {
     return { status: 'failed', notice: notifier.error(vscode.l10n.t('Nothing to export yet: inspect a selection first ("Attention: Inspect Selection").')) };
   }
-  const stack = args?.stack ?? panel.selection?.stack ?? run.stacks()[0];
+  const stack = args?.stack ?? session.selection?.stack ?? run.stacks()[0];
   const format = args?.format ?? (await vscode.window.showQuickPick(
     [
       { format: 'html' as const, label: vscode.l10n.t('HTML report'), detail: vscode.l10n.t('The panel with this run inside: opens offline in any browser') },
@@ -54,10 +53,8 @@ async function exportRun(extensionUri: vscode.Uri, notifier: Notifier, args: Exp
   });
   if (!target) return { status: 'cancelled' };
   try {
-    const content = format === 'html'
-      ? reportHtml(run.messages(), loadReportAssets(extensionUri.fsPath), `Attention — ${model}`)
-      : matricesJson(run, stack);
-    await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
+    if (format === 'html') writeRunReport(session, target.fsPath, extensionUri.fsPath);
+    else await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(matricesJson(run, stack)));
   } catch (err) {
     return { status: 'failed', notice: notifier.error(vscode.l10n.t('Could not save {0}: {1}', target.fsPath, err instanceof Error ? err.message : String(err))) };
   }

@@ -6,11 +6,9 @@
  * themes can restyle it. Cleared when the inspected text changes, or by Toggle Heat Overlay.
  */
 import * as vscode from 'vscode';
-import { attentionWeights, focusForToken, headViewFor, partOf, type HeadView, type Side } from '../../view-model/attentionLookup';
-import { AttentionPanel } from '../panel/attentionPanel';
+import { attentionWeights, focusForToken, headViewFor, partOf, type HeadView, type PanelView, type Side } from '../../view-model/attentionLookup';
 import type { AttentionStack, HeadAggregate } from '../../protocol/messages';
 import { InspectionStore, partRanges, toRange, tokenAt } from './inspections';
-import { onDidChangePanelSelection } from './panelSelection';
 import { HEAT_LEVELS, heatSpans, type HeatSpan } from './ranges';
 
 export interface OverlayFocus {
@@ -35,7 +33,11 @@ export class HeatOverlay implements vscode.Disposable {
   private painted: OverlayState['painted'];
   private readonly disposables: vscode.Disposable[];
 
-  constructor(private readonly inspections: InspectionStore, private readonly defaultAggregation: () => HeadAggregate) {
+  constructor(
+    private readonly inspections: InspectionStore,
+    onDidChangePanelSelection: vscode.Event<PanelView>,
+    private readonly defaultAggregation: () => HeadAggregate,
+  ) {
     this.disposables = [
       ...this.levels,
       inspections.onDidChange(() => {
@@ -99,7 +101,7 @@ export class HeatOverlay implements vscode.Disposable {
     const found = this.inspections.of(document);
     const focus = this.focus;
     if (!this.enabled || !focus || !found || !InspectionStore.isCurrent(document, found.inspection)) return undefined;
-    const view = headViewFor(found.run, focus.stack, AttentionPanel.current?.selection, this.defaultAggregation());
+    const view = headViewFor(found.run, focus.stack, found.selection, this.defaultAggregation());
     const weights = attentionWeights(found.run, view, focus.side, focus.index);
     const ranges = partRanges(found.inspection, found.run, partOf(focus.stack, focus.side === 'query' ? 'key' : 'query'));
     return weights && ranges ? { spans: heatSpans(ranges, weights.values), view } : undefined;

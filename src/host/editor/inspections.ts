@@ -6,8 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { AttentionRun } from '../../view-model/attentionRun';
-import type { TextPart } from '../../view-model/attentionLookup';
-import { AttentionPanel } from '../panel/attentionPanel';
+import type { PanelView, TextPart } from '../../view-model/attentionLookup';
 import { tokenAtOffset, tokenDocumentRanges, type OffsetRange } from './ranges';
 
 export interface InspectedSpan {
@@ -39,11 +38,19 @@ export function toRange(document: vscode.TextDocument, range: OffsetRange): vsco
   return new vscode.Range(document.positionAt(range.start), document.positionAt(range.end));
 }
 
+/** What the editor side reads of the run session: the run the panel shows, and the panel's selection. */
+export interface ShownRun {
+  readonly run: AttentionRun;
+  readonly selection: PanelView | undefined;
+}
+
 export class InspectionStore implements vscode.Disposable {
   private inspection: Inspection | undefined;
   private readonly changed = new vscode.EventEmitter<Inspection | undefined>();
   /** Fires when a run's text is recorded or dropped. */
   readonly onDidChange = this.changed.event;
+
+  constructor(private readonly shown: ShownRun) {}
 
   get current(): Inspection | undefined {
     return this.inspection;
@@ -54,12 +61,12 @@ export class InspectionStore implements vscode.Disposable {
     this.changed.fire(inspection);
   }
 
-  /** The inspection of `document` whose run the panel still holds, or undefined. */
-  of(document: vscode.TextDocument): { inspection: Inspection; run: AttentionRun } | undefined {
+  /** The inspection of `document` whose run is still the one shown, with the panel's selection; or undefined. */
+  of(document: vscode.TextDocument): { inspection: Inspection; run: AttentionRun; selection: PanelView | undefined } | undefined {
     const inspection = this.inspection;
-    const run = AttentionPanel.current?.run;
-    if (!inspection || !run || run.id !== inspection.runId || !run.started || inspection.uri !== document.uri.toString()) return undefined;
-    return { inspection, run };
+    const { run, selection } = this.shown;
+    if (!inspection || run.id !== inspection.runId || !run.started || inspection.uri !== document.uri.toString()) return undefined;
+    return { inspection, run, selection };
   }
 
   /** False once the inspected text was edited or moved: its tokens no longer sit at their offsets. */

@@ -45,8 +45,9 @@ export class RunStatusBar implements vscode.Disposable {
     this.show('$(loading~spin)', [model, shorten(backendLabel(backend)), tokens], backendLabel(backend));
   }
 
-  finished(milliseconds: number, timings: { tokenizeMs: number; firstLayerMs: number; forwardMs: number }): void {
-    const { model, backend, tokens } = this.parts;
+  finished(milliseconds: number, timings: { tokenizeMs: number; firstLayerMs: number; forwardMs: number }, generated?: number): void {
+    const { model, backend } = this.parts;
+    const tokens = generated === undefined ? this.parts.tokens : `${this.parts.tokens} + ${vscode.l10n.t('{0} generated', generated)}`;
     const tooltip = [
       backend ? backendLabel(backend) : '',
       vscode.l10n.t('tokenize {0} ms, first layer {1} ms, all layers {2} ms', timings.tokenizeMs.toFixed(0), timings.firstLayerMs.toFixed(0), timings.forwardMs.toFixed(0)),

@@ -9,7 +9,6 @@ import { CommandId } from '../commandIds';
 import { CrossHighlight } from '../editor/crossHighlight';
 import { InspectionStore, insideInspectedText, partRanges, toRange, tokenAt } from '../editor/inspections';
 import { readSettings } from '../settings';
-import { AttentionPanel } from '../panel/attentionPanel';
 import type { Reveal } from '../../protocol/messages';
 import { hoverSections, type HeadView, type HoverSections } from '../../view-model/attentionLookup';
 import { commandUri, hoverMarkdown, staleHoverMarkdown } from './hoverMarkdown';
@@ -34,7 +33,7 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
       return undefined;
     }
     const settings = readSettings(document.uri);
-    const content = hoverSections(run, hit.part, hit.index, AttentionPanel.current?.selection, settings.defaultAggregation, settings.hoverTopK);
+    const content = hoverSections(run, hit.part, hit.index, found.selection, settings.defaultAggregation, settings.hoverTopK);
     if (!content) return undefined; // its layer is still being computed
     const crossTarget = hit.part === 'target' && content.view.stack === 'cross';
     const sourceRanges = crossTarget ? partRanges(inspection, run, 'source') : undefined;

@@ -1,80 +1,49 @@
 /**
  * The attention panel's lifecycle (one panel: createOrShow / revive / dispose) and its side of the
- * protocol. The host keeps the newest run (an AttentionRun, as the webview does): nothing is posted
- * before the webview's `ready`, and every `ready` (a first load, or a reload after the panel was hidden)
- * replays the run so far. The same store answers exports and the editor's hovers and heat overlay,
- * which follow the panel's selection (`selection-changed`); `reveal` points the panel at a head.
+ * protocol. The panel holds no run: it forwards the session's messages to the webview (nothing before
+ * the webview's `ready`; every `ready`, a first load or a reload after the panel was hidden, gets the
+ * run so far again, without weights), answers the webview's data requests from the session, saves
+ * its exports, and reports its selection back to the session; `reveal` points it at a head.
  */
 import * as vscode from 'vscode';
-import { PROTOCOL_VERSION, type Baseline, type FromWebview, type ReplayMessage, type Reveal, type RunMessage, type SelectionChanged, type ToWebview } from '../../protocol/messages';
-import { AttentionRun } from '../../view-model/attentionRun';
+import { PROTOCOL_VERSION, type ExportRequest, type FromWebview, type Reveal, type ToWebview } from '../../protocol/messages';
+import type { RunSession } from '../runs/runSession';
 import { saveExport } from './exportFile';
 import { panelHtml, panelOptions } from './panelHtml';
 
 export const PANEL_VIEW_TYPE = 'attentionInspector.panel';
 
-/** One run as the command streams it: messages carry `id`; `signal` aborts when a newer run starts. */
-export interface PanelRun {
-  readonly id: number;
-  readonly signal: AbortSignal;
-  post(message: RunMessage): void;
-}
-
-/** What the panel shows, as its webview last reported it (without the message's `type`). */
-export type PanelSelection = Omit<SelectionChanged, 'type'>;
-
 export class AttentionPanel implements vscode.Disposable {
   private static instance: AttentionPanel | undefined;
-  private static readonly currentChanged = new vscode.EventEmitter<AttentionPanel | undefined>();
-  /** Fires when a panel opens or closes. */
-  static readonly onDidChangeCurrent = AttentionPanel.currentChanged.event;
 
   /** The open panel, if any. */
   static get current(): AttentionPanel | undefined {
     return AttentionPanel.instance;
   }
 
-  private static setCurrent(panel: AttentionPanel | undefined): AttentionPanel | undefined {
-    AttentionPanel.instance = panel;
-    AttentionPanel.currentChanged.fire(panel);
-    return panel;
-  }
-
-  /** The newest run, as the webview has it: what hovers and the overlay read. */
-  readonly run = new AttentionRun();
-  private currentSelection: PanelSelection | undefined;
-  private readonly selectionChanged = new vscode.EventEmitter<PanelSelection>();
-  /** Fires when the webview reports a new selection. */
-  readonly onDidChangeSelection = this.selectionChanged.event;
-  private readonly disposables: vscode.Disposable[] = [this.selectionChanged];
+  private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
-  private comparison: Baseline | null = null;
-  private nextRunId = 1;
-  private controller: AbortController | undefined;
 
-  static createOrShow(extensionUri: vscode.Uri, log: vscode.OutputChannel): AttentionPanel {
+  static createOrShow(session: RunSession, extensionUri: vscode.Uri, log: vscode.OutputChannel): AttentionPanel {
     const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
     if (AttentionPanel.instance) {
       AttentionPanel.instance.panel.reveal(column, true);
       return AttentionPanel.instance;
     }
     const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Attention', { viewColumn: column, preserveFocus: true }, panelOptions(extensionUri));
-    return AttentionPanel.setCurrent(new AttentionPanel(panel, extensionUri, log))!;
+    return (AttentionPanel.instance = new AttentionPanel(panel, session, extensionUri, log));
   }
 
   /** After a window reload: the panel comes back empty (runs are not persisted); its view settings stay. */
-  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, log: vscode.OutputChannel): void {
-    AttentionPanel.disposeCurrent();
-    panel.webview.options = panelOptions(extensionUri);
-    AttentionPanel.setCurrent(new AttentionPanel(panel, extensionUri, log));
-  }
-
-  static disposeCurrent(): void {
+  static revive(panel: vscode.WebviewPanel, session: RunSession, extensionUri: vscode.Uri, log: vscode.OutputChannel): void {
     AttentionPanel.instance?.dispose();
+    panel.webview.options = panelOptions(extensionUri);
+    AttentionPanel.instance = new AttentionPanel(panel, session, extensionUri, log);
   }
 
   private constructor(
     private readonly panel: vscode.WebviewPanel,
+    private readonly session: RunSession,
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.OutputChannel,
   ) {
@@ -83,50 +52,8 @@ export class AttentionPanel implements vscode.Disposable {
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((message: FromWebview) => this.receive(message)),
+      session.onDidPost((message) => this.ready && this.post(message)),
     );
-  }
-
-  /** Starts a run: the previous one is aborted and its late messages are dropped (by run id). */
-  beginRun(): PanelRun {
-    this.controller?.abort();
-    const controller = (this.controller = new AbortController());
-    const id = this.nextRunId++;
-    return {
-      id, signal: controller.signal,
-      post: (message) => {
-        if (message.type === 'run-started') this.currentSelection = undefined; // the old one named another run's tokens
-        if (!this.run.accept(message) || !this.ready) return;
-        this.post(message);
-        // A comparison goes on with every new run until it is switched off.
-        if (message.type === 'run-started' && this.comparison) this.post(this.baselineMessage());
-      },
-    };
-  }
-
-  /** Whether the panel's runs are compared with a baseline ("Attention: Compare with Baseline"). */
-  get comparing(): boolean {
-    return this.comparison !== null;
-  }
-
-  /** Compares the current run, and every later one, with `baseline`; null stops comparing. */
-  compareWith(baseline: Baseline | null): void {
-    this.comparison = baseline;
-    if (this.ready && this.run.started) this.post(this.baselineMessage());
-  }
-
-  private baselineMessage(): ReplayMessage {
-    return { type: 'baseline', runId: this.run.id, baseline: this.comparison };
-  }
-
-  /** The run so far and, while comparing, its baseline: what a reloaded webview or a report replays. */
-  replayMessages(): ReplayMessage[] {
-    const messages: ReplayMessage[] = this.run.messages();
-    return this.comparison && this.run.started ? [...messages, this.baselineMessage()] : messages;
-  }
-
-  /** The webview's last reported selection; undefined until it reports one for the current run. */
-  get selection(): PanelSelection | undefined {
-    return this.currentSelection;
   }
 
   /** Shows the panel and points it at a layer (and head, and token) of a stack. */
@@ -150,23 +77,23 @@ export class AttentionPanel implements vscode.Disposable {
           return;
         }
         this.ready = true;
-        for (const replayed of this.replayMessages()) this.post(replayed);
+        for (const replayed of this.session.replay()) this.post(replayed);
         break;
-      case 'export-request':
-        void saveExport(message, this.run, this.extensionUri, this.replayMessages()).then(
-          (path) => this.post({ type: 'export-result', requestId: message.requestId, path }),
+      case 'data-request':
+        this.session.answer(message.runId, message.query).then(
+          (reply) => this.ready && this.post({ type: 'data-reply', requestId: message.requestId, runId: message.runId, reply }),
           (err: unknown) => {
-            const error = `Could not save the ${message.format.toUpperCase()} file: ${err instanceof Error ? err.message : String(err)}`;
-            this.log.appendLine(error);
-            void vscode.window.showErrorMessage(error);
-            this.post({ type: 'export-result', requestId: message.requestId, path: null, error });
+            this.log.appendLine(`panel: the ${message.query.kind} data of run ${message.runId} failed: ${err instanceof Error ? err.stack : String(err)}`);
+            if (this.ready) this.post({ type: 'data-reply', requestId: message.requestId, runId: message.runId });
           },
         );
         break;
+      case 'export-request':
+        this.export(message);
+        break;
       case 'selection-changed': {
         const { type: _type, ...selection } = message;
-        this.currentSelection = selection;
-        this.selectionChanged.fire(selection);
+        this.session.setSelection(selection);
         break;
       }
       case 'webview-error':
@@ -179,10 +106,21 @@ export class AttentionPanel implements vscode.Disposable {
     }
   }
 
+  private export(request: ExportRequest): void {
+    saveExport(request, this.session, this.extensionUri).then(
+      (path) => this.post({ type: 'export-result', requestId: request.requestId, path }),
+      (err: unknown) => {
+        const error = `Could not save the ${request.format.toUpperCase()} file: ${err instanceof Error ? err.message : String(err)}`;
+        this.log.appendLine(error);
+        void vscode.window.showErrorMessage(error);
+        this.post({ type: 'export-result', requestId: request.requestId, path: null, error });
+      },
+    );
+  }
+
   dispose(): void {
-    if (AttentionPanel.instance === this) AttentionPanel.setCurrent(undefined);
+    if (AttentionPanel.instance === this) AttentionPanel.instance = undefined;
     this.ready = false; // a run's late messages must not reach a disposed webview
-    this.controller?.abort();
     this.panel.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();
   }

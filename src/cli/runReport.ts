@@ -1,0 +1,53 @@
+/**
+ * The CLI's standalone report (inspect --html, demo): the run's messages and each layer's weights are
+ * handed to the report builder as the engine streams them, so nothing of the run accumulates; short
+ * runs also carry each layer's step-by-step data.
+ */
+import type { InspectionSummary } from '../engine/inspect';
+import type { ForwardEvent } from '../engine/model';
+import type { InspectStarted } from '../engine/worker/messages';
+import type { RunMessage } from '../protocol/messages';
+import type { GeneratedToken } from '../protocol/run';
+import { ReportBuilder, loadReportAssets } from '../report/reportHtml';
+import { finishedMessage, generatedTokenMessage, layerMessage, startedMessage, type GenerationStart } from '../store/runMessages';
+
+const RUN_ID = 1;
+
+export class CliReport {
+  private readonly builder = new ReportBuilder();
+  private readonly messages: RunMessage[] = [];
+  private started: InspectStarted | undefined;
+
+  constructor(private readonly texts: { source?: string; target?: string }, private readonly generation?: GenerationStart) {}
+
+  start(started: InspectStarted): void {
+    this.started = started;
+    this.messages.push(startedMessage(RUN_ID, started, this.texts, this.generation));
+  }
+
+  event(event: ForwardEvent): void {
+    if (event.type !== 'attention' || !this.started) return;
+    const message = layerMessage(RUN_ID, event, this.started.model);
+    this.messages.push(message);
+    this.builder.addLayer('run', message, event.probs);
+    const { scores, q, k, v, headOutputs } = event;
+    if (scores && q && k && v && headOutputs) this.builder.addSteps(message, [scores, q, k, v, headOutputs]);
+  }
+
+  token(token: GeneratedToken): void {
+    this.messages.push(generatedTokenMessage(RUN_ID, token));
+  }
+
+  /** Writes the page; returns its size in bytes. */
+  write(file: string, summary: InspectionSummary, assetsRoot: string, title: string): number {
+    try {
+      return this.builder.write(file, [...this.messages, finishedMessage(RUN_ID, summary.timings)], loadReportAssets(assetsRoot), title);
+    } finally {
+      this.builder.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.builder.dispose();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The step-by-step view's exact numbers, on demand: a run keeps only its attention weights, so for the
+ * one layer the view shows, the engine runs the same input again and reads back that layer's scores
+ * and q, k, v and head outputs (and stops there). For a generation, the input is the prompt and the
+ * tokens generated so far, which gives exactly the rows the panel stacks from the steps.
+ */
+import { isEngineError } from '../../engine/errors';
+import type { EngineClient, InspectRequest, InspectResult } from '../../engine/worker/engineClient';
+import type { AttentionStack } from '../../protocol/run';
+import { layerMessage } from '../../store/runMessages';
+import type { StepLayer } from '../../view-model/computation';
+import type { StepData } from '../../view-model/dataService';
+import { errorText } from '../errorText';
+import type { RunSession } from './runSession';
+
+/** What the panel shows of a run, as engine input (ids, teacher-forced target). */
+function shownInput(result: InspectResult, stepsShown: number): InspectRequest['input'] {
+  const generated = result.generated?.ids ?? [];
+  if (!result.generated) return { ids: result.source.ids, targetIds: result.labels ?? result.target?.ids };
+  // Step k feeds back the token of step k − 1; an encoder-decoder's labels are those tokens.
+  return result.model.kind === 'encoder-decoder'
+    ? { ids: result.source.ids, targetIds: generated.slice(0, stepsShown) }
+    : { ids: [...result.source.ids, ...generated.slice(0, stepsShown - 1)] };
+}
+
+export function explainer(engine: () => Pick<EngineClient, 'inspect'>, request: InspectRequest, result: InspectResult, session: RunSession): StepData {
+  let last: { key: string; layer: StepLayer } | undefined;
+  return async (stack: AttentionStack, layer: number) => {
+    const run = session.run;
+    const input = shownInput(result, run.stepsShown);
+    const key = `${run.id}|${stack}|${layer}|${run.stepsShown}`;
+    if (last?.key === key) return last.layer;
+    const controller = new AbortController();
+    let found: StepLayer | undefined;
+    try {
+      await engine().inspect({ ...request, input, wants: { scores: true, headVectors: true, detail: { stack, layer } } }, {
+        onEvent: (event) => {
+          if (event.type !== 'attention' || event.stack !== stack || event.layer !== layer || found) return;
+          const { probs, scores, q, k, v, headOutputs } = event;
+          if (!scores || !q || !k || !v || !headOutputs) return;
+          found = { ...layerMessage(run.id, event, result.model), probs, scores, q, k, v, headOutputs };
+          controller.abort(); // the later layers are not needed
+        },
+      }, controller.signal);
+    } catch (err) {
+      if (!found) return isEngineError(err) && err.code === 'CANCELLED' ? 'The run was cancelled.' : errorText(err);
+    }
+    if (!found) return `The engine did not produce ${stack} layer ${layer}.`;
+    last = { key, layer: found };
+    return found;
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * Where one run's attention weights are kept on the host: float32, exactly as the engine computed
+ * them, in a spill file (each layer's rows packed: a causal layer keeps only the keys each query sees),
+ * read back on demand with a small cache of unpacked layers. Memory stays bounded whatever the run's
+ * size; disk holds heads × Σ visible keys × 4 bytes (GPT-2 small at 1,024 tokens: 302 MB). The file
+ * is deleted when the run is disposed, and left-overs of a crashed host are swept on the next start.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { LayerMessage } from '../protocol/messages';
+import { packLayer, packedSize, unpackLayer } from '../protocol/packing';
+import { layerKey, type LayerTensors, type TensorSource } from '../view-model/tensors';
+
+/** Unpacked layers kept in memory for the views that ask again (hover, the next view). */
+const CACHE_BYTES = 128 * 2 ** 20;
+const SPILL_PREFIX = 'attention-inspector-';
+
+interface Stored {
+  readonly offset: number;
+  readonly length: number;
+}
+
+let nextStore = 1;
+
+export class RunStore implements TensorSource {
+  private readonly file: string;
+  private fd: number | undefined;
+  private disposed = false;
+  private end = 0;
+  private readonly layers = new Map<string, Stored>();
+  private readonly cache = new Map<string, Float32Array>();
+  private cachedBytes = 0;
+
+  /** A store whose spill file lives in `dir` (default: a folder of this process under the temp folder). */
+  constructor(dir = spillDirectory()) {
+    this.file = path.join(dir, `run-${nextStore++}.f32`);
+  }
+
+  /** Bytes written to disk. */
+  get bytes(): number {
+    return this.end;
+  }
+
+  /** Keeps one layer's probabilities [heads, queries, keys]. */
+  write(layer: LayerMessage, probs: Float32Array): void {
+    if (this.disposed) throw new Error('the run store was disposed');
+    if (this.fd === undefined) {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      this.fd = fs.openSync(this.file, 'w+');
+    }
+    const packed = packLayer(probs, layer);
+    const bytes = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
+    for (let done = 0; done < bytes.length;) done += fs.writeSync(this.fd, bytes, done, bytes.length - done, this.end + done);
+    this.layers.set(layerKey(layer), { offset: this.end, length: packed.length });
+    this.end += bytes.length;
+  }
+
+  tensors(layer: LayerMessage): LayerTensors | undefined {
+    const key = layerKey(layer);
+    const cached = this.cache.get(key);
+    if (cached) {
+      this.cache.delete(key);
+      this.cache.set(key, cached);
+      return { probs: cached };
+    }
+    const stored = this.layers.get(key);
+    if (!stored || this.fd === undefined) return undefined;
+    if (stored.length !== packedSize(layer)) throw new Error(`the run store holds ${stored.length} values for ${key}, not ${packedSize(layer)}`);
+    const packed = new Float32Array(stored.length);
+    const bytes = new Uint8Array(packed.buffer);
+    for (let done = 0; done < bytes.length;) {
+      const read = fs.readSync(this.fd, bytes, done, bytes.length - done, stored.offset + done);
+      if (read === 0) throw new Error(`the run store's file ${this.file} ended early`);
+      done += read;
+    }
+    const probs = unpackLayer(packed, layer);
+    this.remember(key, probs);
+    return { probs };
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.cache.clear();
+    if (this.fd === undefined) return;
+    fs.closeSync(this.fd);
+    this.fd = undefined;
+    fs.rmSync(this.file, { force: true });
+  }
+
+  private remember(key: string, probs: Float32Array): void {
+    if (probs.byteLength > CACHE_BYTES) return;
+    this.cache.set(key, probs);
+    this.cachedBytes += probs.byteLength;
+    for (const [oldest, values] of this.cache) {
+      if (this.cachedBytes <= CACHE_BYTES) break;
+      this.cache.delete(oldest);
+      this.cachedBytes -= values.byteLength;
+    }
+  }
+}
+
+/** This process's spill folder; folders of processes that are gone are removed first. */
+function spillDirectory(): string {
+  const root = os.tmpdir();
+  const own = path.join(root, `${SPILL_PREFIX}${process.pid}`);
+  if (swept) return own;
+  swept = true;
+  for (const name of safeList(root)) {
+    const pid = Number(name.slice(SPILL_PREFIX.length));
+    if (!name.startsWith(SPILL_PREFIX) || !Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    fs.rmSync(path.join(root, name), { recursive: true, force: true });
+  }
+  return own;
+}
+
+let swept = false;
+
+function safeList(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Answers the panel's data queries (src/protocol/data.ts) where a run's weights are: in the extension
+ * host over its run store, in a standalone report over the embedded chunks. Each reply holds only what
+ * one view draws: a view's reduced and folded matrices (and its difference from a baseline), the model
+ * view's thumbnails, a generation step's rows, or the step-by-step table of one head and query.
+ */
+import {
+  FLOAT32_REPLY_LIMIT, THUMBNAIL_SIZE, type ComputationQuery, type DataQuery, type DataReply, type StepQuery, type ThumbnailQuery,
+  type ViewParameters, type WireMatrices,
+} from '../protocol/data';
+import type { AttentionStack } from '../protocol/messages';
+import { fromFloat16Bits, toFloat16Bits } from '../protocol/float16';
+import type { AttentionRun } from './attentionRun';
+import { computeSteps, type StepLayer } from './computation';
+import { baselineOf, comparisonProblem, DiffSource, type DiffData } from './diff';
+import { stepRowMatrix } from './generation';
+import { foldMatrix, reduceHeads, type HeadMatrices } from './matrices';
+import type { DisplayTokens } from './tokens';
+import { ViewDataSource, viewShape, type ViewData } from './viewData';
+
+/** The exact vectors of one layer, or why they cannot be had (computed on demand by the engine). */
+export type StepData = (stack: AttentionStack, layer: number) => Promise<StepLayer | string>;
+
+export class DataService {
+  private readonly views = new ViewDataSource();
+  private readonly diffs = new DiffSource();
+
+  constructor(private readonly run: AttentionRun) {}
+
+  /** The pinned run the current one is compared with, if any. */
+  baseline: AttentionRun | undefined;
+  /** Where the step-by-step table's exact vectors come from, if anywhere. */
+  stepData: StepData | undefined;
+
+  async answer(query: DataQuery): Promise<DataReply | undefined> {
+    switch (query.kind) {
+      case 'view': {
+        const data = this.views.forParameters(this.run, query);
+        const diff = data && this.diff(data, query);
+        if (!data || diff === null) return undefined;
+        return { kind: 'view', matrices: toWire(data.matrices, data.approximate), ...(diff && { diff: wireDiff(diff) }) };
+      }
+      case 'thumbnails':
+        return this.thumbnails(query);
+      case 'step':
+        return this.step(query);
+      case 'computation':
+        return this.computation(query);
+      default: {
+        const unknown: never = query;
+        throw new Error(`unknown data query ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  /**
+   * current − baseline when comparing and the baseline fits; undefined when there is nothing to compare;
+   * null while the baseline's weights cannot be had (yet).
+   */
+  private diff(data: ViewData, p: ViewParameters): DiffData | undefined | null {
+    const baseline = this.baseline && baselineOf(this.baseline), started = this.run.started;
+    if (!p.compare || !this.baseline || !baseline || !started || comparisonProblem(started.model, baseline, p.stack)) return undefined;
+    return this.diffs.get(this.run, this.baseline, p, data) ?? null;
+  }
+
+  /** Every head of one layer folded into at most THUMBNAIL_SIZE blocks of display tokens per side. */
+  private thumbnails(query: ThumbnailQuery): DataReply | undefined {
+    const numHeads = this.run.started?.model.numHeads ?? 0;
+    const p = { ...query, layerReduction: 'single' as const, headMode: 'each' as const, heads: Array.from({ length: numHeads }, (_, h) => h) };
+    const shape = viewShape(this.run, p);
+    const layer = this.run.layerData(query.stack, query.layer);
+    if (!shape || !layer) return undefined;
+    const queries = blocks(shape.queries), keys = blocks(shape.keys);
+    const full = { heads: layer.numHeads, rows: layer.queryLength, cols: layer.keyLength, data: layer.probs };
+    const matrices = foldMatrix(full, queries.groups, keys.groups);
+    const data: ViewData = {
+      ...shape, queries, keys, matrices,
+      queryLast: Int32Array.from(queries.groups, (g) => g[g.length - 1]), keyFirst: Int32Array.from(keys.groups, (g) => g[0]),
+    };
+    const diff = this.diff(data, { ...p, compare: query.compare });
+    if (diff === null) return undefined;
+    return {
+      kind: 'thumbnails', matrices: toWire(matrices, true), queryLast: data.queryLast, keyFirst: data.keyFirst,
+      ...(diff && { diff: { delta: toWire(diff.delta, true), headMaxAbs: diff.headMaxAbs } }),
+    };
+  }
+
+  /** What step `step`'s query row attended to in each layer: one row per layer and shown head. */
+  private step(query: StepQuery): DataReply | undefined {
+    const started = this.run.started, keyTokens = this.run.keyTokens(query.stack);
+    if (!started || !keyTokens) return undefined;
+    const shape = viewShape(this.run, { ...query, layer: 0, layerReduction: 'single', compare: false });
+    if (!shape) return undefined;
+    const each = query.headMode === 'each';
+    const numbers = Array.from({ length: started.model.numLayers }, (_, l) => l).filter((l) => this.run.stepLayer(query.stack, l, query.step));
+    const layers: number[] = [];
+    const rows: Float32Array[] = [];
+    for (const layer of numbers) {
+      const data = this.run.stepLayerData(query.stack, layer, query.step);
+      if (!data) return undefined; // its weights are not there (yet)
+      // The step's own query row: the last row of step 0's prompt layer, the only row of a later step.
+      const m = stepRowMatrix(data, data.queryLength - 1, shape.keys.groups);
+      const shown = each ? m : reduceHeads(m, query.heads, query.headMode === 'max' ? 'max' : 'mean');
+      layers.push(layer);
+      for (const head of each ? query.heads : [0]) rows.push(shown.data.subarray(head * shown.cols, (head + 1) * shown.cols));
+    }
+    const cols = rows[0]?.length ?? 0;
+    const values = new Float32Array(rows.length * cols);
+    rows.forEach((r, i) => values.set(r, i * cols));
+    return { kind: 'step', layers, rows: toWire({ heads: 1, rows: rows.length, cols, data: values }, false) };
+  }
+
+  private async computation(query: ComputationQuery): Promise<DataReply> {
+    if (!this.stepData) return { kind: 'computation', unavailable: 'This report carries no step-by-step data: open the run in VS Code to see it.' };
+    const layer = await this.stepData(query.stack, query.layer);
+    if (typeof layer === 'string') return { kind: 'computation', unavailable: layer };
+    if (query.head >= layer.numHeads || query.query >= layer.queryLength) return { kind: 'computation', unavailable: 'That head or query is not in this layer.' };
+    return { kind: 'computation', computation: computeSteps(layer, query.head, query.query) };
+  }
+}
+
+/** Display tokens merged into at most THUMBNAIL_SIZE consecutive blocks. */
+function blocks(tokens: DisplayTokens): DisplayTokens {
+  const count = tokens.groups.length;
+  if (count <= THUMBNAIL_SIZE) return tokens;
+  const groups: number[][] = [];
+  const labels: string[] = [];
+  for (let b = 0; b < THUMBNAIL_SIZE; b++) {
+    const from = Math.floor((b * count) / THUMBNAIL_SIZE), to = Math.floor(((b + 1) * count) / THUMBNAIL_SIZE);
+    groups.push(tokens.groups.slice(from, to).flat());
+    labels.push(`${tokens.labels[from]}…${tokens.labels[to - 1]}`);
+  }
+  const displayOf = new Int32Array(tokens.displayOf.length).fill(-1);
+  groups.forEach((g, b) => g.forEach((t) => (displayOf[t] = b)));
+  return { labels, groups, displayOf, identity: false };
+}
+
+/** Matrices for the wire: float32 when small, else float16 bits (`compact` allows float16 at any size). */
+export function toWire(m: HeadMatrices, compact = false): WireMatrices {
+  const half = compact ? m.data.byteLength > 4096 : m.data.byteLength > FLOAT32_REPLY_LIMIT;
+  return { heads: m.heads, rows: m.rows, cols: m.cols, values: half ? toFloat16Bits(m.data) : m.data };
+}
+
+/** Matrices from the wire, and whether they went through float16. */
+export function fromWire(w: WireMatrices): { matrices: HeadMatrices; approximate: boolean } {
+  const approximate = w.values instanceof Uint16Array;
+  const data = w.values instanceof Uint16Array ? fromFloat16Bits(w.values) : w.values;
+  return { matrices: { heads: w.heads, rows: w.rows, cols: w.cols, data }, approximate };
+}
+
+function wireDiff(diff: DiffData): NonNullable<Extract<DataReply, { kind: 'view' }>['diff']> {
+  return {
+    delta: toWire(diff.delta), queryAdded: diff.queryAdded, keyAdded: diff.keyAdded,
+    removedQueries: diff.removedQueries, removedKeys: diff.removedKeys, headMaxAbs: diff.headMaxAbs,
+  };
+}

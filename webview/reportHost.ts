@@ -1,0 +1,136 @@
+/**
+ * The standalone report's stand-in for the extension host: it reads the embedded run
+ * (src/protocol/report.ts), keeps it as runs over lazily decoded chunks, and answers the panel's data
+ * queries with the same DataService the host uses. A chunk is decoded the first time a query needs
+ * it (base64 → raw inflate → float16 → unpacked rows); the page holds the decoded layers it was asked
+ * for and the compressed text of the others.
+ */
+import type { DataQuery, DataReply } from '../src/protocol/data';
+import { base64ToBytes } from '../src/protocol/codec';
+import { fromFloat16Bits } from '../src/protocol/float16';
+import type { AttentionStack, LayerMessage, ReplayMessage, RunMessage } from '../src/protocol/messages';
+import { unpackLayer } from '../src/protocol/packing';
+import type { ReportChunk, ReportData } from '../src/protocol/report';
+import { AttentionRun } from '../src/view-model/attentionRun';
+import type { StepLayer } from '../src/view-model/computation';
+import { DataService } from '../src/view-model/dataService';
+import { matricesJson } from '../src/view-model/exportJson';
+import { layerKey, type LayerTensors, type TensorSource } from '../src/view-model/tensors';
+
+async function inflate(element: string): Promise<ArrayBuffer> {
+  const text = document.getElementById(element)?.textContent;
+  if (!text) throw new Error(`the report lacks its chunk ${element}`);
+  const stream = new Blob([base64ToBytes(text) as BlobPart]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+  return new Response(stream).arrayBuffer();
+}
+
+/** One run's weights in the page: decoded on first use, remembered, and noted when missing. */
+class ChunkTensors implements TensorSource {
+  private readonly decoded = new Map<string, LayerTensors>();
+  private readonly missing = new Map<string, LayerMessage>();
+  /** Decoding one after another: a query that finds its layer being decoded waits for it. */
+  private decoding: Promise<void> = Promise.resolve();
+
+  constructor(private readonly chunks: ReadonlyMap<string, ReportChunk>) {}
+
+  tensors(layer: LayerMessage): LayerTensors | undefined {
+    const key = layerKey(layer);
+    const found = this.decoded.get(key);
+    if (!found && this.chunks.has(key)) this.missing.set(key, layer);
+    return found;
+  }
+
+  get count(): number {
+    return this.decoded.size;
+  }
+
+  /** Decodes what was asked for and not decoded yet (and waits for decoding already under way). */
+  decodeMissing(): Promise<void> {
+    const missing = [...this.missing.entries()];
+    this.missing.clear();
+    this.decoding = this.decoding.then(async () => {
+      for (const [key, layer] of missing) {
+        if (this.decoded.has(key)) continue;
+        const half = new Uint16Array(await inflate(this.chunks.get(key)!.element));
+        this.decoded.set(key, { probs: unpackLayer(fromFloat16Bits(half), layer), approximate: true });
+      }
+    });
+    return this.decoding;
+  }
+}
+
+function chunksOf(data: ReportData, part: ReportChunk['part'], content: ReportChunk['content']): Map<string, ReportChunk> {
+  return new Map(data.chunks.filter((c) => c.part === part && c.content === content).map((c) => [c.key, c]));
+}
+
+export class ReportHost {
+  readonly messages: readonly ReplayMessage[];
+  private readonly run: AttentionRun;
+  private readonly tensors: ChunkTensors;
+  private readonly baselineTensors: ChunkTensors | undefined;
+  private readonly service: DataService;
+
+  constructor(json: string) {
+    const data = JSON.parse(json) as ReportData;
+    this.messages = data.messages;
+    this.tensors = new ChunkTensors(chunksOf(data, 'run', 'probs'));
+    this.run = new AttentionRun(this.tensors);
+    for (const m of data.messages) if (m.type !== 'baseline') this.run.accept(m);
+    this.service = new DataService(this.run);
+    if (data.baseline) {
+      this.baselineTensors = new ChunkTensors(chunksOf(data, 'baseline', 'probs'));
+      const baseline = new AttentionRun(this.baselineTensors);
+      for (const m of data.baseline) baseline.accept(m as RunMessage);
+      this.service.baseline = baseline;
+    }
+    const steps = chunksOf(data, 'run', 'steps');
+    if (steps.size) this.service.stepData = (stack, layer) => this.stepLayer(steps, stack, layer);
+  }
+
+  /** Answers a query, decoding the chunks it needs first: until it has an answer, or nothing more decodes. */
+  async answer(query: DataQuery): Promise<DataReply | undefined> {
+    const decoded = () => this.tensors.count + (this.baselineTensors?.count ?? 0);
+    for (;;) {
+      const before = decoded();
+      const reply = await this.service.answer(query);
+      if (reply) return reply;
+      await this.tensors.decodeMissing();
+      await this.baselineTensors?.decodeMissing();
+      if (decoded() === before) return undefined;
+    }
+  }
+
+  /** The JSON export of a stack, from the page's (float16) weights. */
+  async json(stack: AttentionStack | undefined): Promise<string> {
+    const shown = stack ?? this.run.stacks()[0];
+    for (let layer = 0; layer < this.run.layerCount(shown); layer++) this.run.layerData(shown, layer);
+    await this.tensors.decodeMissing();
+    return matricesJson(this.run, shown);
+  }
+
+  private async stepLayer(steps: ReadonlyMap<string, ReportChunk>, stack: AttentionStack, layer: number): Promise<StepLayer | string> {
+    const message = this.run.layer(stack, layer);
+    const chunk = message && steps.get(layerKey(message));
+    if (!message || !chunk) return 'This report carries step-by-step data for short inputs only: open the run in VS Code to see it.';
+    const values = new Float32Array(await inflate(chunk.element));
+    const { numHeads: H, numKvHeads: Hkv, headDim: D, queryLength: Tq, keyLength: Tk } = message;
+    const sizes = [H * Tq * Tk, Tq * H * D, Tk * Hkv * D, Tk * Hkv * D, Tq * H * D];
+    const [scores, q, k, v, headOutputs] = sizes.map((_, i) => values.subarray(sizes.slice(0, i).reduce((a, b) => a + b, 0), sizes.slice(0, i + 1).reduce((a, b) => a + b, 0)));
+    // The weights from the exact scores (the embedded ones went through float16).
+    return { ...message, probs: softmaxRows(scores, Tk), scores, q, k, v, headOutputs };
+  }
+}
+
+/** softmax of each row of scores (−∞: masked, weight 0; a row with every key masked stays 0). */
+function softmaxRows(scores: Float32Array, keys: number): Float32Array {
+  const probs = new Float32Array(scores.length);
+  for (let row = 0; row < scores.length; row += keys) {
+    let max = -Infinity;
+    for (let j = 0; j < keys; j++) max = Math.max(max, scores[row + j]);
+    if (max === -Infinity) continue;
+    let sum = 0;
+    for (let j = 0; j < keys; j++) sum += probs[row + j] = Math.exp(scores[row + j] - max);
+    for (let j = 0; j < keys; j++) probs[row + j] /= sum;
+  }
+  return probs;
+}
