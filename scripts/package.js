@@ -8,7 +8,7 @@
 //   platform package exists, and it runs on the CPU backend, saying so;
 // - the npm tarball of the CLI, installed into a scratch prefix and run (`attention-inspector demo` in an
 //   empty folder) to prove that it works as an installed command.
-// `--target linux-x64` (repeatable; `universal` names the fallback) builds only those .vsix files.
+// `--target linux-x64` (repeatable; `universal` names the fallback and `npm` the tarball) builds only those.
 //
 // Each .vsix is staged from an allowlist (the production bundles, media, l10n, manifest, user README,
 // CHANGELOG, LICENSE and the native files) and packed by @vscode/vsce, which writes the manifest and
@@ -56,7 +56,9 @@ async function main() {
   const plan = planTargets(natives);
   const wanted = (name) => !options.targets || options.targets.includes(name);
   for (const name of options.targets ?? []) {
-    if (name !== 'universal' && !TARGETS.some((t) => t.target === name)) fail(`unknown target "${name}": use one of ${TARGETS.map((t) => t.target).join(', ')} or universal`);
+    if (!['universal', 'npm'].includes(name) && !TARGETS.some((t) => t.target === name)) {
+      fail(`unknown target "${name}": use one of ${TARGETS.map((t) => t.target).join(', ')}, universal or npm`);
+    }
   }
 
   fs.mkdirSync(options.out, { recursive: true });
@@ -77,8 +79,7 @@ async function main() {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
 
-  let npmResult;
-  if (!options.targets) npmResult = packAndTryCli(manifest, options.out);
+  const npmResult = wanted('npm') ? packAndTryCli(manifest, options.out) : undefined;
 
   console.log('\n== packages');
   for (const r of results) console.log(`  ${r.name.padEnd(13)} ${megabytes(r.bytes).padStart(8)}  ${path.relative(ROOT, r.file)}  (${r.contents})`);
