@@ -56,9 +56,9 @@ async function main() {
   const plan = planTargets(natives);
   const wanted = (name) => !options.targets || options.targets.includes(name);
   for (const name of options.targets ?? []) {
-    if (!['universal', 'npm'].includes(name) && !TARGETS.some((t) => t.target === name)) {
-      fail(`unknown target "${name}": use one of ${TARGETS.map((t) => t.target).join(', ')}, universal or npm`);
-    }
+    if (['universal', 'npm'].includes(name) || plan.platform.some((t) => t.target === name)) continue;
+    const note = plan.notes.find((n) => n.includes(` ${name} `) || n.includes(` ${name}:`));
+    fail(note ? `${note}` : `unknown target "${name}": use one of ${plan.platform.map((t) => t.target).join(', ')}, universal or npm`);
   }
 
   fs.mkdirSync(options.out, { recursive: true });
@@ -81,7 +81,7 @@ async function main() {
 
   const npmResult = wanted('npm') ? packAndTryCli(manifest, options.out) : undefined;
 
-  console.log('\n== packages');
+  console.log(`\n== packages (MB = 10^6 bytes; a .vsix may have ${megabytes(MAX_VSIX_BYTES)})`);
   for (const r of results) console.log(`  ${r.name.padEnd(13)} ${megabytes(r.bytes).padStart(8)}  ${path.relative(ROOT, r.file)}  (${r.contents})`);
   if (npmResult) console.log(`  ${'npm (CLI)'.padEnd(13)} ${megabytes(npmResult.bytes).padStart(8)}  ${path.relative(ROOT, npmResult.file)}  (${npmResult.contents})`);
   for (const note of plan.notes) console.log(`  ${note}`);
