@@ -16,8 +16,10 @@ const CHILD_ENV = 'ATTENTION_INSPECTOR_CLI_CHILD';
  * Dawn's log format is `<Severity>: <message>` (dawn/common/Log.cpp). Its warnings, infos and debug lines
  * are dropped; its errors are kept. The CLI's own messages start in lower case ("error: …").
  */
-const DAWN_LOG_LINE = /^(Warning|Info|Debug): /;
-const LONGEST_PREFIX = 'Warning: '.length;
+const DAWN_PREFIXES = ['Warning: ', 'Info: ', 'Debug: '];
+const isDawnLine = (line: string): boolean => DAWN_PREFIXES.some((prefix) => line.startsWith(prefix));
+/** True while a partial line may still become one of Dawn's. */
+const couldBeDawnLine = (partial: string): boolean => DAWN_PREFIXES.some((prefix) => prefix.startsWith(partial) || partial.startsWith(prefix));
 
 /**
  * Passes text on line by line (a line ends at \n, \r or \r\n), dropping Dawn's log lines; a partial line
@@ -38,14 +40,14 @@ export class DawnLogFilter {
     let start = 0;
     for (let i = 0; i < text.length; i++) {
       if (text[i] !== '\n' && text[i] !== '\r') continue;
-      const dawn = DAWN_LOG_LINE.test(text.slice(start, i));
+      const dawn = isDawnLine(text.slice(start, i));
       if (text[i] === '\r' && text[i + 1] === '\n') i++;
       else if (dawn && text[i] === '\r' && i === text.length - 1) this.dropNewline = true;
       if (!dawn) out += text.slice(start, i + 1);
       start = i + 1;
     }
     this.pending = text.slice(start);
-    if (this.pending && !this.couldBeDawnLine(this.pending)) {
+    if (this.pending && !couldBeDawnLine(this.pending)) {
       out += this.pending;
       this.pending = '';
     }
@@ -53,13 +55,8 @@ export class DawnLogFilter {
   }
 
   end(): void {
-    if (this.pending && !DAWN_LOG_LINE.test(this.pending)) this.write(this.pending);
+    if (this.pending && !isDawnLine(this.pending)) this.write(this.pending);
     this.pending = '';
-  }
-
-  private couldBeDawnLine(partial: string): boolean {
-    if (partial.length >= LONGEST_PREFIX) return DAWN_LOG_LINE.test(partial);
-    return ['Warning: ', 'Info: ', 'Debug: '].some((prefix) => prefix.startsWith(partial) || partial.startsWith(prefix));
   }
 }
 
