@@ -1,11 +1,16 @@
 // Builds every runtime's bundle: the extension host (CommonJS, Node), the engine worker, the CLI and,
 // when present, the webview (IIFE for the browser). Native packages stay external: they ship their own
 // per-platform binaries and are loaded from node_modules at run time.
+// --production minifies and leaves out source maps; --outdir DIR writes dist/ and media/webview.js under
+// DIR instead of here (scripts/package.js builds the .vsix contents that way).
 const esbuild = require('esbuild');
 const fs = require('fs');
+const path = require('path');
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+const outdirFlag = process.argv.indexOf('--outdir');
+const outRoot = outdirFlag >= 0 ? process.argv[outdirFlag + 1] : '.';
 const nodeExternals = ['vscode', 'webgpu', 'tokenizers'];
 
 /** @type {import('esbuild').BuildOptions[]} */
@@ -21,6 +26,8 @@ if (fs.existsSync('webview/main.ts')) {
   builds.push({ entryPoints: ['webview/main.ts'], outfile: 'media/webview.js', platform: 'browser', format: 'iife', target: 'es2022' });
 }
 
+for (const b of builds) b.outfile = path.join(outRoot, b.outfile);
+
 async function main() {
   const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' };
   if (watch) {
@@ -28,7 +35,8 @@ async function main() {
     return;
   }
   await Promise.all(builds.map((b) => esbuild.build({ ...common, ...b })));
-  if (fs.existsSync('dist/cli.js')) fs.chmodSync('dist/cli.js', 0o755);
+  const cli = path.join(outRoot, 'dist', 'cli.js');
+  if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
 }
 
 main().catch((err) => {

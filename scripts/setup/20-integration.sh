@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prerequisites of the integration tests (test/runner/codeServer.js): Debian Chromium for Playwright,
-# Kerberos headers for one of code-server's native modules, and Node 24 + code-server from npm.
+# Kerberos headers for one of code-server's native modules, CJK fonts (the screenshots show the tutorial's
+# Chinese sentence, which is boxes without them), and Node 24 + code-server from npm.
 # Node and code-server go into a cache outside the clone, so that a second run skips code-server's
 # ~5 minute native build. Idempotent: each part is skipped when its completion marker is present.
 set -euo pipefail
@@ -17,13 +18,19 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+APT_PACKAGES=(libkrb5-dev chromium fonts-noto-cjk)
+
 install_apt_packages() {
   local missing=() pkg
-  for pkg in libkrb5-dev chromium; do
+  for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
   done
   if [ ${#missing[@]} -eq 0 ]; then
-    echo "apt packages present: libkrb5-dev chromium"
+    echo "apt packages present: ${APT_PACKAGES[*]}"
+    return
+  fi
+  if ! command -v apt-get >/dev/null; then
+    echo "warning: no apt-get here; install ${missing[*]} (or your system's equivalents, with Chromium at /usr/bin/chromium) for the integration tests" >&2
     return
   fi
   echo "installing apt packages: ${missing[*]}"

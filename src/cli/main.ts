@@ -6,6 +6,7 @@
  *   download  fetch a Hugging Face Hub model into the Hugging Face cache
  */
 import { isEngineError } from '../engine/errors';
+import { needsDawnFilter, runFilteringDawnLog } from './dawnLog';
 import { cliErrorText } from './errorText';
 import { runDemo } from './demoCommand';
 import { runDownload } from './downloadCommand';
@@ -20,10 +21,14 @@ const USAGE = `Usage:
   attention-inspector demo [--backend auto|cpu|webgpu]   (also writes attention-demo.html in the current folder)
   attention-inspector download <org/name> [--revision R]
       into HF_HUB_CACHE (default ~/.cache/huggingface/hub) from HF_ENDPOINT; HF_TOKEN for gated models
+  --verbose (any command): also show the WebGPU runtime's own log lines (Dawn's warnings), hidden otherwise
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const verbose = argv.includes('--verbose');
+  const args = argv.filter((a) => a !== '--verbose');
+  const [command, ...rest] = args;
+  if (!verbose && needsDawnFilter(command, rest)) return runFilteringDawnLog(args);
   switch (command) {
     case 'inspect':
       return runInspect(rest);

@@ -40,11 +40,18 @@ export class HfTokenizer implements TextTokenizer {
     if (!fs.existsSync(file)) {
       throw new EngineError('BAD_TOKENIZER', `${folder} has no tokenizer.json (the fast-tokenizer file; transformers' tokenizer.save_pretrained writes it), so text cannot be tokenized.`, { remedies: ['pass-ids', 'choose-model'], details: { file } });
     }
-    let native: NativeTokenizer;
+    let Tokenizer: typeof import('tokenizers').Tokenizer;
     try {
       // Loaded lazily: the binding is a native module that only the engine needs.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { Tokenizer } = require('tokenizers') as typeof import('tokenizers');
+      ({ Tokenizer } = require('tokenizers') as typeof import('tokenizers'));
+    } catch (err) {
+      throw new EngineError('BAD_TOKENIZER', `The tokenizer library (npm "tokenizers") has no native build for ${process.platform}-${process.arch} `
+        + `in this installation (${(err as Error).message.split('\n')[0]}). Install the Attention Inspector package built for this platform, `
+        + 'or the universal one; the built-in demo models need no tokenizer library.');
+    }
+    let native: NativeTokenizer;
+    try {
       native = Tokenizer.fromFile(file);
     } catch (err) {
       throw new EngineError('BAD_TOKENIZER', `Cannot read ${file}: ${(err as Error).message}`, { remedies: ['choose-model'], details: { file } });

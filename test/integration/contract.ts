@@ -12,6 +12,8 @@ export const ENV = {
   forceFail: 'ATTENTION_INSPECTOR_FORCE_FAIL',
   /** "1" adds a test that kills the extension host, to prove that a crash fails the run. */
   forceCrash: 'ATTENTION_INSPECTOR_FORCE_CRASH',
+  /** Set by the installed-.vsix runner: the extensions directory the .vsix was installed into. */
+  extensionsDir: 'ATTENTION_INSPECTOR_EXTENSIONS_DIR',
 } as const;
 
 export const FILES = {
@@ -39,18 +41,26 @@ export interface ResultsFile {
 
 /**
  * A page-side check, run by the driver with Playwright. `read` lists CSS selectors evaluated inside
- * the target: the panel's innermost webview document, or the editor's visible hover widget.
+ * the target: the panel's innermost webview document, the editor's visible hover widget, or the
+ * workbench page itself (its screenshot is the whole window).
  */
 export type PageRequest =
   | {
       kind: 'webview';
+      /**
+       * CSS selector of the webview's host iframe on the workbench page; by default the extension's own
+       * (its panel). Webviews of the workbench itself, such as an Extensions page's README, have an empty
+       * extensionId: `iframe.webview.ready[src*="extensionId=&"]`.
+       */
+      host?: string;
       /** Wait until this selector matches inside the webview (e.g. `#app[data-state="done"]`). */
       waitFor: string;
       read: string[];
       screenshot?: string;
       timeoutMs: number;
     }
-  | { kind: 'hover'; read: string[]; screenshot?: string; timeoutMs: number };
+  | { kind: 'hover'; read: string[]; screenshot?: string; timeoutMs: number }
+  | { kind: 'workbench'; waitFor: string; read: string[]; screenshot?: string; timeoutMs: number };
 
 export interface ElementSnapshot {
   count: number;

@@ -1,12 +1,18 @@
 // Entry point loaded by the extension host (`extensionTestsPath`) under both runners: code-server
-// (test/runner/codeServer.ts) and @vscode/test-electron (test/runner/electron.ts).
+// (test/runner/codeServer.ts) and @vscode/test-electron (test/runner/electron.ts). The installed-.vsix
+// smoke suite (test/installed/index.ts) runs its own folder through runTestsIn.
 import * as fs from 'fs';
 import * as path from 'path';
 import Mocha from 'mocha';
 import { ENV, FILES } from './contract';
 import { IntegrationReporter, ReporterFiles } from './reporter';
 
-export async function run(): Promise<void> {
+export function run(): Promise<void> {
+  return runTestsIn(__dirname);
+}
+
+/** Runs every *.test.js below `dir` with the reporter that writes the log and the results file. */
+export async function runTestsIn(dir: string): Promise<void> {
   const outDir = process.env[ENV.outDir];
   if (!outDir) throw new Error(`${ENV.outDir} is not set: start the suite through a runner in test/runner/`);
   fs.mkdirSync(outDir, { recursive: true });
@@ -16,7 +22,7 @@ export async function run(): Promise<void> {
   };
 
   const mocha = new Mocha({ ui: 'bdd', timeout: 60_000, color: false, reporter: IntegrationReporter, reporterOptions });
-  for (const file of findTestFiles(__dirname)) mocha.addFile(file);
+  for (const file of findTestFiles(dir)) mocha.addFile(file);
   await mocha.loadFilesAsync(); // before adding the forced faults, so that they run last
   addForcedFaults(mocha);
 

@@ -1,6 +1,6 @@
 // Starting and stopping code-server for one test run: the install made by
 // scripts/setup/20-integration.sh, fresh directories, its own process group, a log file.
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
@@ -50,8 +50,20 @@ export interface RunningCodeServer {
   killNow(): void;
 }
 
-export async function startCodeServer(install: CodeServerInstall, scratchDir: string, logFile: string): Promise<RunningCodeServer> {
+/** The fresh directories of one run, all inside its scratch directory. */
+export interface CodeServerDirs {
+  readonly scratch: string;
+  readonly data: string;
+  readonly userData: string;
+  readonly extensions: string;
+  readonly workspace: string;
+  /** An empty config file, so that code-server neither reads nor creates ~/.config/code-server/config.yaml. */
+  readonly config: string;
+}
+
+export function codeServerDirs(scratchDir: string): CodeServerDirs {
   const dirs = {
+    scratch: scratchDir,
     data: path.join(scratchDir, 'data'),
     userData: path.join(scratchDir, 'user-data'),
     extensions: path.join(scratchDir, 'extensions'),
@@ -60,9 +72,32 @@ export async function startCodeServer(install: CodeServerInstall, scratchDir: st
   for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
   fs.mkdirSync(path.join(dirs.userData, 'User'), { recursive: true });
   fs.writeFileSync(path.join(dirs.userData, 'User', 'settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
-  const emptyConfig = path.join(scratchDir, 'empty.yaml');
-  fs.writeFileSync(emptyConfig, '');
+  const config = path.join(scratchDir, 'empty.yaml');
+  fs.writeFileSync(config, '');
+  return { ...dirs, config };
+}
 
+/**
+ * The environment code-server runs in: the install's Node first on PATH, its data directory, and no
+ * extension gallery (the runs are offline: code-server's default, open-vsx.org, only fails to resolve, and
+ * with a gallery the Extensions page of an installed extension waits for it).
+ */
+function serverEnv(install: CodeServerInstall, dirs: CodeServerDirs): NodeJS.ProcessEnv {
+  return { ...process.env, XDG_DATA_HOME: dirs.data, EXTENSIONS_GALLERY: '{}', PATH: `${path.dirname(install.nodeBin)}:${process.env.PATH ?? ''}` };
+}
+
+/**
+ * Installs a .vsix into the run's extensions directory as a user would (`code-server --install-extension`);
+ * code-server's output is appended to `logFile`. Throws when the install fails.
+ */
+export function installExtension(install: CodeServerInstall, dirs: CodeServerDirs, vsix: string, logFile: string): void {
+  const args = [install.entry, '--config', dirs.config, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, '--install-extension', vsix];
+  const result = spawnSync(install.nodeBin, args, { env: serverEnv(install, dirs), encoding: 'utf8', timeout: 120_000 });
+  fs.appendFileSync(logFile, `$ code-server --install-extension ${vsix}\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0) throw new Error(`code-server --install-extension ${vsix} failed (${result.error?.message ?? `exit ${result.status}`}): see ${logFile}`);
+}
+
+export async function startCodeServer(install: CodeServerInstall, dirs: CodeServerDirs, logFile: string): Promise<RunningCodeServer> {
   const port = await findFreePort();
   const args = [
     install.entry,
@@ -72,7 +107,7 @@ export async function startCodeServer(install: CodeServerInstall, scratchDir: st
     '--disable-getting-started-override', '--ignore-last-opened',
     '--user-data-dir', dirs.userData,
     '--extensions-dir', dirs.extensions,
-    '--config', emptyConfig,
+    '--config', dirs.config,
     // Without this flag the workbench silently ignores the development payload.
     '--vscode-option', 'enable-smoke-test-driver',
     dirs.workspace,
@@ -81,7 +116,7 @@ export async function startCodeServer(install: CodeServerInstall, scratchDir: st
   const child = spawn(install.nodeBin, args, {
     detached: true, // own process group: teardown kills code-server and every extension host with it
     stdio: ['ignore', logFd, logFd],
-    env: { ...process.env, XDG_DATA_HOME: dirs.data, PATH: `${path.dirname(install.nodeBin)}:${process.env.PATH ?? ''}` },
+    env: serverEnv(install, dirs),
   });
   fs.closeSync(logFd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

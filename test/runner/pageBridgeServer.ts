@@ -58,6 +58,8 @@ async function answer(page: Page, outDir: string, extensionId: string, request: 
         return await readWebview(page, outDir, extensionId, request);
       case 'hover':
         return await readHover(page, outDir, request);
+      case 'workbench':
+        return await readWorkbench(page, outDir, request);
       default:
         return { ok: false, error: `unknown request kind ${(request as { kind: string }).kind}` };
     }
@@ -73,7 +75,7 @@ async function readWebview(
   extensionId: string,
   request: Extract<PageRequest, { kind: 'webview' }>,
 ): Promise<PageResponse> {
-  const hostFrame = page.locator(`iframe.webview.ready[src*="extensionId=${extensionId}"]`).last();
+  const hostFrame = page.locator(request.host ?? `iframe.webview.ready[src*="extensionId=${extensionId}"]`).last();
   const document = hostFrame.contentFrame().locator('iframe#active-frame').contentFrame();
   await document.locator(request.waitFor).first().waitFor({ state: 'attached', timeout: request.timeoutMs });
   const elements = await readAll(document, request.read);
@@ -86,6 +88,14 @@ async function readHover(page: Page, outDir: string, request: Extract<PageReques
   await hover.waitFor({ state: 'visible', timeout: request.timeoutMs });
   const elements = await readAll(hover, request.read);
   const shot = request.screenshot ? await saveScreenshot(hover, outDir, request.screenshot) : undefined;
+  return { ok: true, elements, screenshotPath: shot };
+}
+
+async function readWorkbench(page: Page, outDir: string, request: Extract<PageRequest, { kind: 'workbench' }>): Promise<PageResponse> {
+  const root = page.locator(':root');
+  await root.locator(request.waitFor).first().waitFor({ state: 'visible', timeout: request.timeoutMs });
+  const elements = await readAll(root, request.read);
+  const shot = request.screenshot ? await saveScreenshot(page.locator('body'), outDir, request.screenshot) : undefined;
   return { ok: true, elements, screenshotPath: shot };
 }
 

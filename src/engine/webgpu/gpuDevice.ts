@@ -65,6 +65,12 @@ export class GpuDevice {
     try {
       dawn = (await import('webgpu')) as unknown as DawnModule;
     } catch (err) {
+      // No package (the universal .vsix) or no Dawn binary for this platform in it: say that, not the resolver's error.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+        throw noGpu(`this installation has no WebGPU runtime (Dawn) for ${process.platform}-${process.arch}; `
+          + 'the universal package and platforms without a Dawn build run on the CPU');
+      }
       throw noGpu(`the WebGPU runtime (npm package "webgpu") could not be loaded: ${(err as Error).message}`);
     }
     const instance = dawn.create([]);
