@@ -50,7 +50,8 @@ export function toFloat32(t: HostTensor): Float32Array {
 }
 
 let f16Lookup: Float32Array | undefined;
-function f16Table(): Float32Array {
+/** Every float16 bit pattern's value, built once: decoding becomes one lookup. */
+export function f16Table(): Float32Array {
   if (!f16Lookup) {
     f16Lookup = new Float32Array(65536);
     for (let i = 0; i < 65536; i++) f16Lookup[i] = f16ToF32(i);
