@@ -50,6 +50,14 @@ export function matrixOf(rows: readonly (readonly number[])[]): Matrix {
   return { rows: rows.length, cols: rows[0].length, data: Float64Array.from(rows.flat()) };
 }
 
+/** A layer's value at a flat index; float16 bits decoded here, independently of the engine's table. */
+export function naiveValue(layer: AttentionProbabilities, index: number): number {
+  if (!layer.probsF16) return layer.probs[index];
+  const bits = layer.probsF16[index];
+  const exponent = (bits >> 10) & 0x1f, fraction = bits & 0x3ff;
+  return exponent === 0 ? fraction * 2 ** -24 : (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
 /** The textbook triple loop. */
 export function naiveMultiply(a: Matrix, b: Matrix): Matrix {
   const data = new Float64Array(a.rows * b.cols);
