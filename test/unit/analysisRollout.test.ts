@@ -5,7 +5,7 @@ import { Matrix, attentionRollout, crossMix, encoderDecoderRollout, multiply, re
 import { detectSinks, hideSinkRenormalised } from '../../src/engine/analysis/sinks';
 import { layerHeadRoles } from '../../src/engine/analysis/headRoles';
 import { seededUniform } from '../../src/engine/demo/demoWeights';
-import { assertNumbersClose, layerFromRows, layerOf, matrixOf, naiveMultiply, naiveValue, peakedAttention } from './analysisTestData';
+import { assertNumbersClose, layerFromRows, layerOf, naiveMix, naiveMultiply, naiveRollout, peakedAttention } from './analysisTestData';
 
 const causal: StackLayout = { relation: 'self', causal: true };
 const bidirectional: StackLayout = { relation: 'self', causal: false };
@@ -54,16 +54,7 @@ describe('analysis: attention rollout', () => {
       for (const { causal: isCausal, size } of [{ causal: true, size: 23 }, { causal: false, size: 10 }]) {
         const shape = { heads: 3, queryLength: size, keyLength: size, causal: isCausal };
         const layers = [1, 2, 3, 4].map((seed) => layerOf(shape, peakedAttention(shape, seed), format));
-        const naive = layers.map((layer) => {
-          // Â = ½·mean_h A + ½·I, rows renormalised.
-          const rows = Array.from({ length: size }, (_, i) => Array.from({ length: size }, (_, j) => {
-            let sum = 0;
-            for (let h = 0; h < 3; h++) sum += naiveValue(layer, (h * size + i) * size + j);
-            return sum / 3 / 2 + (i === j ? 1 / 2 : 0);
-          }));
-          return matrixOf(rows.map((row) => row.map((x) => x / row.reduce((a, b) => a + b, 0))));
-        });
-        const expected = naive.slice(1).reduce((r, mix) => naiveMultiply(mix, r), naive[0]);
+        const expected = naiveRollout(layers.map((layer) => naiveMix(layer, true)));
         const rollout = attentionRollout(layers.map((layer) => residualMix(layer, isCausal ? causal : bidirectional)));
         assertNumbersClose(rollout.data, expected.data, `${isCausal ? 'causal' : 'bidirectional'} rollout`, 1e-12);
         for (let i = 0; i < size; i++) assertNumbersClose([rollout.data.subarray(i * size, (i + 1) * size).reduce((a, b) => a + b, 0)], [1], `row ${i} sum`, 1e-12);

@@ -83,3 +83,31 @@ export function assertNumbersClose(actual: ArrayLike<number>, expected: ArrayLik
     }
   }
 }
+
+/** Â of one layer as rollout.ts defines it (½·mean_h A + ½·I, or the head mean for cross-attention), rows renormalised. */
+export function naiveMix(layer: AttentionProbabilities, residual: boolean): Matrix {
+  const rows = Array.from({ length: layer.queryLength }, (_, i) => Array.from({ length: layer.keyLength }, (_, j) => {
+    let sum = 0;
+    for (let h = 0; h < layer.numHeads; h++) sum += naiveValue(layer, (h * layer.queryLength + i) * layer.keyLength + j);
+    return sum / layer.numHeads + (residual && i === j ? 1 : 0);
+  }));
+  return matrixOf(rows.map((row) => row.map((x) => x / row.reduce((a, b) => a + b, 0))));
+}
+
+/** Â_L ⋯ Â_1. */
+export const naiveRollout = (mixes: readonly Matrix[]) => mixes.slice(1).reduce((r, m) => naiveMultiply(m, r), mixes[0]);
+
+/** The encoder-decoder rule of rollout.ts, step by step: D ← ½·Â·D, X ← ½·Â·X + ½·C̄·R_enc per decoder layer. */
+export function naiveEncoderDecoderRollout(encoderMixes: readonly Matrix[], decoderMixes: readonly Matrix[], crossMixes: readonly Matrix[]) {
+  const half = (m: Matrix): Matrix => ({ ...m, data: m.data.map((x) => x / 2) });
+  const plus = (a: Matrix, b: Matrix): Matrix => ({ ...a, data: a.data.map((x, e) => x + b.data[e]) });
+  const encoder = naiveRollout(encoderMixes);
+  const T = decoderMixes[0].rows;
+  let decoder = matrixOf(Array.from({ length: T }, (_, i) => Array.from({ length: T }, (_, j) => (i === j ? 1 : 0))));
+  let cross = matrixOf(Array.from({ length: T }, () => new Array(encoder.cols).fill(0)));
+  decoderMixes.forEach((mix, m) => {
+    decoder = half(naiveMultiply(mix, decoder));
+    cross = plus(half(naiveMultiply(mix, cross)), half(naiveMultiply(crossMixes[m], encoder)));
+  });
+  return { encoder, decoder, cross };
+}
