@@ -32,7 +32,6 @@ describe('analysis: maximum flow (Dinic)', () => {
     const net = network(6, [[0, 1, 16], [0, 2, 13], [2, 1, 4], [1, 3, 12], [3, 2, 9], [2, 4, 14], [4, 3, 7], [3, 5, 20], [4, 5, 4]]);
     assert.strictEqual(net.maxFlow(0, 5), 23);
     assert.strictEqual(net.maxFlow(0, 5), 23, 'a second call starts from the full capacities again');
-    assert.strictEqual(net.edgeCount, 9);
   });
 
   it('undoes a blocking path through the reverse edge, whichever path is tried first', () => {

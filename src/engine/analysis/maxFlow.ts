@@ -25,10 +25,6 @@ export class FlowNetwork {
     this.queue = new Int32Array(nodeCount);
   }
 
-  get edgeCount(): number {
-    return this.edgeTo.length / 2;
-  }
-
   /** A directed edge; its reverse (capacity 0) is edge index ^ 1, where pushed flow can be taken back. */
   addEdge(from: number, to: number, capacity: number): void {
     if (!(capacity >= 0)) throw new RangeError(`edge ${from} → ${to} has capacity ${capacity}`);
