@@ -11,8 +11,8 @@ import { Matrix, attentionRollout, crossMix, encoderDecoderRollout, residualMix 
 import { Sink, detectSinks } from './sinks';
 
 /**
- * Flow is one max-flow problem per input token on a graph of up to L·T² edges: about a second for 12
- * layers at this length. Longer inputs get rollout only.
+ * Flow is one max-flow problem per input token on a graph of up to L·T² edges: 2–4 s for 12 layers at
+ * this length on two busy cores (npm run bench:analysis). Longer inputs get rollout only.
  */
 export const FLOW_MAX_TOKENS = 256;
 
