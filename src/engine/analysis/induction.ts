@@ -66,10 +66,11 @@ export async function inductionScores(loaded: LoadedModel, backend: Backend, opt
   if (!(Number.isInteger(n) && n >= 1)) throw new EngineError('BAD_INPUT', `The induction length N must be a positive whole number, not ${n}.`);
   const prefix = await leadingSpecialIds(loaded);
   const seq2seq = info.kind === 'encoder-decoder';
-  const longest = Math.max(prefix.length, seq2seq ? 1 : 0) + 2 * n;
-  if (longest > info.maxPositions) {
-    const fits = Math.floor((info.maxPositions - Math.max(prefix.length, seq2seq ? 1 : 0)) / 2);
-    throw new EngineError('TOO_MANY_TOKENS', `The induction recipe needs ${longest} positions (2·${n} random tokens after ${prefix.length} special), but ${info.name} takes at most ${info.maxPositions}; use N ≤ ${fits}.`);
+  // The decoder of an encoder-decoder reads one start token before R + R.
+  const leading = Math.max(prefix.length, seq2seq ? 1 : 0);
+  if (leading + 2 * n > info.maxPositions) {
+    const fits = Math.floor((info.maxPositions - leading) / 2);
+    throw new EngineError('TOO_MANY_TOKENS', `The induction recipe needs ${leading + 2 * n} positions (2·${n} random tokens after ${leading} special), but ${info.name} takes at most ${info.maxPositions}; use N ≤ ${fits}.`);
   }
   const random = await drawOrdinaryTokens(loaded, n, seed);
   const ids = [...prefix, ...random, ...random];
