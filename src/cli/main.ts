@@ -1,11 +1,13 @@
 /**
  * attention-inspector: the engine from a terminal.
  *   inspect   run a model and write its attention (safetensors) and metadata (JSON)
+ *   analyze   head roles (previous-token, sink, entropy, induction, …), attention rollout and flow
  *   tokenize  print ids, tokens and UTF-16 offsets
  *   demo      the tutorial's sentence on the built-in demo model, offline
  *   download  fetch a Hugging Face Hub model into the Hugging Face cache
  */
 import { isEngineError } from '../engine/errors';
+import { runAnalyze } from './analyzeCommand';
 import { needsDawnFilter, runFilteringDawnLog } from './dawnLog';
 import { cliErrorText } from './errorText';
 import { runDemo } from './demoCommand';
@@ -17,6 +19,9 @@ const USAGE = `Usage:
   attention-inspector inspect --model <folder|org/name[@revision]|demo|demo-causal> (--text S | --text-file F | --ids 1,2,3)
       [--target-text S | --target-ids 1,2,3 | --generate N] [--backend auto|cpu|webgpu]
       [--out result.safetensors] [--json meta.json] [--html report.html] [--hidden-states] [--scores]
+  attention-inspector analyze --model <folder|org/name[@revision]|demo> (--text S | --text-file F | --ids 1,2,3)
+      [--target-text S | --target-ids 1,2,3] [--backend auto|cpu|webgpu] [--json analysis.json] [--top K]
+      [--induction-n 50] [--seed 0] [--flow-target POSITION]
   attention-inspector tokenize --model <folder|org/name[@revision]> (--text S | --text-file F | --jsonl F)
   attention-inspector demo [--backend auto|cpu|webgpu]   (also writes attention-demo.html in the current folder)
   attention-inspector download <org/name> [--revision R]
@@ -32,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'inspect':
       return runInspect(rest);
+    case 'analyze':
+      return runAnalyze(rest);
     case 'tokenize':
       return runTokenize(rest);
     case 'demo':

@@ -1,4 +1,5 @@
 /** Host-side tensors: what the loader reads and what the backends upload. Row-major, no strides. */
+import { float16Table } from '../protocol/float16';
 
 export type StorageDType = 'F32' | 'F16' | 'BF16';
 
@@ -19,22 +20,6 @@ export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-/** IEEE 754 half precision bits to a float, including subnormals, infinities and NaN. */
-export function f16ToF32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
-
-/** bfloat16 is the top half of a float32, so the conversion is a shift. */
-export function bf16ToF32(bits: number): number {
-  const scratch = new Uint32Array([bits << 16]);
-  return new Float32Array(scratch.buffer)[0];
-}
-
 export function toFloat32(t: HostTensor): Float32Array {
   if (t.dtype === 'F32') return t.data as Float32Array;
   const src = t.data as Uint16Array;
@@ -43,19 +28,10 @@ export function toFloat32(t: HostTensor): Float32Array {
     const bits = new Uint32Array(out.buffer);
     for (let i = 0; i < src.length; i++) bits[i] = src[i] << 16;
   } else {
-    const table = f16Table();
+    const table = float16Table();
     for (let i = 0; i < src.length; i++) out[i] = table[src[i]];
   }
   return out;
-}
-
-let f16Lookup: Float32Array | undefined;
-function f16Table(): Float32Array {
-  if (!f16Lookup) {
-    f16Lookup = new Float32Array(65536);
-    for (let i = 0; i < 65536; i++) f16Lookup[i] = f16ToF32(i);
-  }
-  return f16Lookup;
 }
 
 export function f32Tensor(shape: readonly number[], data?: Float32Array): HostTensor {

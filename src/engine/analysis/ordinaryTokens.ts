@@ -1,0 +1,77 @@
+/**
+ * Random "ordinary" tokens for the induction recipe, and the ids a tokenizer puts before any text.
+ * The tokenizer interface does not list its special tokens, so they are read from tokenizer.json:
+ * when the tokenizer gains that list, this file should ask it instead.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { seededUniform } from '../demo/demoWeights';
+import { EngineError } from '../errors';
+import type { LoadedModel } from '../loadModel';
+
+interface TokenizerFile {
+  readonly added_tokens?: readonly { readonly id: number; readonly special?: boolean }[];
+  readonly model?: { readonly vocab?: Record<string, number> | unknown[]; readonly byte_fallback?: boolean };
+}
+
+/** What tokenizer.json says about the vocabulary: its size, its special ids, and whether it has byte pieces. */
+function readVocabulary(folder: string): { size: number; special: Set<number>; byteFallback: boolean } | undefined {
+  const file = path.join(folder, 'tokenizer.json');
+  if (!fs.existsSync(file)) return undefined;
+  const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as TokenizerFile;
+  const vocab = parsed.model?.vocab;
+  const added = parsed.added_tokens ?? [];
+  // Unigram lists [piece, score] pairs in id order; BPE and WordPiece map piece → id.
+  const lastVocabId = Array.isArray(vocab) ? vocab.length - 1 : Object.values(vocab ?? {}).reduce((a, b) => Math.max(a, b), -1);
+  return {
+    size: added.reduce((last, t) => Math.max(last, t.id), lastVocabId) + 1,
+    special: new Set(added.filter((t) => t.special).map((t) => t.id)),
+    byteFallback: parsed.model?.byte_fallback === true,
+  };
+}
+
+/**
+ * `count` distinct ordinary token ids, drawn in a seeded random order from the ids below both the
+ * model's embedding rows and the tokenizer's vocabulary. Left out: the tokenizer's special tokens,
+ * byte-fallback pieces (<0xE9> is a byte of a character, not a token of text), and pieces that decode
+ * to no visible text (whitespace only, control characters, an incomplete UTF-8 sequence). A model
+ * without a tokenizer (ids only) takes any id below its vocabulary size.
+ */
+export async function drawOrdinaryTokens(loaded: LoadedModel, count: number, seed: number): Promise<number[]> {
+  const { info } = loaded.model;
+  if (info.modelType === 'demo') {
+    throw new EngineError('BAD_INPUT', 'The demo model builds its vocabulary from the text you inspect, so it has no random tokens to draw.');
+  }
+  const vocabulary = loaded.tokenizer ? readVocabulary(loaded.source) : undefined;
+  const limit = Math.min(info.vocabSize, vocabulary?.size ?? Infinity);
+  const order = Int32Array.from({ length: limit }, (_, i) => i);
+  const uniform = seededUniform(seed);
+  const chosen: number[] = [];
+  for (let n = limit; n > 0 && chosen.length < count; n--) {
+    // One Fisher–Yates step: a random id among the n not yet looked at.
+    const pick = Math.floor(uniform() * n);
+    const id = order[pick];
+    order[pick] = order[n - 1];
+    if (await isOrdinary(loaded, vocabulary, id)) chosen.push(id);
+  }
+  if (chosen.length < count) {
+    throw new EngineError('BAD_INPUT', `${info.name} has only ${chosen.length} ordinary tokens; the induction recipe needs ${count} distinct ones. Use a smaller N.`);
+  }
+  return chosen;
+}
+
+async function isOrdinary(loaded: LoadedModel, vocabulary: ReturnType<typeof readVocabulary>, id: number): Promise<boolean> {
+  if (!loaded.tokenizer) return true;
+  if (vocabulary?.special.has(id)) return false;
+  if (vocabulary?.byteFallback && /^<0x[0-9A-Fa-f]{2}>$/.test(loaded.tokenizer.idToToken(id))) return false;
+  const text = await loaded.tokenizer.decode([id]);
+  return /\S/u.test(text) && !/[\p{Cc}\uFFFD]/u.test(text);
+}
+
+/** The special ids the tokenizer puts before any text (BOS, [CLS]); none without a tokenizer. */
+export async function leadingSpecialIds(loaded: LoadedModel): Promise<number[]> {
+  if (!loaded.tokenizer) return [];
+  const encoded = await loaded.tokenizer.encode('a');
+  const firstText = encoded.special.indexOf(false);
+  return encoded.ids.slice(0, firstText < 0 ? 0 : firstText);
+}
