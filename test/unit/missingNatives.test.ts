@@ -40,7 +40,7 @@ describe('Without the native packages (the universal .vsix)', () => {
     const r = run('inspect', '--model', 'demo', '--text', 'hello world', '--backend', 'webgpu');
     assert.strictEqual(r.status, 1);
     assert.ok(r.stderr.startsWith(`error: ${NO_DAWN}`), r.stderr);
-    assert.match(r.stderr, /Use --backend auto or cpu to run on the CPU\./);
+    assert.match(r.stderr, /Run on the CPU with --backend cpu \(or auto\)\./);
   });
 
   it('a model with a tokenizer.json names the missing tokenizer build and what to install', () => {

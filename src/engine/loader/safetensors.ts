@@ -121,6 +121,8 @@ export interface NamedTensor {
   readonly name: string;
   readonly shape: readonly number[];
   readonly data: Float32Array;
+  /** How to store it (default F32); BF16 rounds to nearest even. */
+  readonly dtype?: 'F32' | 'BF16';
 }
 
 /** Writes float32 tensors in the given order (the order of the fixtures is not significant). */
@@ -132,6 +134,12 @@ export function writeSafetensors(file: string, tensors: readonly NamedTensor[], 
   } finally {
     writer.dispose();
   }
+}
+
+/** bfloat16 bits (the top half of each float32), rounded to nearest even. */
+function toBfloat16Bits(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  return Uint16Array.from(bits, (x) => (x + 0x7fff + ((x >>> 16) & 1)) >>> 16);
 }
 
 /**
@@ -153,9 +161,11 @@ export class SafetensorsWriter {
 
   add(t: NamedTensor): void {
     if (t.data.length !== numel(t.shape)) throw new Error(`writeSafetensors: ${t.name} has ${t.data.length} values for shape ${JSON.stringify(t.shape)}`);
-    this.header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [this.offset, this.offset + t.data.byteLength] };
-    fs.writeSync(this.fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), 0, t.data.byteLength, this.offset);
-    this.offset += t.data.byteLength;
+    const values = t.dtype === 'BF16' ? toBfloat16Bits(t.data) : t.data;
+    const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    this.header[t.name] = { dtype: t.dtype ?? 'F32', shape: t.shape, data_offsets: [this.offset, this.offset + bytes.length] };
+    fs.writeSync(this.fd, bytes, 0, bytes.length, this.offset);
+    this.offset += bytes.length;
   }
 
   /** The tensors' names and shapes so far. */
