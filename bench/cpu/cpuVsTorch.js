@@ -15,17 +15,14 @@
  * The setup (bench/cpu/setup.sh) installs Debian's python3-torch and OpenBLAS once.
  * bench/cpu/results.json is a run on the 2-core development machine at low load (see its load_*).
  */
-const { execFileSync, spawn } = require('child_process');
+const { execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const readline = require('readline');
 const { agreement } = require('../agreement');
+const { median, round, startPeer, startTorchPeer } = require('../peers');
 
 const HERE = __dirname;
-const PYTHON = '/usr/bin/python3';
-/** OpenBLAS on OpenMP (see setup.sh): torch's BLAS and elementwise ops share one thread pool. */
-const OPENBLAS_OPENMP = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 
 function options(argv) {
   const o = { json: null, threads: [os.availableParallelism()], runs: 5, tokens: [128, 512], long: 4096, setup: true };
@@ -44,41 +41,9 @@ function options(argv) {
   return o;
 }
 
-/** A peer process speaking one JSON line per request and per reply; its first line says it is ready. */
-function startPeer(command, args, env = {}) {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
-  const waiting = [];
-  readline.createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.resolve(JSON.parse(line)));
-  child.on('exit', (code) => {
-    for (const w of waiting.splice(0)) w.reject(new Error(`${path.basename(args[0])} exited with code ${code}`));
-  });
-  const next = () => new Promise((resolve, reject) => waiting.push({ resolve, reject }));
-  const ready = next();
-  return {
-    ready,
-    request(body) {
-      const reply = next();
-      child.stdin.write(`${JSON.stringify(body)}\n`);
-      return reply;
-    },
-    close() {
-      child.stdin.end();
-      return new Promise((resolve) => child.on('exit', resolve));
-    },
-  };
-}
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
-
 async function compare(folder, tokens, threads, runs) {
   const ours = startPeer(process.execPath, [path.join(HERE, 'ourPeer.js'), folder, String(threads)]);
-  const torch = startPeer(PYTHON, [path.join(HERE, 'torchPeer.py'), folder, String(threads)],
-    { LD_LIBRARY_PATH: OPENBLAS_OPENMP, OMP_NUM_THREADS: String(threads) });
+  const torch = startTorchPeer(folder, threads);
   const [oursInfo, torchInfo] = [await ours.ready, await torch.ready];
   const ourRequest = { tokens, format: 'f32', keep: true };
   // Warm-up (packs the weights, compiles the kernels at full tier), checking that both sides agree.

@@ -139,7 +139,9 @@ export function writeSafetensors(file: string, tensors: readonly NamedTensor[], 
 /** bfloat16 bits (the top half of each float32), rounded to nearest even. */
 function toBfloat16Bits(values: Float32Array): Uint16Array {
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  return Uint16Array.from(bits, (x) => (x + 0x7fff + ((x >>> 16) & 1)) >>> 16);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < bits.length; i++) out[i] = (bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) >>> 16;
+  return out;
 }
 
 /**

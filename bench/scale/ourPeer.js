@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/**
+ * Our side of bench:scale, as the editor runs a model: the engine worker (dist/engineWorker.js) streams
+ * the layers, the host keeps them in a RunStore, and the panel's first view (layer 0, mean of the heads)
+ * is answered by the DataService as soon as layer 0 is stored. One JSON request per stdin line:
+ *   {"tokens": T} → {"first_layer_ms", "first_paint_ms", "total_ms", "first_paint_bytes", "store_mb",
+ *                    "report_mb", "report_ms", "layers"}
+ *   {"peak": true} → {"peak_mb"}: this process's peak resident memory (host side and the worker thread).
+ * Usage: node bench/scale/ourPeer.js FOLDER   (needs `npm run pretest`: dist/ and out/)
+ */
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const readline = require('readline');
+const root = path.resolve(__dirname, '..', '..');
+const { EngineClient } = require(path.join(root, 'out/src/engine/worker/engineClient'));
+const { RunStore } = require(path.join(root, 'out/src/store/runStore'));
+const { AttentionRun } = require(path.join(root, 'out/src/view-model/attentionRun'));
+const { DataService } = require(path.join(root, 'out/src/view-model/dataService'));
+const { ReportBuilder, loadReportAssets } = require(path.join(root, 'out/src/report/reportHtml'));
+const { finishedMessage, layerMessage, startedMessage } = require(path.join(root, 'out/src/store/runMessages'));
+const { benchIds } = require('../cpu/benchIds');
+
+const [folder] = process.argv.slice(2);
+const client = new EngineClient(path.join(root, 'dist', 'engineWorker.js'));
+const vocabSize = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')).vocab_size;
+const mb = (bytes) => Math.round(bytes / 2 ** 20);
+const json = (value) => Buffer.byteLength(JSON.stringify(value));
+
+async function run(tokens) {
+  const store = new RunStore();
+  const run = new AttentionRun(store);
+  const service = new DataService(run);
+  const started = performance.now();
+  let info, firstPaint, firstPaintBytes = 0, layers = 0;
+  const result = await client.inspect({ model: folder, backend: 'cpu', input: { ids: benchIds(tokens, vocabSize) }, wants: {} }, {
+    onStart: (s) => {
+      info = s.model;
+      const message = startedMessage(1, s, {});
+      run.accept(message);
+      firstPaintBytes += json(message);
+    },
+    onEvent: (event) => {
+      if (event.type !== 'attention') return;
+      const message = layerMessage(1, event, info);
+      store.write(message, event.probs);
+      run.accept(message);
+      layers++;
+      if (firstPaint) return;
+      firstPaintBytes += json(message);
+      const heads = Array.from({ length: info.numHeads }, (_, h) => h);
+      firstPaint = service.answer({ kind: 'view', stack: 'self', layer: 0, layerReduction: 'single', headMode: 'mean', heads, hideSpecial: false, mergeWords: false, compare: false })
+        .then((reply) => ({ ms: performance.now() - started, bytes: reply.matrices.values.byteLength }));
+    },
+  });
+  const total = performance.now() - started;
+  const paint = await firstPaint;
+  run.accept(finishedMessage(1, result.timings));
+  const reportStarted = performance.now();
+  const builder = new ReportBuilder();
+  const file = path.join(os.tmpdir(), `bench-scale-report-${process.pid}.html`);
+  let reportBytes;
+  try {
+    for (const m of run.messages()) if (m.type === 'layer') builder.addLayer('run', m, run.withTensors(m).probs);
+    reportBytes = builder.write(file, run.messages(), loadReportAssets(root), 'bench:scale');
+  } finally {
+    builder.dispose();
+    fs.rmSync(file, { force: true });
+  }
+  const reply = {
+    first_layer_ms: result.timings.firstLayerMs + result.timings.tokenizeMs, first_paint_ms: paint.ms, total_ms: total,
+    first_paint_bytes: firstPaintBytes + paint.bytes, store_mb: mb(store.bytes), report_mb: reportBytes / 2 ** 20,
+    report_ms: performance.now() - reportStarted, layers,
+  };
+  store.dispose();
+  return reply;
+}
+
+const lines = readline.createInterface({ input: process.stdin });
+process.stdout.write(`${JSON.stringify({ ready: true, backend: 'our engine worker, CPU backend' })}\n`);
+let queue = Promise.resolve();
+lines.on('line', (line) => {
+  queue = queue.then(async () => {
+    const request = JSON.parse(line);
+    const reply = request.peak ? { peak_mb: mb(process.resourceUsage().maxRSS * 1024) } : await run(request.tokens);
+    process.stdout.write(`${JSON.stringify(reply)}\n`);
+  });
+});
+lines.on('close', () => queue.then(async () => {
+  await client.dispose();
+  process.exit(0);
+}));
