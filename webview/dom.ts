@@ -40,3 +40,22 @@ export function fitCanvas(canvas: HTMLCanvasElement, width: number, height: numb
 export function formatWeight(weight: number): string {
   return weight === 0 ? '0' : weight >= 0.001 ? weight.toFixed(4) : weight.toExponential(2);
 }
+
+/**
+ * Calls `onResize` in the next animation frame after the element's size really changed. Redrawing
+ * inside the observer's own callback can resize the element again in the same frame, which the
+ * browser reports as a "ResizeObserver loop" and which moved the head view under the pointer.
+ */
+export function observeSize(element: HTMLElement, onResize: () => void): void {
+  let width = -1, height = -1, frame = 0;
+  new ResizeObserver(([entry]) => {
+    const box = entry.contentRect;
+    if (Math.round(box.width) === width && Math.round(box.height) === height) return;
+    width = Math.round(box.width);
+    height = Math.round(box.height);
+    if (!frame) frame = requestAnimationFrame(() => {
+      frame = 0;
+      onResize();
+    });
+  }).observe(element);
+}

@@ -1,9 +1,10 @@
 /**
  * Heatmap pixels for the matrix and model views: one RGBA pixel per cell, or per block of cells when
  * the matrix is larger than the pixels available (max-pooled, so a single strong key stays visible).
- * Cells the causal mask hides get a striped pattern instead of a weight color.
+ * Cells the causal mask hides are left blank (the background): they were never computed, and a blank
+ * reads lighter than any pattern at 1,024 tokens.
  */
-import { divergingIndex, mix, rampIndex, scaleWeight, type Rgb, type ScaleMode } from './colors';
+import { divergingIndex, logFloor, mix, rampIndex, scaleWeight, type Rgb, type ScaleMode } from './colors';
 import { downsample } from './layout';
 import { maxValue } from './matrices';
 
@@ -15,12 +16,11 @@ export interface HeatInput {
   /** Most pixels per side; larger matrices are pooled down to this. */
   readonly maxPixels: number;
   readonly scale: ScaleMode;
-  /** 256 RGBA entries (colors.heatRamp). */
+  /** 256 RGBA entries (colors.sequentialRamp). */
   readonly ramp: Uint8ClampedArray;
   /** True when the cell (lastRow, firstCol) is masked: then every cell of a causal block up and right of it is. */
   readonly masked?: (lastRow: number, firstCol: number) => boolean;
   readonly background: Rgb;
-  readonly mask: Rgb;
 }
 
 export interface HeatPixels {
@@ -29,6 +29,8 @@ export interface HeatPixels {
   readonly pixels: Uint8ClampedArray<ArrayBuffer>;
   /** The weight at the top of the color scale. */
   readonly max: number;
+  /** The log scale's bottom (colors.logFloor of the keys). */
+  readonly floor: number;
 }
 
 export function heatPixels(input: HeatInput): HeatPixels {
@@ -36,7 +38,8 @@ export function heatPixels(input: HeatInput): HeatPixels {
   const { rows, cols } = pooled;
   const max = maxValue(input.data);
   const pixels = new Uint8ClampedArray(rows * cols * 4);
-  const stripes = [mix(input.background, input.mask, 0.12), mix(input.background, input.mask, 0.3)];
+  const floor = logFloor(input.cols);
+  const blank = input.background;
   const rowStart = (r: number) => Math.ceil((r * input.rows) / rows);
   const colStart = (c: number) => Math.ceil((c * input.cols) / cols);
   for (let r = 0; r < rows; r++) {
@@ -44,22 +47,20 @@ export function heatPixels(input: HeatInput): HeatPixels {
     for (let c = 0; c < cols; c++) {
       const o = (r * cols + c) * 4;
       if (input.masked?.(lastRow, colStart(c))) {
-        // Diagonal stripes, four cells wide: the mask region reads as "not computed", not as "zero".
-        const stripe = stripes[((r + c) >> 2) & 1];
-        pixels[o] = stripe[0];
-        pixels[o + 1] = stripe[1];
-        pixels[o + 2] = stripe[2];
+        pixels[o] = blank[0];
+        pixels[o + 1] = blank[1];
+        pixels[o + 2] = blank[2];
         pixels[o + 3] = 255;
         continue;
       }
-      const lut = rampIndex(scaleWeight(pooled.data[r * cols + c], max, input.scale)) * 4;
+      const lut = rampIndex(scaleWeight(pooled.data[r * cols + c], max, input.scale, floor)) * 4;
       pixels[o] = input.ramp[lut];
       pixels[o + 1] = input.ramp[lut + 1];
       pixels[o + 2] = input.ramp[lut + 2];
       pixels[o + 3] = 255;
     }
   }
-  return { width: cols, height: rows, pixels, max };
+  return { width: cols, height: rows, pixels, max, floor };
 }
 
 export interface DiffHeatInput {
@@ -79,13 +80,12 @@ export interface DiffHeatInput {
 
 /**
  * The diverging heatmap of a difference: one pixel per cell or per block; a block shows its change of
- * largest magnitude (so one strong change survives pooling, whatever its sign). Masked cells are striped
- * as in heatPixels; cells without a counterpart are a solid gray, darker than the stripes.
+ * largest magnitude (so one strong change survives pooling, whatever its sign). Masked cells are blank
+ * as in heatPixels; cells without a counterpart are a solid gray.
  */
 export function diffPixels(input: DiffHeatInput): HeatPixels {
   const rows = Math.min(input.rows, input.maxPixels), cols = Math.min(input.cols, input.maxPixels);
   const pixels = new Uint8ClampedArray(rows * cols * 4);
-  const stripes = [mix(input.background, input.mask, 0.12), mix(input.background, input.mask, 0.3)];
   const missing = mix(input.background, input.mask, 0.55);
   const rowStart = (r: number) => Math.ceil((r * input.rows) / rows);
   const colStart = (c: number) => Math.ceil((c * input.cols) / cols);
@@ -100,7 +100,7 @@ export function diffPixels(input: DiffHeatInput): HeatPixels {
     for (let c = 0; c < cols; c++) {
       const o = (r * cols + c) * 4, c0 = colStart(c), c1 = colStart(c + 1);
       if (input.masked?.(r1 - 1, c0)) {
-        put(o, stripes[((r + c) >> 2) & 1]);
+        put(o, input.background);
         continue;
       }
       let strongest = NaN;
@@ -114,5 +114,5 @@ export function diffPixels(input: DiffHeatInput): HeatPixels {
       else put(o, input.ramp, divergingIndex(strongest, input.maxAbs) * 4);
     }
   }
-  return { width: cols, height: rows, pixels, max: input.maxAbs };
+  return { width: cols, height: rows, pixels, max: input.maxAbs, floor: 0 };
 }

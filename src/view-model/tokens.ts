@@ -53,10 +53,31 @@ export function continuesWord(tokens: PanelTokens, t: number): boolean {
   return cur[0] === prev[1] && isWordChar(charBefore(text, prev[1])) && isWordChar(charAt(text, cur[0]));
 }
 
-/** Readable label of a model token: SentencePiece and byte-level space markers shown as spaces. */
+/** What the panel and the hovers show for a space, a newline and a tab inside a token. */
+export const VISIBLE_SPACE = '␣';
+const VISIBLE_NEWLINE = '↵';
+const VISIBLE_TAB = '⇥';
+
+/**
+ * Readable label of a model token, the same in the panel and the hovers: SentencePiece's ▁ and
+ * byte-level BPE's Ġ (and real spaces) shown as ␣, byte-level Ċ and newlines as ↵, ĉ and tabs as ⇥.
+ */
 export function tokenLabel(token: string): string {
-  const label = token.replace(/^[▁Ġ]/u, ' ').replace(/Ċ/g, '\\n').replace(/\n/g, '\\n');
-  return label.trim() ? label : '␣'.repeat(Math.max(1, label.length));
+  return visibleWhitespace(token.replace(/[▁Ġ]/gu, ' ').replace(/Ċ/gu, '\n').replace(/ĉ/gu, '\t'));
+}
+
+/** Text with its spaces, newlines and tabs made visible (merged words are slices of the text). */
+function visibleWhitespace(text: string): string {
+  return text.replace(/ /g, VISIBLE_SPACE).replace(/\r\n|\n|\r/g, VISIBLE_NEWLINE).replace(/\t/g, VISIBLE_TAB);
+}
+
+/** CJK punctuation and fullwidth forms, which are written upright with the characters around them. */
+const UPRIGHT_PUNCTUATION = /[\u3000-\u303f\uff00-\uffef]/u;
+
+/** True for short labels of Chinese, Japanese or Korean characters only: drawn upright in column labels. */
+export function uprightLabel(label: string): boolean {
+  const chars = [...label];
+  return chars.length > 0 && chars.length <= 4 && chars.every((ch) => UNSPACED_SCRIPT.test(ch) || UPRIGHT_PUNCTUATION.test(ch));
 }
 
 export function displayTokens(tokens: PanelTokens, options: TokenOptions): DisplayTokens {
@@ -80,5 +101,5 @@ export function displayTokens(tokens: PanelTokens, options: TokenOptions): Displ
 function groupLabel(tokens: PanelTokens, group: number[]): string {
   if (group.length === 1) return tokenLabel(tokens.tokens[group[0]]);
   const first = tokens.offsetsUtf16[group[0]]!, last = tokens.offsetsUtf16[group[group.length - 1]]!;
-  return tokens.text!.slice(first[0], last[1]);
+  return visibleWhitespace(tokens.text!.slice(first[0], last[1]));
 }

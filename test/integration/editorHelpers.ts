@@ -100,9 +100,36 @@ export async function hoverWithSelection(api: AttentionInspectorApi, document: v
   }
 }
 
-/** Table rows "| token | weight |" (or "| token | weight | head |") of a hover, in order. */
-export function hoverRows(markdown: string): { token: string; weight: number; head?: number }[] {
-  return [...markdown.matchAll(/^\| (.+?) \| (\d\.\d{3}) \|(?: (\d+) \|)?$/gm)].map((m) => ({ token: m[1], weight: Number(m[2]), ...(m[3] ? { head: Number(m[3]) } : {}) }));
+/** One listed partner of a hover: its token label, position, weight (and head), and which section lists it. */
+export interface HoverRow {
+  readonly token: string;
+  readonly index: number;
+  readonly weight: number;
+  readonly head?: number;
+  readonly section: number;
+}
+
+/**
+ * The partners a hover's table lists, section by section, strongest first. The sections sit side by
+ * side: each starts at a left-aligned column (|:--|) with "token (position)", then weight (and head).
+ */
+export function hoverRows(markdown: string): HoverRow[] {
+  const lines = markdown.split('\n').filter((line) => line.startsWith('| '));
+  if (lines.length < 2) return [];
+  const cells = (line: string) => line.slice(2, -2).split(' | ');
+  const align = cells(lines[1]);
+  const starts = align.flatMap((a, i) => (a === ':--' ? [i] : []));
+  const rows: HoverRow[] = [];
+  starts.forEach((start, section) => {
+    const width = (starts[section + 1] ?? align.length) - start;
+    for (const line of lines.slice(2)) {
+      const [tokenCell, weight, head] = cells(line).slice(start, start + width);
+      const match = /^(.*) \((\d+)\)$/.exec(tokenCell ?? '');
+      if (!match) continue;
+      rows.push({ token: match[1], index: Number(match[2]), weight: Number(weight), ...(width > 2 && head ? { head: Number(head) } : {}), section });
+    }
+  });
+  return rows;
 }
 
 /** Resolves with the next event. */

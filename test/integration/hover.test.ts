@@ -63,13 +63,13 @@ describe('Hover: top-k attention of an inspected token', () => {
       assertDone(await runCommand(INSPECT_SELECTION_COMMAND));
       const { markdown, selection } = await hoverWithSelection(api, editor.document, positionOf(editor.document, 'Lily', 1));
       const view = expectedView(selection, 8, 'none');
-      assert.ok(markdown.startsWith(`**“▁Lily” — ${viewLabel(view, 8)}**`), markdown);
+      assert.ok(markdown.startsWith(`**“␣Lily” — ${viewLabel(view, 8)}**`), markdown);
       const table = hoverRows(markdown);
       assert.strictEqual(table.length, 6);
       if (view.aggregate === 'none' && view.heads.length > 1) {
         for (const row of table) assert.ok(row.head !== undefined && view.heads.includes(row.head), `${row.token} names its head`);
       }
-      assert.strictEqual((revealLink(markdown).args[0] as { token: number }).token, 14, '▁Lily is token 14 (after <s>)');
+      assert.strictEqual((revealLink(markdown).args[0] as { token: number }).token, 14, '␣Lily is token 14 (after <s>)');
     } finally {
       await restore();
     }

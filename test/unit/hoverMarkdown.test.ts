@@ -15,25 +15,27 @@ const CONTENT: HoverSections = {
 };
 
 describe('hover markdown', () => {
-  it('builds one table per section, strongest first, with three-decimal weights', () => {
+  it('puts the sections side by side in one table, strongest first, each token with its position and a three-decimal weight', () => {
     const md = hoverMarkdown(CONTENT, LABELS);
     assert.strictEqual(md, [
       '**“it” — layer 0 · head 3**',
       '',
-      '| Attends to | Weight |',
-      '|:--|--:|',
-      '| animal | 0.612 |',
-      '| The | 0.200 |',
-      '',
-      '| Attended by | Weight |',
-      '|:--|--:|',
-      '| was | 0.500 |',
+      '| Attends to | Weight | Attended by | Weight |',
+      '|:--|--:|:--|--:|',
+      '| animal (1) | 0.612 | was (9) | 0.500 |',
+      '| The (0) | 0.200 |  |  |',
     ].join('\n'));
   });
 
   it('adds a head column when the rows come from different heads', () => {
     const md = hoverMarkdown({ ...CONTENT, sections: [{ kind: 'attends-to', partners: 'source', rows: [{ index: 1, token: 'animal', weight: 0.9, head: 5 }, { index: 0, token: 'The', weight: 0.4, head: 0 }] }] }, LABELS);
-    assert.ok(md.includes(['| Attends to | Weight | Head |', '|:--|--:|--:|', '| animal | 0.900 | 5 |', '| The | 0.400 | 0 |'].join('\n')), md);
+    assert.ok(md.includes(['| Attends to | Weight | Head |', '|:--|--:|--:|', '| animal (1) | 0.900 | 5 |', '| The (0) | 0.400 | 0 |'].join('\n')), md);
+  });
+
+  it('tells repeated tokens apart by their positions', () => {
+    const rows = [{ index: 3, token: ',', weight: 0.3 }, { index: 11, token: ',', weight: 0.2 }];
+    const md = hoverMarkdown({ ...CONTENT, sections: [{ kind: 'attends-to', partners: 'source', rows }] }, LABELS);
+    assert.ok(md.includes('| , (3) | 0.300 |') && md.includes('| , (11) | 0.200 |'), md);
   });
 
   it('ends with the command link when given one, its arguments URI-encoded JSON', () => {
@@ -54,10 +56,12 @@ describe('hover markdown', () => {
     assert.strictEqual(escapeToken('\n'), '↵');
     assert.strictEqual(escapeToken('\t'), '⇥');
     assert.strictEqual(escapeToken(''), '∅');
-    assert.strictEqual(escapeToken('Ġthe'), 'Ġthe');
+    assert.strictEqual(escapeToken('Ġthe'), '␣the', 'byte-level BPE space marker, as in the panel');
+    assert.strictEqual(escapeToken('▁She'), '␣She', 'SentencePiece space marker, as in the panel');
+    assert.strictEqual(escapeToken('Ċ'), '↵');
     assert.strictEqual(escapeToken('雨'), '雨');
     const md = hoverMarkdown({ ...CONTENT, sections: [{ kind: 'attends-to', partners: 'source', rows: [{ index: 0, token: '|`', weight: 1 }] }] }, LABELS);
-    assert.ok(md.includes('| \\|\\` | 1.000 |'), md);
+    assert.ok(md.includes('| \\|\\` (0) | 1.000 |'), md);
   });
 
   it('a stale hover carries only its note: no weights', () => {

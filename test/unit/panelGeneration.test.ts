@@ -67,7 +67,7 @@ describe('panel generation stepping', () => {
     assert.strictEqual(grown.text, 'Once upon girl');
     assert.deepStrictEqual(grown.tokens.slice(3), ['▁g', 'ir', 'l', '</s>']);
     assert.deepStrictEqual(grown.special.slice(3), [false, false, false, true]);
-    assert.deepStrictEqual(displayTokens(grown, { hideSpecial: true, mergeWords: true }).labels, [' Once', ' upon', ' girl']);
+    assert.deepStrictEqual(displayTokens(grown, { hideSpecial: true, mergeWords: true }).labels, ['␣Once', '␣upon', '␣girl']);
     assert.strictEqual(withGenerated(base, []), base);
   });
 

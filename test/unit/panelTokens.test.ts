@@ -2,7 +2,7 @@
 import * as assert from 'assert';
 import type { PanelTokens } from '../../src/protocol/messages';
 import { foldMatrix } from '../../src/view-model/matrices';
-import { continuesWord, displayTokens, tokenLabel } from '../../src/view-model/tokens';
+import { continuesWord, displayTokens, tokenLabel, uprightLabel } from '../../src/view-model/tokens';
 
 function tokens(text: string, pieces: [string, [number, number] | null][]): PanelTokens {
   return {
@@ -20,14 +20,14 @@ describe('panel display tokens', () => {
   it('merges pieces that continue a word and keeps words apart at spaces', () => {
     const d = displayTokens(LLAMA, { hideSpecial: false, mergeWords: true });
     assert.deepStrictEqual(d.groups, [[0], [1], [2], [3], [4, 5, 6]]);
-    assert.deepStrictEqual(d.labels, ['<s>', ' Once', ' upon', ' a', ' girl']);
+    assert.deepStrictEqual(d.labels, ['<s>', '␣Once', '␣upon', '␣a', '␣girl']);
     assert.deepStrictEqual(Array.from(d.displayOf), [0, 1, 2, 3, 4, 4, 4]);
     assert.strictEqual(d.identity, false);
   });
 
   it('hides special tokens', () => {
     const d = displayTokens(LLAMA, { hideSpecial: true, mergeWords: false });
-    assert.deepStrictEqual(d.labels, [' Once', ' upon', ' a', ' g', 'ir', 'l']);
+    assert.deepStrictEqual(d.labels, ['␣Once', '␣upon', '␣a', '␣g', 'ir', 'l']);
     assert.strictEqual(d.displayOf[0], -1);
   });
 
@@ -52,11 +52,22 @@ describe('panel display tokens', () => {
     assert.strictEqual(displayTokens(noText, { hideSpecial: false, mergeWords: true }).identity, true);
   });
 
-  it('shows space markers as spaces and lone spaces visibly', () => {
-    assert.strictEqual(tokenLabel('▁upon'), ' upon');
-    assert.strictEqual(tokenLabel('Ġworld'), ' world');
+  it('shows every space marker, space, newline and tab visibly, the same for SentencePiece and byte-level tokens', () => {
+    assert.strictEqual(tokenLabel('▁upon'), '␣upon');
+    assert.strictEqual(tokenLabel('Ġworld'), '␣world');
+    assert.strictEqual(tokenLabel(' world'), '␣world');
     assert.strictEqual(tokenLabel('▁'), '␣');
-    assert.strictEqual(tokenLabel('Ċ'), '\\n');
+    assert.strictEqual(tokenLabel('▁▁'), '␣␣');
+    assert.strictEqual(tokenLabel('Ċ'), '↵');
+    assert.strictEqual(tokenLabel('ĊĊ'), '↵↵');
+    assert.strictEqual(tokenLabel('\r\n'), '↵');
+    assert.strictEqual(tokenLabel('ĉx'), '⇥x');
+    assert.strictEqual(tokenLabel('雨'), '雨');
+  });
+
+  it('draws short Chinese, Japanese and Korean labels upright, everything else rotated', () => {
+    for (const label of ['雨', '那天', '。', '，', 'です', '한국']) assert.strictEqual(uprightLabel(label), true, label);
+    for (const label of ['', 'rain', '␣雨', '雨a', '那天雨很大了']) assert.strictEqual(uprightLabel(label), false, label);
   });
 
   it('folds a matrix: a word as key sums its pieces, as query averages them', () => {

@@ -87,7 +87,7 @@ describe('standalone report in headless Chromium', function () {
     await page.click('.mv-thumb[data-layer="4"][data-head="2"]');
     await settled(page);
     assert.strictEqual(await page.locator('#tab-matrix').getAttribute('aria-selected'), 'true');
-    assert.match((await page.locator('.mv-legend').textContent()) ?? '', /layer 4 · head 2 .*striped: masked/);
+    assert.match((await page.locator('.matrix-view .legend').textContent()) ?? '', /layer 4 · head 2 .*blank: masked/);
 
     // Matrix view: hovering a cell names query, key and weight; log scale redraws.
     const box = (await page.locator('.mv-overlay').boundingBox())!;
@@ -95,7 +95,7 @@ describe('standalone report in headless Chromium', function () {
     assert.match((await page.locator('.mv-tooltip').textContent()) ?? '', /query “.+” \(\d+\) → key “.+” \(\d+\): (masked|\d)/);
     await page.selectOption('select[aria-label="Color scale"]', 'log');
     await settled(page);
-    assert.match((await page.locator('.mv-legend').textContent()) ?? '', /log scale/);
+    assert.match((await page.locator('.matrix-view .legend').textContent()) ?? '', /log scale/);
     await page.screenshot({ path: path.join(OUT, 'llama-matrix-log.png') });
 
     // Exports of the matrix view: SVG markup with the heatmap inside, a PNG, JSON of every layer.

@@ -96,7 +96,7 @@ describe('standalone report: generation stepping and comparison with a baseline'
     await page.keyboard.press('Home');
     await settled(page);
     assert.strictEqual((await appState(page)).step, '0');
-    assert.match((await page.locator('#step-caption').textContent()) ?? '', /^Token 1 of 20: “,”, generated after “ time” attended to 5 tokens/);
+    assert.match((await page.locator('#step-caption').textContent()) ?? '', /^Token 1 of 20: “,”, generated after “␣time” attended to 5 tokens/);
     assert.match((await page.locator('.sg-caption').textContent()) ?? '', /5 keys/);
     await page.keyboard.press('ArrowRight');
     await settled(page);
@@ -123,7 +123,7 @@ describe('standalone report: generation stepping and comparison with a baseline'
     // The matrix view: the full lower-triangular matrix assembled from the steps.
     await page.click('#tab-matrix');
     await settled(page);
-    assert.match((await page.locator('.mv-legend').textContent()) ?? '', /striped: masked/);
+    assert.match((await page.locator('.matrix-view .legend').textContent()) ?? '', /blank: masked/);
     await page.screenshot({ path: path.join(OUT, 'llama-generate-matrix.png') });
     assert.deepStrictEqual(errors, []);
     await page.close();
@@ -174,7 +174,7 @@ describe('standalone report: generation stepping and comparison with a baseline'
 
     await page.click('#tab-matrix');
     await settled(page);
-    assert.match((await page.locator('.mv-legend').textContent()) ?? '', /change since the baseline: orange more, blue less/);
+    assert.match((await page.locator('.matrix-view .legend').textContent()) ?? '', /change since the baseline.*orange: more, blue: less/);
     const box = (await page.locator('.mv-overlay').boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.75, box.y + box.height * 0.5);
     assert.match((await page.locator('.mv-tooltip').textContent()) ?? '', /\(baseline [\d.e-]+, change [+−][\d.e-]+\)|nothing to compare/);
@@ -184,7 +184,7 @@ describe('standalone report: generation stepping and comparison with a baseline'
     await page.uncheck('#diff-toggle');
     await settled(page);
     assert.strictEqual((await appState(page)).compare, 'off');
-    assert.doesNotMatch((await page.locator('.mv-legend').textContent()) ?? '', /baseline/);
+    assert.doesNotMatch((await page.locator('.matrix-view .legend').textContent()) ?? '', /baseline/);
     assert.deepStrictEqual(errors, []);
     await page.close();
 

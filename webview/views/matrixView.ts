@@ -1,18 +1,20 @@
 /**
  * The matrix view: one head's (or the heads' mean/max) attention as a canvas heatmap, queries down,
- * keys across, the causal mask striped. Hovering (or arrow keys) shows query, key and weight; the
+ * keys across, the causal mask blank, a color legend above. Hovering (or arrow keys) shows query, key and weight; the
  * hovered query row is the shared focus, a click locks it. Linear or log scale from the toolbar.
  * Compared with a baseline: current − baseline on a diverging scale, gray where a token is new.
  */
-import { cssRgb } from '../../src/view-model/colors';
+import { changeTicks, cssRgb, scaleTicks } from '../../src/view-model/colors';
 import { maxAbsOf, type DiffData } from '../../src/view-model/diff';
 import { diffPixels, heatPixels } from '../../src/view-model/heatmap';
 import { cellAt, labelWidthFor, matrixLayout, type MatrixLayout } from '../../src/view-model/layout';
 import type { HeadMatrices } from '../../src/view-model/matrices';
 import { matrixScene, type Scene } from '../../src/view-model/scene';
 import { hover, toggleLock } from '../../src/view-model/selection';
+import { uprightLabel } from '../../src/view-model/tokens';
 import { isMasked, maskTest, type ViewData } from '../../src/view-model/viewData';
-import { fitCanvas, formatWeight, h } from '../dom';
+import { fitCanvas, formatWeight, h, observeSize } from '../dom';
+import { Legend } from '../legend';
 import { placeholder, type View, type ViewContext } from './view';
 
 const FONT_SIZE = 11;
@@ -28,13 +30,13 @@ export class MatrixView implements View {
   private readonly base = h('canvas', { class: 'mv-base', 'aria-hidden': 'true' });
   private readonly overlay = h('canvas', { class: 'mv-overlay', tabindex: 0, role: 'img' });
   private readonly tooltip = h('div', { class: 'mv-tooltip', role: 'status' });
-  private readonly legend = h('div', { class: 'mv-legend' });
+  private readonly legend = new Legend();
   private ctx: ViewContext | undefined;
   private data: ViewData | undefined;
   private layout: MatrixLayout | undefined;
   private cell: Cell | null = null;
   /** The heatmap bitmap and what it was made from, so a hover never rebuilds it. */
-  private heat: { source: HeadMatrices; head: number; scale: string; ramp: Uint8ClampedArray; pixels: number; bitmap: HTMLCanvasElement; max: number } | undefined;
+  private heat: { source: HeadMatrices; head: number; scale: string; ramp: Uint8ClampedArray; pixels: number; bitmap: HTMLCanvasElement; max: number; floor: number } | undefined;
   /** The differences shown, when comparing with a baseline. */
   private diff: DiffData | undefined;
 
@@ -47,7 +49,7 @@ export class MatrixView implements View {
     });
     this.overlay.addEventListener('click', () => this.cell && this.ctx?.update((s) => toggleLock(s, { side: 'query', index: this.cell!.row })));
     this.overlay.addEventListener('keydown', (e) => this.onKey(e));
-    new ResizeObserver(() => this.ctx && this.render(this.ctx)).observe(this.element);
+    observeSize(this.element, () => this.ctx && this.render(this.ctx));
   }
 
   render(ctx: ViewContext): void {
@@ -60,7 +62,7 @@ export class MatrixView implements View {
       placeholder(this.element, ctx.run.state === 'idle' ? 'No run yet.' : `Waiting for layer ${ctx.selection.layer}…`);
       return;
     }
-    if (this.frame.parentElement !== this.element) this.element.replaceChildren(this.legend, this.frame);
+    if (this.frame.parentElement !== this.element) this.element.replaceChildren(this.legend.element, this.frame);
     const { rows, cols } = data.matrices;
     const labelSpace = Math.min(140, labelWidthFor([...data.queries.labels, ...data.keys.labels], 6.5));
     const width = Math.max(200, this.element.clientWidth - 16);
@@ -76,10 +78,12 @@ export class MatrixView implements View {
     this.drawLabels(g, ctx, data, this.layout);
     const head = ctx.selection.headMode === 'each' ? `head ${this.head(ctx)}` : data.headLabel;
     this.overlay.setAttribute('aria-label', `Attention matrix, ${data.layerLabel}, ${head}: ${rows} queries by ${cols} keys. Arrow keys move between cells, Enter locks the row.`);
-    const scale = this.diff
-      ? `change since the baseline: orange more, blue less, ends ±${formatWeight(heat.max)} · gray: token new since the baseline`
-      : `${ctx.selection.scale} scale, top ${formatWeight(heat.max)}`;
-    this.legend.textContent = `${data.stack} · ${data.layerLabel} · ${head} · ${scale}${data.causal ? ' · striped: masked (causal)' : ''}`;
+    const caption = `${data.stack} · ${data.layerLabel} · ${head} · ${this.diff ? 'change since the baseline' : `${ctx.selection.scale} scale`}`;
+    const notes = [this.diff ? 'orange: more, blue: less, gray: token new since the baseline' : '', data.causal ? 'blank: masked (causal)' : ''].filter(Boolean);
+    this.legend.sync({
+      ramp: heat.ramp, caption, note: notes.join(' · ') || undefined,
+      ticks: this.diff ? changeTicks(heat.max) : scaleTicks(heat.max, ctx.selection.scale, heat.floor),
+    });
     this.renderFocus(ctx);
   }
 
@@ -134,13 +138,13 @@ export class MatrixView implements View {
     const cached = this.heat;
     if (cached && cached.source === source && cached.head === head && cached.scale === ctx.selection.scale && cached.ramp === ramp && cached.pixels === size) return cached;
     const cells = m.rows * m.cols;
-    const common = { rows: m.rows, cols: m.cols, maxPixels: size, background: ctx.theme.background, mask: ctx.theme.mask, masked: maskTest(data) };
-    const { width, height, pixels, max } = diff
-      ? diffPixels({ ...common, data: diff.delta.data.subarray(head * cells, (head + 1) * cells), maxAbs: maxAbsOf(diff, [head]), ramp })
+    const common = { rows: m.rows, cols: m.cols, maxPixels: size, background: ctx.theme.background, masked: maskTest(data) };
+    const { width, height, pixels, max, floor } = diff
+      ? diffPixels({ ...common, mask: ctx.theme.mask, data: diff.delta.data.subarray(head * cells, (head + 1) * cells), maxAbs: maxAbsOf(diff, [head]), ramp })
       : heatPixels({ ...common, data: m.data.subarray(head * cells, (head + 1) * cells), scale: ctx.selection.scale, ramp });
     const bitmap = h('canvas', { width, height });
     bitmap.getContext('2d')!.putImageData(new ImageData(pixels, width, height), 0, 0);
-    this.heat = { source, head, scale: ctx.selection.scale, ramp, pixels: size, bitmap, max };
+    this.heat = { source, head, scale: ctx.selection.scale, ramp, pixels: size, bitmap, max, floor };
     return this.heat;
   }
 
@@ -153,12 +157,20 @@ export class MatrixView implements View {
     for (let r = 0; r < layout.rows; r += layout.labelStep) {
       g.fillText(clip(g, data.queries.labels[r], room), layout.x - 4, layout.y + (r + 0.5) * layout.cell);
     }
-    g.textAlign = 'left';
     for (let c = 0; c < layout.cols; c += layout.labelStep) {
+      const x = layout.x + (c + 0.5) * layout.cell, label = data.keys.labels[c];
+      if (uprightLabel(label)) {
+        // Chinese, Japanese and Korean read upright, top to bottom, as in vertical writing.
+        g.textAlign = 'center';
+        const chars = [...label];
+        chars.forEach((ch, i) => g.fillText(ch, x, layout.y - 4 - (chars.length - i - 0.5) * (FONT_SIZE + 1)));
+        continue;
+      }
       g.save();
-      g.translate(layout.x + (c + 0.5) * layout.cell, layout.y - 4);
+      g.textAlign = 'left';
+      g.translate(x, layout.y - 4);
       g.rotate(-Math.PI / 2);
-      g.fillText(clip(g, data.keys.labels[c], room), 0, 0);
+      g.fillText(clip(g, label, room), 0, 0);
       g.restore();
     }
   }

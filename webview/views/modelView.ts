@@ -3,13 +3,14 @@
  * Clicking a thumbnail opens that layer and head in the matrix view. Compared with a baseline, each
  * thumbnail shows its head's change on its own diverging scale.
  */
-import { cssRgb, headColor } from '../../src/view-model/colors';
+import { changeTicks, cssRgb, headColor, logFloor, scaleTicks } from '../../src/view-model/colors';
 import { diffPixels, heatPixels } from '../../src/view-model/heatmap';
 import { gridLayout } from '../../src/view-model/layout';
 import type { Selection } from '../../src/view-model/selection';
 import { maskTest } from '../../src/view-model/viewData';
 import type { Thumbnails } from '../dataClient';
 import { h } from '../dom';
+import { Legend } from '../legend';
 import { placeholder, type View, type ViewContext } from './view';
 
 export class ModelView implements View {
@@ -17,6 +18,7 @@ export class ModelView implements View {
   /** Thumbnails already drawn, by what they show; a streamed layer only draws its own row. */
   private readonly thumbs = new Map<string, HTMLCanvasElement>();
   private thumbsTheme: ViewContext['theme'] | undefined;
+  private readonly legend = new Legend();
   private ctx: ViewContext | undefined;
 
   constructor() {
@@ -62,7 +64,21 @@ export class ModelView implements View {
       }
       grid.append(row);
     }
-    this.element.replaceChildren(grid);
+    this.syncLegend(ctx, s, started.source.tokens.length);
+    this.element.replaceChildren(this.legend.element, grid);
+  }
+
+  /** Each thumbnail runs from 0 to its own largest weight (or change): the legend says so. */
+  private syncLegend(ctx: ViewContext, s: Selection, keys: number): void {
+    const top = { at: 1, label: ctx.comparison ? '+its largest' : 'its largest' };
+    const ticks = ctx.comparison
+      ? [{ ...changeTicks(1)[0], label: '−its largest' }, changeTicks(1)[1], top]
+      : [s.scale === 'log' ? scaleTicks(1, 'log', logFloor(keys))[0] : { at: 0, label: '0' }, top];
+    this.legend.sync({
+      ramp: ctx.comparison ? ctx.theme.diverging : ctx.theme.ramp, ticks,
+      caption: `${s.stack} · every layer and head · ${ctx.comparison ? 'change since the baseline' : `${s.scale} scale`}, each thumbnail on its own scale`,
+      note: ctx.run.layer(s.stack, 0)?.causal ? 'blank: masked (causal)' : undefined,
+    });
   }
 
   renderFocus(): void {
@@ -81,10 +97,10 @@ export class ModelView implements View {
       const cells = m.rows * m.cols;
       const causal = ctx.run.layer(s.stack, layer)?.causal ?? false;
       const masked = maskTest({ causal, queryLast: data.queryLast, keyFirst: data.keyFirst });
-      const common = { rows: m.rows, cols: m.cols, maxPixels: pixels, background: ctx.theme.background, mask: ctx.theme.mask, masked };
+      const common = { rows: m.rows, cols: m.cols, maxPixels: pixels, background: ctx.theme.background, masked };
       const diff = ctx.comparison ? data.diff : undefined;
       const heat = diff
-        ? diffPixels({ ...common, data: diff.delta.data.subarray(head * cells, (head + 1) * cells), maxAbs: diff.headMaxAbs[head] ?? 0, ramp: ctx.theme.diverging })
+        ? diffPixels({ ...common, mask: ctx.theme.mask, data: diff.delta.data.subarray(head * cells, (head + 1) * cells), maxAbs: diff.headMaxAbs[head] ?? 0, ramp: ctx.theme.diverging })
         : heatPixels({ ...common, data: m.data.subarray(head * cells, (head + 1) * cells), scale: s.scale, ramp: ctx.theme.ramp });
       canvas = h('canvas', { width: heat.width, height: heat.height, 'aria-hidden': 'true' });
       canvas.getContext('2d')!.putImageData(new ImageData(heat.pixels, heat.width, heat.height), 0, 0);

@@ -3,11 +3,12 @@
  * (layer, head) and whose columns are the keys the step's token saw. Hovering or the arrow keys name the
  * cell (layer, head, key, weight).
  */
-import { cssRgb, headColor } from '../../src/view-model/colors';
+import { cssRgb, headColor, scaleTicks } from '../../src/view-model/colors';
 import { heatPixels } from '../../src/view-model/heatmap';
 import { labelWidthFor } from '../../src/view-model/layout';
 import type { ScaleMode } from '../../src/view-model/colors';
 import { fitCanvas, formatWeight, h } from '../dom';
+import { Legend } from '../legend';
 import type { Theme } from '../theme';
 
 export interface StepGridData {
@@ -37,6 +38,7 @@ interface Cell {
 export class StepGrid {
   readonly element = h('figure', { class: 'step-grid' });
   private readonly caption = h('figcaption', { class: 'sg-caption' });
+  private readonly legend = new Legend();
   private readonly frame = h('div', { class: 'sg-frame' });
   private readonly canvas = h('canvas', { class: 'sg-canvas', tabindex: 0, role: 'img' });
   private readonly cursor = h('div', { class: 'sg-cursor', hidden: true });
@@ -47,6 +49,7 @@ export class StepGrid {
 
   constructor(private readonly announce: (text: string) => void) {
     this.frame.append(this.canvas, this.cursor, this.tooltip);
+    this.caption.append(this.legend.element);
     this.element.append(this.caption, this.frame);
     this.canvas.addEventListener('pointermove', (e) => this.pointAt(this.cellAt(e.offsetX, e.offsetY)));
     this.canvas.addEventListener('pointerleave', () => this.pointAt(null));
@@ -66,7 +69,7 @@ export class StepGrid {
     g.fillStyle = cssRgb(theme.background);
     g.fillRect(0, 0, canvasWidth, canvasHeight);
     const heat = heatPixels({
-      data: data.values, rows, cols, maxPixels: Math.max(rows, cols), scale, ramp: theme.ramp, background: theme.background, mask: theme.mask,
+      data: data.values, rows, cols, maxPixels: Math.max(rows, cols), scale, ramp: theme.ramp, background: theme.background,
     });
     const bitmap = h('canvas', { width: heat.width, height: heat.height });
     bitmap.getContext('2d')!.putImageData(new ImageData(heat.pixels, heat.width, heat.height), 0, 0);
@@ -95,7 +98,10 @@ export class StepGrid {
       g.fillText(data.keys[c].length > 16 ? `${data.keys[c].slice(0, 15)}…` : data.keys[c], 0, 0);
       g.restore();
     }
-    this.caption.textContent = `${data.title}: ${data.layers.length} layers × ${data.headLabel}, ${cols} keys · ${scale} scale, top ${formatWeight(heat.max)}`;
+    this.legend.sync({
+      ramp: theme.ramp, ticks: scaleTicks(heat.max, scale, heat.floor),
+      caption: `${data.title}: ${data.layers.length} ${data.layers.length === 1 ? 'layer' : 'layers'} × ${data.headLabel}, ${cols} keys · ${scale} scale`,
+    });
     this.canvas.setAttribute('aria-label', `${data.title} of this step in every layer, ${data.headLabel}, over ${cols} keys. Arrow keys move between cells.`);
     this.cell = null;
     this.showCell();

@@ -13,6 +13,7 @@ import type { Reveal } from '../../protocol/messages';
 import { hoverSections, type HeadView, type HoverSections } from '../../view-model/attentionLookup';
 import { commandUri, hoverMarkdown, staleHoverMarkdown } from './hoverMarkdown';
 import type { OffsetRange } from '../editor/ranges';
+import { tokenLabel } from '../../view-model/tokens';
 
 export class AttentionHoverProvider implements vscode.HoverProvider {
   constructor(private readonly inspections: InspectionStore, private readonly highlight: CrossHighlight) {}
@@ -62,8 +63,9 @@ function headsLabel(view: HeadView, numHeads: number): string {
 function labels(content: HoverSections, numHeads: number) {
   const where = headsLabel(content.view, numHeads);
   const cross = content.view.stack === 'cross';
+  const token = tokenLabel(content.token);
   return {
-    title: cross ? vscode.l10n.t('“{0}” — cross-attention, {1}', content.token, where) : vscode.l10n.t('“{0}” — {1}', content.token, where),
+    title: cross ? vscode.l10n.t('“{0}” — cross-attention, {1}', token, where) : vscode.l10n.t('“{0}” — {1}', token, where),
     sectionHeaders: content.sections.map((s) => {
       if (s.kind === 'attends-to') return cross ? vscode.l10n.t('Source tokens it attends to') : vscode.l10n.t('Attends to');
       return cross ? vscode.l10n.t('Target tokens attending to it') : vscode.l10n.t('Attended by');

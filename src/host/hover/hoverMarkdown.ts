@@ -1,10 +1,11 @@
 /**
  * The hover's Markdown, as a pure function of what to show: a heading naming the token and the
- * layer/heads, one table per section (partner token, weight), and a command link that opens that
- * head in the panel. A stale hover shows only its note. Every text comes in already localized, so this
+ * layer/heads, one table whose column groups are the sections side by side (partner token with its
+ * position, weight), so the hover stays short, and a command link that opens that head in the panel. A stale hover shows only its note. Every text comes in already localized, so this
  * module needs no `vscode` and is unit-tested as plain strings.
  */
-import type { HoverSections } from '../../view-model/attentionLookup';
+import type { HoverSections, Partner } from '../../view-model/attentionLookup';
+import { tokenLabel } from '../../view-model/tokens';
 
 export interface HoverLabels {
   /** The heading: the token and the layer/heads it was read from. */
@@ -25,11 +26,11 @@ export interface HoverLabels {
 const MARKDOWN_SYNTAX = /[\\`*_\[\]<>&|~]/g;
 
 /**
- * A token as table-safe Markdown text: syntax escaped, and whitespace made visible (a token is often
- * just a space or a newline; tokenizers' own markers such as Ġ and ▁ are kept as they are).
+ * A token as table-safe Markdown text: as the panel labels it (tokenLabel: spaces and the tokenizers'
+ * space markers Ġ and ▁ as ␣, newlines as ↵), with Markdown syntax escaped.
  */
 export function escapeToken(token: string): string {
-  const visible = token.replace(/\r\n|\n|\r/g, '↵').replace(/\t/g, '⇥').replace(/ /g, '␣');
+  const visible = tokenLabel(token);
   return visible === '' ? '∅' : visible.replace(MARKDOWN_SYNTAX, (c) => `\\${c}`);
 }
 
@@ -43,19 +44,27 @@ export function commandUri(command: string, args: unknown): string {
 }
 
 export function hoverMarkdown(content: HoverSections, labels: HoverLabels, openCommand?: string): string {
-  const lines = [`**${escapeText(labels.title)}**`, ''];
-  content.sections.forEach((section, s) => {
-    const byHead = section.rows.some((row) => row.head !== undefined);
-    const header = [labels.sectionHeaders[s] ?? '', labels.weight, ...(byHead ? [labels.head] : [])].map(escapeText);
-    lines.push(`| ${header.join(' | ')} |`, byHead ? '|:--|--:|--:|' : '|:--|--:|');
-    for (const row of section.rows) {
-      const cells = [escapeToken(row.token), formatWeight(row.weight), ...(byHead ? [String(row.head ?? '')] : [])];
-      lines.push(`| ${cells.join(' | ')} |`);
-    }
-    lines.push('');
-  });
-  if (openCommand) lines.push(`[${escapeText(labels.open)}](${openCommand})`);
-  return lines.join('\n').trimEnd();
+  const sections = content.sections;
+  const byHead = sections.map((section) => section.rows.some((row) => row.head !== undefined));
+  const columns = (s: number, cells: readonly string[]) => (byHead[s] ? cells : cells.slice(0, 2));
+  const header = sections.flatMap((_, s) => columns(s, [labels.sectionHeaders[s] ?? '', labels.weight, labels.head]).map(escapeText));
+  const lines = [`**${escapeText(labels.title)}**`, '', tableRow(header), `|${sections.flatMap((_, s) => columns(s, [':--', '--:', '--:'])).join('|')}|`];
+  const rowCount = Math.max(0, ...sections.map((section) => section.rows.length));
+  for (let r = 0; r < rowCount; r++) {
+    lines.push(tableRow(sections.flatMap((section, s) => columns(s, partnerCells(section.rows[r])))));
+  }
+  if (openCommand) lines.push('', `[${escapeText(labels.open)}](${openCommand})`);
+  return lines.join('\n');
+}
+
+function tableRow(cells: readonly string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+/** Token (with its position: a text often repeats a token), weight and head; blank past a short section. */
+function partnerCells(partner: Partner | undefined): string[] {
+  if (!partner) return ['', '', ''];
+  return [`${escapeToken(partner.token)} (${partner.index})`, formatWeight(partner.weight), partner.head === undefined ? '' : String(partner.head)];
 }
 
 /** A stale run's hover: no numbers, only the note that says to re-run. */
