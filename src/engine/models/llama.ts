@@ -99,7 +99,7 @@ export class LlamaModel implements TransformerModel {
     const w = this.weights.get(backend);
     let x = backend.gather(w.embed, ids);
     if (wants.hiddenStates) yield await readHidden(backend, 'main', 0, x);
-    const rope: RopeSpec = { invFreq: this.invFreq, headDim: c.headDim, positionOffset: offset };
+    const rope: RopeSpec = { invFreq: this.invFreq, headDim: c.headDim, rotaryDims: c.headDim, positionOffset: offset };
     const options = { numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim), causal: true, keepScores: !!wants.scores };
     for (let l = 0; l < c.numLayers; l++) {
       throwIfAborted(signal);
