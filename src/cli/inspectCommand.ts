@@ -27,6 +27,8 @@ export function eventTensors(event: ForwardEvent): NamedTensor[] {
     case 'hidden':
     case 'logits':
       return [{ name: prefix + tensorName(event), shape: [event.rows, event.cols], data: event.data }];
+    case 'trace':
+      return event.stages.map((s) => ({ name: `${prefix}${tensorName(event)}.${s.name}`, shape: [...s.shape], data: s.data }));
   }
 }
 

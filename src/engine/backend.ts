@@ -26,11 +26,17 @@ export interface LinearOptions {
   readonly residual?: DeviceTensor;
 }
 
-/** Rotate-half RoPE (HF layout): pairs (i, i + headDim/2) rotated by position · invFreq[i]. */
+/**
+ * Rotate-half RoPE (HF layout) on the first `rotaryDims` of each head: pairs (i, i + rotaryDims/2)
+ * rotated by position · invFreq[i]; the remaining headDim − rotaryDims dims pass unchanged (partial
+ * rotary: GPT-NeoX's rotary_pct, Phi's partial_rotary_factor).
+ */
 export interface RopeSpec {
-  /** [headDim / 2] inverse frequencies, already scaled for the model's rope type. */
+  /** [rotaryDims / 2] inverse frequencies, already scaled for the model's rope type. */
   readonly invFreq: Float32Array;
   readonly headDim: number;
+  /** Leading dims of each head that rotate: 2 · invFreq.length, at most headDim. */
+  readonly rotaryDims: number;
   /** Position of row 0 (non-zero when continuing from a key/value cache). */
   readonly positionOffset: number;
 }
@@ -46,14 +52,26 @@ export interface AttentionOptions {
   /** Key/value heads; query head h reads kv head floor(h / (numHeads / numKvHeads)) (GQA). */
   readonly numKvHeads: number;
   readonly headDim: number;
-  /** Multiplies q·k (head_dim^-0.5 for most models, 1 for T5). */
+  /** Multiplies q·k (head_dim^-0.5 for most models, query_pre_attn_scalar^-0.5 for Gemma, 1 for T5). */
   readonly scale: number;
   /**
-   * Causal mask: query i (absolute position i + keyLength - queryLength) sees keys up to its own
+   * Gemma 2's attention soft-cap: each scaled score s becomes cap·tanh(s / cap), before the position
+   * bias and the mask (transformers' eager gemma2 caps, then adds the mask; no model has both a cap
+   * and a position bias, and T5 adds its bias together with its mask, so the bias comes after).
+   */
+  readonly softCap?: number;
+  /**
+   * Causal mask: query i (absolute position p = i + keyLength - queryLength) sees keys up to its own
    * position. Masked scores are -Infinity; a row with every key masked gets probabilities 0.
    */
   readonly causal: boolean;
-  /** [numHeads, queryLength, keyLength] added to the scaled scores before the mask (T5's relative bias). */
+  /**
+   * Sliding window: query at absolute position p also loses every key k ≤ p − window, so with the
+   * causal mask it sees p − window < k ≤ p (transformers' sliding_window; window 1: itself only).
+   * Positions are absolute, so this holds for cached decoding (fewer queries than keys) too.
+   */
+  readonly slidingWindow?: number;
+  /** [numHeads, queryLength, keyLength] added to the (capped) scores before the mask (T5's relative bias). */
   readonly positionBias?: DeviceTensor;
   /** Also return the scores exactly as they enter the softmax. */
   readonly keepScores: boolean;
@@ -90,9 +108,14 @@ export interface Backend {
   add(a: DeviceTensor, b: DeviceTensor): DeviceTensor;
   /** Elementwise x · factor. */
   scale(x: DeviceTensor, factor: number): DeviceTensor;
+  /** Elementwise cap · tanh(x / cap) (Gemma 2's final-logit soft-cap). */
+  softCap(x: DeviceTensor, cap: number): DeviceTensor;
   /** Per row: (x - mean) / sqrt(var + eps) · weight + bias. */
   layerNorm(x: DeviceTensor, weight: DeviceTensor, bias: DeviceTensor, eps: number): DeviceTensor;
-  /** Per row: x / sqrt(mean(x²) + eps) · weight. */
+  /**
+   * x / sqrt(mean(x²) + eps) · weight over each group of weight.length columns: a whole row, or each
+   * head of a row when the weight has head_dim entries (Qwen3's and Gemma 3's per-head q/k norm).
+   */
   rmsNorm(x: DeviceTensor, weight: DeviceTensor, eps: number): DeviceTensor;
   /** act(gate) · up, elementwise (SwiGLU with silu, gated GELU). */
   gated(gate: DeviceTensor, up: DeviceTensor, activation: PointwiseActivation): DeviceTensor;

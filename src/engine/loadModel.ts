@@ -1,15 +1,21 @@
 /** Opens a model folder (or the built-in demo) into a model plus its tokenizer. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { readConfigFile } from './loader/config';
+import { ModelConfig, readConfigFile } from './loader/config';
+import type { DecoderConfig, DecoderFamily } from './loader/decoderConfig';
 import { DemoModel, DemoTokenizer, isDemoModel } from './demo/demoModel';
 import { EngineError } from './errors';
 import { repoIdFromSnapshotPath } from './hub/cache';
 import type { TransformerModel } from './model';
 import { BartModel } from './models/bart';
 import { BertModel } from './models/bert';
-import { Gpt2Model } from './models/gpt2';
-import { LlamaModel } from './models/llama';
+import { gemmaModel } from './models/gemma';
+import { gpt2Model } from './models/gpt2';
+import { gptNeoxModel } from './models/gptNeox';
+import { llamaModel } from './models/llama';
+import { olmo2Model } from './models/olmo2';
+import { phi3Model } from './models/phi3';
+import { qwen3Model } from './models/qwen3';
 import { T5Model } from './models/t5';
 import { HfTokenizer, TextTokenizer } from './tokenizer';
 import { WeightFile } from './loader/weights';
@@ -22,6 +28,26 @@ export interface LoadedModel {
   readonly source: string;
 }
 
+/** The model file of each RoPE decoder family. */
+const DECODERS: Record<DecoderFamily, (name: string, config: DecoderConfig, weights: WeightFile) => TransformerModel> = {
+  llama: llamaModel, qwen3: qwen3Model, gemma: gemmaModel, gpt_neox: gptNeoxModel, phi3: phi3Model, olmo2: olmo2Model,
+};
+
+function buildModel(name: string, config: ModelConfig, weights: WeightFile): TransformerModel {
+  switch (config.family) {
+    case 'gpt2':
+      return gpt2Model(name, config, weights);
+    case 'bert':
+      return new BertModel(name, config, weights);
+    case 't5':
+      return new T5Model(name, config, weights);
+    case 'bart':
+      return new BartModel(name, config, weights);
+    default:
+      return DECODERS[config.family](name, config, weights);
+  }
+}
+
 export function loadModel(source: string): LoadedModel {
   if (isDemoModel(source)) return { model: new DemoModel(source === 'demo-causal'), tokenizer: new DemoTokenizer(), source };
   const folder = path.resolve(source);
@@ -31,24 +57,7 @@ export function loadModel(source: string): LoadedModel {
   const config = readConfigFile(folder);
   const weights = WeightFile.open(folder);
   const name = repoIdFromSnapshotPath(folder) ?? path.basename(folder); // a cache snapshot is named by its commit
-  let model: TransformerModel;
-  switch (config.family) {
-    case 'gpt2':
-      model = new Gpt2Model(name, config, weights);
-      break;
-    case 'llama':
-      model = new LlamaModel(name, config, weights);
-      break;
-    case 'bert':
-      model = new BertModel(name, config, weights);
-      break;
-    case 't5':
-      model = new T5Model(name, config, weights);
-      break;
-    case 'bart':
-      model = new BartModel(name, config, weights);
-      break;
-  }
+  const model = buildModel(name, config, weights);
   const tokenizer = fs.existsSync(path.join(folder, 'tokenizer.json')) ? HfTokenizer.load(folder) : undefined;
   return { model, tokenizer, source: folder };
 }

@@ -3,7 +3,7 @@
  * results layer by layer, so a consumer can draw layer 0 while layer 1 is still computing.
  */
 import type { Backend } from './backend';
-import type { AttentionStack, ModelInfo } from '../protocol/run';
+import type { AttentionRecipe, AttentionStack, ModelInfo, TraceStageName } from '../protocol/run';
 import type { KvCache } from './kvCache';
 
 export type HiddenStack = 'main' | 'encoder' | 'decoder';
@@ -20,6 +20,11 @@ export interface ForwardWants {
   readonly detail?: { readonly stack: AttentionStack; readonly layer: number };
   readonly hiddenStates?: boolean;
   readonly logits?: boolean;
+  /**
+   * One layer whose attention is traced: it also emits a TraceEvent with every intermediate tensor of
+   * its attention, for all heads (the step-by-step view). Costs a few extra score computations there.
+   */
+  readonly trace?: { readonly stack: AttentionStack; readonly layer: number };
   /**
    * 'f16': attention events carry `probsF16` (IEEE half bits, half the memory: enough for display) and
    * an empty `probs`. Default 'f32' (exports, the numeric tests).
@@ -40,8 +45,8 @@ export interface ForwardRequest {
   readonly step?: number;
 }
 
-export interface AttentionEvent {
-  readonly type: 'attention';
+/** Which attention layer an event is about, its shape, and how it computes its scores. */
+export interface AttentionLayer {
   readonly stack: AttentionStack;
   readonly layer: number;
   readonly numHeads: number;
@@ -49,6 +54,14 @@ export interface AttentionEvent {
   readonly headDim: number;
   readonly queryLength: number;
   readonly keyLength: number;
+  /** How this layer computes its scores: scale, soft-cap, window, RoPE, q/k norm, position bias. */
+  readonly recipe: AttentionRecipe;
+  /** Generation step (0 = the prompt), when generating. */
+  readonly step?: number;
+}
+
+export interface AttentionEvent extends AttentionLayer {
+  readonly type: 'attention';
   /** [numHeads, queryLength, keyLength]; empty when wants.probabilityFormat is 'f16'. */
   readonly probs: Float32Array;
   /** [numHeads, queryLength, keyLength] as float16 bits, when wants.probabilityFormat is 'f16'. */
@@ -61,8 +74,20 @@ export interface AttentionEvent {
   readonly v?: Float32Array;
   /** [queryLength, numHeads · headDim]: P·V per head, the concatenation that W_O multiplies. */
   readonly headOutputs?: Float32Array;
-  /** Generation step (0 = the prompt), when generating. */
-  readonly step?: number;
+}
+
+/** One intermediate tensor of a traced attention layer. */
+export interface TraceStage {
+  readonly name: TraceStageName;
+  /** [rows, heads · head_dim] for vectors, [heads, queries, keys] for scores. */
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/** ForwardWants.trace: one layer's attention, stage by stage, in order of computation (see TraceStageName). */
+export interface TraceEvent extends AttentionLayer {
+  readonly type: 'trace';
+  readonly stages: readonly TraceStage[];
 }
 
 export interface HiddenStateEvent {
@@ -82,7 +107,7 @@ export interface LogitsEvent {
   readonly step?: number;
 }
 
-export type ForwardEvent = AttentionEvent | HiddenStateEvent | LogitsEvent;
+export type ForwardEvent = AttentionEvent | TraceEvent | HiddenStateEvent | LogitsEvent;
 
 export interface TransformerModel {
   readonly info: ModelInfo;
@@ -101,5 +126,7 @@ export function tensorName(event: ForwardEvent, part: 'probs' | 'scores' = 'prob
       return `${event.stack === 'main' ? '' : `${event.stack}_`}hidden_states.${event.index}`;
     case 'logits':
       return 'logits';
+    case 'trace':
+      return `trace.${event.stack}.${event.layer}`;
   }
 }

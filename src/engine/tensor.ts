@@ -69,3 +69,15 @@ export function transpose2d(t: HostTensor): HostTensor {
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = t.data[r * cols + c];
   return { dtype: t.dtype, shape: [cols, rows], data: out };
 }
+
+/** Rows [start, start + count) of a tensor (elements of a 1-D one), keeping the storage dtype. */
+export function sliceRows(t: HostTensor, start: number, count: number): HostTensor {
+  const rest = t.shape.slice(1);
+  const width = numel(rest);
+  return { dtype: t.dtype, shape: [count, ...rest], data: t.data.slice(start * width, (start + count) * width) };
+}
+
+/** A float32 copy of the tensor plus a constant (Gemma's RMSNorm weights store w for a scale of 1 + w). */
+export function plusConstant(t: HostTensor, constant: number): HostTensor {
+  return f32Tensor(t.shape, toFloat32(t).map((x) => x + constant));
+}

@@ -101,6 +101,23 @@ export interface AttentionCase {
   readonly headDim: number;
   readonly causal: boolean;
   readonly bias?: boolean;
+  /** Gemma 2's cap · tanh(s / cap) on the scaled scores. */
+  readonly softCap?: number;
+  readonly slidingWindow?: number;
+}
+
+/** The soft-cap the sweep uses: Gemma 2's value; the largest scores (about 3 standard deviations of 12) lose a sixth of their size. */
+export const SWEEP_SOFT_CAP = 50;
+
+/**
+ * Sliding windows rotated over the causal lengths: none, a single key, Mistral's 8 (in the fixtures),
+ * a window wider than the input, and 13. Five entries and a soft-cap every third length: both periods
+ * are prime to the 8-key panels and 16-query blocks, so each variant meets every block edge.
+ */
+function causalVariant(t: number): Pick<AttentionCase, 'slidingWindow' | 'softCap'> {
+  const windows = [undefined, 1, 8, t + 3, 13];
+  const slidingWindow = windows[t % windows.length];
+  return { ...(slidingWindow !== undefined ? { slidingWindow } : {}), ...(t % 3 === 1 ? { softCap: SWEEP_SOFT_CAP } : {}) };
 }
 
 export const HEAD_DIMS = [8, 16, 64, 80, 128];
@@ -120,26 +137,30 @@ export function attentionSweep(everyLengthTo: number, sampled: number, sampleMax
     return { heads: ratio * kvHeads, kvHeads, headDim: HEAD_DIMS[Math.floor(n / GQA_RATIOS.length) % HEAD_DIMS.length] };
   };
   for (let t = 1; t <= everyLengthTo; t++) {
-    cases.push({ queries: t, keys: t, causal: true, ...config(t) });
-    cases.push({ queries: t, keys: t, causal: false, ...config(t + 7) });
+    cases.push({ queries: t, keys: t, causal: true, ...config(t), ...causalVariant(t) });
+    cases.push({ queries: t, keys: t, causal: false, ...config(t + 7), ...(t % 3 === 2 ? { softCap: SWEEP_SOFT_CAP } : {}) });
   }
   const next = seeded(seed);
   for (let n = 0; n < sampled; n++) {
     const t = everyLengthTo + 1 + Math.floor(next() * (sampleMax - everyLengthTo));
     const ratio = GQA_RATIOS[n % GQA_RATIOS.length];
-    cases.push({ queries: t, keys: t, causal: n % 2 === 0, heads: ratio, kvHeads: 1, headDim: HEAD_DIMS[n % HEAD_DIMS.length] });
+    // Every other long causal case has a window that starts far into the keys.
+    const window = n % 4 === 2 ? { slidingWindow: 100 + n } : {};
+    cases.push({ queries: t, keys: t, causal: n % 2 === 0, heads: ratio, kvHeads: 1, headDim: HEAD_DIMS[n % HEAD_DIMS.length], ...(n % 2 === 0 ? window : {}) });
   }
-  for (const [queries, keys] of [[1, 17], [1, 129], [3, 64], [5, 300], [17, 33]]) {
-    cases.push({ queries, keys, causal: true, ...config(queries + keys) });
+  // Cached decoding (fewer queries than keys): windows count in absolute positions.
+  for (const [queries, keys, slidingWindow] of [[1, 17], [1, 129, 1], [3, 64, 8], [5, 300, 8], [17, 33, 40], [9, 70, 20]]) {
+    cases.push({ queries, keys, causal: true, ...config(queries + keys), ...(slidingWindow ? { slidingWindow } : {}) });
   }
   cases.push({ queries: 45, keys: 45, causal: false, heads: 4, kvHeads: 4, headDim: 8, bias: true });
-  cases.push({ queries: 37, keys: 37, causal: true, heads: 2, kvHeads: 2, headDim: 16, bias: true });
+  cases.push({ queries: 37, keys: 37, causal: true, heads: 2, kvHeads: 2, headDim: 16, bias: true, softCap: SWEEP_SOFT_CAP, slidingWindow: 8 });
   return cases;
 }
 
 export function attentionName(c: AttentionCase): string {
   const shape = c.queries === c.keys ? `T=${c.queries}` : `${c.queries} queries over ${c.keys} keys`;
-  return `${shape}, ${c.heads}/${c.kvHeads} heads of ${c.headDim}, ${c.causal ? 'causal' : 'bidirectional'}${c.bias ? ', position bias' : ''}`;
+  const extras = [c.bias ? 'position bias' : '', c.softCap ? `soft-cap ${c.softCap}` : '', c.slidingWindow ? `window ${c.slidingWindow}` : ''].filter(Boolean);
+  return `${shape}, ${c.heads}/${c.kvHeads} heads of ${c.headDim}, ${c.causal ? 'causal' : 'bidirectional'}${extras.map((e) => `, ${e}`).join('')}`;
 }
 
 /** q, k, v (and a bias) whose scaled scores spread over tens of units: peaked attention. */
@@ -178,6 +199,7 @@ export async function checkAttention(backends: readonly NamedBackend[], c: Atten
   const input = attentionInputs(c, seed);
   const options: AttentionOptions = {
     numHeads: c.heads, numKvHeads: c.kvHeads, headDim: c.headDim, scale: input.scale, causal: c.causal, keepScores: true,
+    softCap: c.softCap, slidingWindow: c.slidingWindow,
   };
   const expected = reference.attention(input.q, input.k, input.v, { ...options, queryLength: c.queries, keyLength: c.keys }, input.bias);
   if (c.keys >= 8) assert.ok(meanRowMax(expected.probs, c.keys) > 0.3, `${attentionName(c)}: the test data is not peaked enough to expose a wrong row`);
@@ -222,11 +244,14 @@ export function rowOpCases(normDims: number, elementCounts: readonly number[]): 
     const x = (b: Backend) => b.fromFloat32(uniform(rows * dim, seeded(dim), 3).map((v, i) => v + (i % 5)), [rows, dim]);
     const weight = uniform(dim, seeded(dim + 1000));
     const bias = uniform(dim, seeded(dim + 2000));
+    // Three heads of `dim` per row: the per-head rmsNorm (Qwen3's q/k norm).
+    const heads = (b: Backend) => b.fromFloat32(uniform(rows * 3 * dim, seeded(dim + 3000), 3).map((v, i) => v + (i % 7)), [rows, 3 * dim]);
     cases.push({
-      name: `layerNorm and rmsNorm, ${rows} rows of ${dim}`,
+      name: `layerNorm and rmsNorm, ${rows} rows of ${dim}; rmsNorm per head of ${dim}`,
       build: (b) => [
         b.layerNorm(x(b), b.upload({ dtype: 'F32', shape: [dim], data: weight }), b.upload({ dtype: 'F32', shape: [dim], data: bias }), 1e-5),
         b.rmsNorm(x(b), b.upload({ dtype: 'F32', shape: [dim], data: weight }), 1e-6),
+        b.rmsNorm(heads(b), b.upload({ dtype: 'F32', shape: [dim], data: weight }), 1e-6),
       ],
       tolerance: { atol: 1e-5, rtol: 1e-5 },
     });
@@ -236,21 +261,24 @@ export function rowOpCases(normDims: number, elementCounts: readonly number[]): 
     const a = uniform(count, seeded(count), 6);
     const c = uniform(count, seeded(count + 1));
     cases.push({
-      name: `add, scale and gated ${activation} over ${count} elements`,
+      name: `add, scale, softCap and gated ${activation} over ${count} elements`,
       build: (b) => [b.add(b.fromFloat32(a, [count]), b.fromFloat32(c, [count])), b.scale(b.fromFloat32(a, [count]), -0.37),
-        b.gated(b.fromFloat32(a, [count]), b.fromFloat32(c, [count]), activation)],
+        b.softCap(b.fromFloat32(a, [count]), 2.5), b.gated(b.fromFloat32(a, [count]), b.fromFloat32(c, [count]), activation)],
       tolerance: tight,
     });
   });
-  for (const [rows, heads, kvHeads, headDim, offset] of [[1, 1, 1, 2, 0], [7, 4, 2, 8, 3], [33, 6, 2, 16, 100], [129, 2, 1, 80, 0], [65, 3, 3, 128, 511]]) {
+  // Partial rotary: GPT-NeoX's 25 % (4 of 16), 20 of 80, 48 of 64; full rotary on the others.
+  for (const [rows, heads, kvHeads, headDim, offset, rotaryDims] of [
+    [1, 1, 1, 2, 0, 2], [7, 4, 2, 8, 3, 8], [33, 6, 2, 16, 100, 4], [129, 2, 1, 80, 0, 20], [65, 3, 3, 128, 511, 128], [40, 4, 4, 64, 7, 48], [3, 2, 1, 16, 1000, 2],
+  ]) {
     const width = (heads + 2 * kvHeads) * headDim;
     const x = uniform(rows * width, seeded(rows), 2);
-    const invFreq = Float32Array.from({ length: headDim / 2 }, (_, i) => 10000 ** (-2 * i / headDim));
+    const invFreq = Float32Array.from({ length: rotaryDims / 2 }, (_, i) => 10000 ** (-2 * i / rotaryDims));
     const parts = [{ width: heads * headDim, rope: true }, { width: kvHeads * headDim, rope: true }, { width: kvHeads * headDim }];
     cases.push({
-      name: `split q|k|v of ${rows} rows (${heads}/${kvHeads} heads of ${headDim}) with RoPE from ${offset}, then concatRows and gather`,
+      name: `split q|k|v of ${rows} rows (${heads}/${kvHeads} heads of ${headDim}) with RoPE on ${rotaryDims} dims from ${offset}, then concatRows and gather`,
       build: (b) => {
-        const [q, k, v] = b.split(b.fromFloat32(x, [rows, width]), parts, { invFreq, headDim, positionOffset: offset });
+        const [q, k, v] = b.split(b.fromFloat32(x, [rows, width]), parts, { invFreq, headDim, rotaryDims, positionOffset: offset });
         const table = b.upload({ dtype: 'F32', shape: [rows, width], data: x });
         const ids = Int32Array.from({ length: rows + 3 }, (_, i) => (i * 5) % rows);
         return [q, k, v, b.concatRows(k, v), b.gather(table, ids)];

@@ -76,7 +76,8 @@ function standInAttention(kind: AttentionStack, ids: readonly number[]): Attenti
   const probs = new Float32Array(2 * T * T);
   probs.set(idealInductionRows(ids));
   probs.set(previous, T * T);
-  return { type: 'attention', stack: kind, layer: 0, numHeads: 2, numKvHeads: 2, headDim: 1, queryLength: T, keyLength: T, probs };
+  return { type: 'attention', stack: kind, layer: 0, numHeads: 2, numKvHeads: 2, headDim: 1, queryLength: T, keyLength: T, probs,
+    recipe: { scale: 1, scaleSource: 'head_dim', causal: true } };
 }
 
 /** A stand-in model (decoder-only or encoder-decoder) and, optionally, a tokenizer that puts BOS = 1 before text. */

@@ -18,6 +18,8 @@ export const FIXTURE_MODELS = [
   'gpt2-sort', 'gpt2-tiny-random', 'gpt2-tiny-random-f16', 'llama-stories260K',
   'qwen2-tiny-random', 'qwen2-tiny-random-f16', 'qwen2-tiny-random-bf16', 'bert-tiny-random',
   't5-tiny-random', 'bart-tiny-random',
+  'qwen3-tiny-random', 'mistral-tiny-random', 'llama3-rope-tiny-random', 'gemma2-tiny-random', 'gemma3-tiny-random',
+  'gptneox-tiny-random', 'phi3-tiny-random', 'olmo2-tiny-random',
 ];
 const REFERENCE_MASK = -1e9;
 
@@ -37,7 +39,7 @@ export async function runCase(loaded: LoadedModel, backend: Backend, meta: { inp
         const shape = [e.numHeads, e.queryLength, e.keyLength];
         put(tensorName(e), shape, e.probs);
         if (e.scores) put(tensorName(e, 'scores'), shape, e.scores);
-      } else {
+      } else if (e.type !== 'trace') {
         put(tensorName(e), [e.rows, e.cols], e.data);
       }
     },

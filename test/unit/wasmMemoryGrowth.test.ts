@@ -34,12 +34,13 @@ const OPS: Record<string, Op> = {
   'linear': (b, a) => b.linear(a, b.upload({ dtype: 'F32', shape: [WIDTH, WIDTH], data: w })),
   'add': (b, a, c) => b.add(a, c),
   'scale': (b, a) => b.scale(a, 0.5),
+  'softCap': (b, a) => b.softCap(a, 3),
   'gated': (b, a, c) => b.gated(a, c, 'silu'),
   'layerNorm': (b, a) => b.layerNorm(a, b.upload({ dtype: 'F32', shape: [WIDTH], data: vector }), b.upload({ dtype: 'F32', shape: [WIDTH], data: vector }), 1e-5),
   'rmsNorm': (b, a) => b.rmsNorm(a, b.upload({ dtype: 'F32', shape: [WIDTH], data: vector }), 1e-6),
   'gather': (b) => b.gather(b.upload({ dtype: 'F32', shape: [ROWS, WIDTH], data: x }), Int32Array.from({ length: 2 * ROWS }, (_, i) => (i * 7) % ROWS)),
   'concatRows': (b, a, c) => b.concatRows(a, c),
-  'split with RoPE': (b, a) => b.split(a, [{ width: 16, rope: true }, { width: 16, rope: true }, { width: 16 }], { invFreq, headDim: 8, positionOffset: 0 }),
+  'split with RoPE': (b, a) => b.split(a, [{ width: 16, rope: true }, { width: 16, rope: true }, { width: 16 }], { invFreq, headDim: 8, rotaryDims: 8, positionOffset: 0 }),
   'attention': (b, a, c) => {
     const [q, k, v] = b.split(a, [{ width: 16 }, { width: 16 }, { width: 16 }]);
     const result = b.attention(q, k, b.add(v, b.split(c, [{ width: 16 }, { width: 32 }])[0]), {

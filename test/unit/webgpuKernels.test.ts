@@ -97,7 +97,7 @@ describe('WebGPU kernels against the CPU reference', function () {
         const width = (heads + 2 * kvHeads) * headDim;
         const invFreq = Float32Array.from({ length: headDim / 2 }, (_, i) => 10000 ** (-2 * i / headDim));
         const parts = [{ width: heads * headDim, rope: true }, { width: kvHeads * headDim, rope: true }, { width: kvHeads * headDim }];
-        await twins('split', (b) => b.split(b.fromFloat32(random(rows * width, 22), [rows, width]), parts, { invFreq, headDim, positionOffset: offset }));
+        await twins('split', (b) => b.split(b.fromFloat32(random(rows * width, 22), [rows, width]), parts, { invFreq, headDim, rotaryDims: headDim, positionOffset: offset }));
         await twins('split without RoPE', (b) => b.split(b.fromFloat32(random(rows * width, 23), [rows, width]), parts.map((p) => ({ width: p.width }))));
         await twins('concatRows of views', (b) => {
           const [, k, v] = b.split(b.fromFloat32(random(rows * width, 24), [rows, width]), parts.map((p) => ({ width: p.width })));

@@ -33,7 +33,7 @@ describe('WebGPU kernels against the JavaScript reference, at every size', funct
     });
   });
 
-  describe(`attention: ${ATTENTION.length} cases (every T 1…300, sampled up to 2,048; head sizes 8…128; GQA 1…8)`, () => {
+  describe(`attention: ${ATTENTION.length} cases (every T 1…300, sampled up to 2,048; head sizes 8…128; GQA 1…8; sliding windows 1, 8, 13, wider than T; soft-cap)`, () => {
     ATTENTION.forEach((c, n) => {
       it(attentionName(c), () => checkAttention(backends, c, n + 1));
     });

@@ -7,11 +7,12 @@
  * Variants: "demo" is bidirectional self-attention; "demo-causal" masks future positions. Either, given
  * a target, runs encoder self-attention, decoder masked self-attention and decoder→encoder cross-attention.
  */
-import type { AttentionOptions, Backend, DeviceTensor } from '../backend';
+import type { Backend, DeviceTensor } from '../backend';
 import { EngineError } from '../errors';
 import type { ForwardEvent, ForwardRequest, TransformerModel } from '../model';
 import type { ModelInfo } from '../../protocol/run';
-import { attendFused, readHidden, readLayer, releaseAttention, throwIfAborted, PerBackend } from '../models/common';
+import { attendCross, attendFused, attentionSetup, releaseAttention } from '../models/attention';
+import { isTraced, readHidden, readLayer, throwIfAborted, PerBackend } from '../models/common';
 import { concatRows, f32Tensor } from '../tensor';
 import type { TokenizedText } from '../../protocol/run';
 import type { TextTokenizer } from '../tokenizer';
@@ -103,7 +104,11 @@ export class DemoModel implements TransformerModel {
 
   private embed(backend: Backend, ids: readonly number[], what: string): DeviceTensor {
     if (ids.length === 0) throw new EngineError('BAD_INPUT', `The ${what} has no tokens.`);
-    if (ids.length > DEMO_MAX_TOKENS) throw new EngineError('TOO_MANY_TOKENS', `The ${what} has ${ids.length} tokens; the demo model takes at most ${DEMO_MAX_TOKENS}.`);
+    if (ids.length > DEMO_MAX_TOKENS) {
+      throw new EngineError('TOO_MANY_TOKENS', `The ${what} has ${ids.length} tokens; the demo model takes at most ${DEMO_MAX_TOKENS}.`, {
+        remedies: ['shorter-input'], details: { part: what === 'target' ? 'target' : 'input', tokens: ids.length, limit: DEMO_MAX_TOKENS },
+      });
+    }
     const x = sinusoidalPositions(ids.length, D);
     ids.forEach((id, t) => {
       const token = this.vocabulary.tokenOf(id);
@@ -118,35 +123,42 @@ export class DemoModel implements TransformerModel {
     const w = this.weights.get(backend);
     const { wants, signal } = request;
     const base = { numHeads: DEMO_HEADS, numKvHeads: DEMO_HEADS, headDim: HEAD_DIM, scale: 1 / Math.sqrt(HEAD_DIM), keepScores: !!wants.scores };
+    const setup = (causal: boolean) => attentionSetup({ ...base, causal }, { scaleSource: 'head_dim' });
     const seq2seq = request.decoderIds !== undefined;
     const stack = seq2seq ? 'encoder' : 'main';
     const source = this.embed(backend, request.ids, seq2seq ? 'source' : 'input');
     if (wants.hiddenStates) yield await readHidden(backend, stack, 0, source);
     // The source side: bidirectional in seq2seq (an encoder), else as the variant says.
-    const selfAttn = attendFused(backend, backend.linear(source, w.self.qkv), { ...base, causal: !seq2seq && this.causal });
+    const sourceStack = seq2seq ? 'encoder' : 'self';
+    const sourceQkv = backend.linear(source, w.self.qkv);
+    const selfAttn = attendFused(backend, sourceQkv, setup(!seq2seq && this.causal), undefined, isTraced(wants, sourceStack, 0));
     const encoded = backend.linear(selfAttn.result.context, w.self.o, { residual: source });
-    yield* await readLayer(backend, seq2seq ? 'encoder' : 'self', 0, selfAttn, wants, { stack, index: 1, tensor: encoded });
+    yield* await readLayer(backend, sourceStack, 0, selfAttn, wants, { stack, index: 1, tensor: encoded });
     releaseAttention(backend, selfAttn);
-    if (!request.decoderIds) return;
+    backend.release([sourceQkv]);
+    if (!request.decoderIds) {
+      backend.release([encoded, source]);
+      return;
+    }
 
     throwIfAborted(signal);
     const target = this.embed(backend, request.decoderIds, 'target');
     if (wants.hiddenStates) yield await readHidden(backend, 'decoder', 0, target);
-    const maskedAttn = attendFused(backend, backend.linear(target, w.decoderSelf.qkv), { ...base, causal: true });
+    const targetQkv = backend.linear(target, w.decoderSelf.qkv);
+    const maskedAttn = attendFused(backend, targetQkv, setup(true), undefined, isTraced(wants, 'decoder', 0));
     const decoded = backend.linear(maskedAttn.result.context, w.decoderSelf.o, { residual: target });
     yield* await readLayer(backend, 'decoder', 0, maskedAttn, wants);
     releaseAttention(backend, maskedAttn);
+    backend.release([targetQkv]);
 
     // Cross-attention: queries from the decoder, keys and values from the encoder output.
-    const crossOptions: AttentionOptions = { ...base, causal: false };
     const queries = backend.linear(decoded, w.cross.q);
     const kv = backend.linear(encoded, w.cross.kv);
     const [keys, values] = backend.split(kv, [{ width: D }, { width: D }]);
-    const crossResult = backend.attention(queries, keys, values, crossOptions);
-    const cross = { q: queries, k: keys, v: values, result: crossResult, options: crossOptions };
-    const out = backend.linear(crossResult.context, w.cross.o, { residual: decoded });
+    const cross = attendCross(backend, queries, { k: keys, v: values }, setup(false), isTraced(wants, 'cross', 0));
+    const out = backend.linear(cross.result.context, w.cross.o, { residual: decoded });
     yield* await readLayer(backend, 'cross', 0, cross, wants, { stack: 'decoder', index: 1, tensor: out });
     releaseAttention(backend, cross);
-    backend.release([kv, out, decoded, encoded, source, target]);
+    backend.release([kv, keys, values, out, decoded, encoded, source, target]);
   }
 }

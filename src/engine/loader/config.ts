@@ -1,31 +1,25 @@
 /**
  * Reads config.json into one normalized shape per architecture family, accepting both the
  * transformers-4 and transformers-5 layouts (rope_theta vs rope_parameters, torch_dtype vs dtype).
- * Every missing or nonsensical field is reported by name.
+ * Every missing or nonsensical field is reported by name. The RoPE decoders are read in
+ * decoderConfig.ts (RoPE itself in ropeConfig.ts), the encoder-decoders in seq2seqConfig.ts.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigReader, Raw } from './configReader';
 import { EngineError } from '../errors';
 import { Seq2SeqConfig, bartConfig, t5Config } from './seq2seqConfig';
+import { DECODER_MODEL_TYPES, DecoderConfig, DecoderModelType, decoderConfig } from './decoderConfig';
 
-export type { Activation, CommonConfig, RopeSettings } from './configReader';
-import type { Activation, CommonConfig, RopeSettings } from './configReader';
+export type { Activation, CommonConfig } from './configReader';
+export type { RopeSettings } from './ropeConfig';
+export type { DecoderConfig } from './decoderConfig';
+import type { Activation, CommonConfig } from './configReader';
 
 export interface Gpt2Config extends CommonConfig {
   readonly family: 'gpt2';
   readonly activation: Activation;
   readonly layerNormEps: number;
-}
-
-export interface LlamaConfig extends CommonConfig {
-  readonly family: 'llama';
-  readonly numKvHeads: number;
-  readonly rmsNormEps: number;
-  readonly rope: RopeSettings;
-  readonly attentionBias: boolean;
-  readonly mlpBias: boolean;
-  readonly activation: Activation;
 }
 
 export interface BertConfig extends CommonConfig {
@@ -35,9 +29,9 @@ export interface BertConfig extends CommonConfig {
   readonly typeVocabSize: number;
 }
 
-export type ModelConfig = Gpt2Config | LlamaConfig | BertConfig | Seq2SeqConfig;
+export type ModelConfig = Gpt2Config | DecoderConfig | BertConfig | Seq2SeqConfig;
 
-export const SUPPORTED_MODEL_TYPES = ['gpt2', 'llama', 'qwen2', 'bert', 't5', 'bart', 'marian'] as const;
+export const SUPPORTED_MODEL_TYPES = ['gpt2', ...DECODER_MODEL_TYPES, 'bert', 't5', 'bart', 'marian'] as const;
 
 export function readConfigFile(folder: string): ModelConfig {
   const file = path.join(folder, 'config.json');
@@ -59,12 +53,10 @@ export function readConfigFile(folder: string): ModelConfig {
 export function parseConfig(raw: Raw, file: string): ModelConfig {
   const r = new ConfigReader(raw, file);
   const modelType = raw.model_type;
+  if ((DECODER_MODEL_TYPES as readonly unknown[]).includes(modelType)) return decoderConfig(r, modelType as DecoderModelType);
   switch (modelType) {
     case 'gpt2':
       return gpt2Config(r);
-    case 'llama':
-    case 'qwen2':
-      return llamaConfig(r, modelType);
     case 'bert':
       return bertConfig(r);
     case 't5':
@@ -76,6 +68,7 @@ export function parseConfig(raw: Raw, file: string): ModelConfig {
       throw new EngineError(
         'UNSUPPORTED_ARCHITECTURE',
         `${file}: model_type ${JSON.stringify(modelType)} is not supported. Supported: ${SUPPORTED_MODEL_TYPES.join(', ')}.`,
+        { details: { file, field: 'model_type' } },
       );
   }
 }
@@ -101,36 +94,6 @@ function gpt2Config(r: ConfigReader): Gpt2Config {
     eosTokenIds: r.idList('eos_token_id'),
     activation: r.activation('activation_function', 'gelu_new'),
     layerNormEps: r.num('layer_norm_epsilon', 1e-5),
-  };
-}
-
-function llamaConfig(r: ConfigReader, modelType: 'llama' | 'qwen2'): LlamaConfig {
-  const hiddenSize = r.int('hidden_size');
-  const numHeads = r.int('num_attention_heads');
-  const numKvHeads = r.int('num_key_value_heads', numHeads);
-  r.divides('num_key_value_heads', numHeads, numKvHeads, 'num_attention_heads');
-  const headDim = r.has('head_dim') ? r.int('head_dim') : hiddenSize / numHeads;
-  if (!Number.isInteger(headDim) || headDim % 2 !== 0) r.reject('head_dim', `must be an even integer for RoPE, not ${headDim}`);
-  return {
-    family: 'llama',
-    modelType,
-    vocabSize: r.int('vocab_size'),
-    hiddenSize,
-    numLayers: r.int('num_hidden_layers'),
-    numHeads,
-    numKvHeads,
-    headDim,
-    intermediateSize: r.int('intermediate_size'),
-    maxPositions: r.int('max_position_embeddings', 2048),
-    tieWordEmbeddings: r.bool('tie_word_embeddings', modelType === 'qwen2'),
-    dtype: r.dtype(),
-    eosTokenIds: r.idList('eos_token_id'),
-    rmsNormEps: r.num('rms_norm_eps', 1e-6),
-    rope: r.rope(),
-    // Qwen2 always has q/k/v biases; Llama only when attention_bias says so (then o_proj too).
-    attentionBias: modelType === 'qwen2' ? true : r.bool('attention_bias', false),
-    mlpBias: r.bool('mlp_bias', false),
-    activation: r.activation('hidden_act', 'silu'),
   };
 }
 

@@ -3,15 +3,6 @@ import { EngineError } from '../errors';
 
 export type Activation = 'gelu_erf' | 'gelu_tanh' | 'relu' | 'silu';
 
-export interface RopeSettings {
-  readonly theta: number;
-  readonly type: 'default' | 'linear' | 'llama3';
-  readonly factor: number;
-  readonly lowFreqFactor: number;
-  readonly highFreqFactor: number;
-  readonly originalMaxPositions: number;
-}
-
 /** The fields every architecture's config has, normalized. */
 export interface CommonConfig {
   readonly modelType: string;
@@ -33,14 +24,38 @@ export class ConfigReader {
   constructor(
     private readonly raw: Raw,
     private readonly file: string,
+    /** For a nested object: its path, so messages name "rope_scaling.factor". */
+    private readonly path = '',
   ) {}
 
   reject(field: string, why: string): never {
-    throw new EngineError('BAD_CONFIG', `${this.file}: field "${field}" ${why}.`);
+    const name = this.path + field;
+    throw new EngineError('BAD_CONFIG', `${this.file}: field "${name}" ${why}.`, { details: { file: this.file, field: name } });
+  }
+
+  /** A nested object (rope_scaling, rope_parameters …) read with the same checks; undefined when absent or null. */
+  nested(field: string): ConfigReader | undefined {
+    const v = this.raw[field];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v)) this.reject(field, `must be an object, not ${JSON.stringify(v)}`);
+    return new ConfigReader(v as Raw, this.file, `${this.path}${field}.`);
+  }
+
+  /** A list of strings (layer_types); undefined when absent or null. */
+  strList(field: string): string[] | undefined {
+    const v = this.raw[field];
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) this.reject(field, `must be a list of strings, not ${JSON.stringify(v)}`);
+    return v as string[];
   }
 
   has(field: string): boolean {
     return this.raw[field] !== undefined && this.raw[field] !== null;
+  }
+
+  /** The field is written in the file, possibly as null (which can differ from a default: "sliding_window": null). */
+  declares(field: string): boolean {
+    return this.raw[field] !== undefined;
   }
 
   int(field: string, fallback?: number): number {
@@ -113,24 +128,4 @@ export class ConfigReader {
   divides(field: string, whole: number, part: number, wholeName: string): void {
     if (whole % part !== 0) this.reject(field, `(${part}) must divide ${wholeName} (${whole})`);
   }
-
-  rope(): RopeSettings {
-    // transformers 5 nests everything in rope_parameters; 4 has rope_theta + optional rope_scaling.
-    const params = (this.raw.rope_parameters ?? this.raw.rope_scaling ?? {}) as Raw;
-    const theta = (params.rope_theta ?? this.raw.rope_theta ?? 10000) as number;
-    if (typeof theta !== 'number' || !(theta > 0)) this.reject('rope_theta', `must be a positive number, not ${JSON.stringify(theta)}`);
-    const type = String(params.rope_type ?? params.type ?? 'default');
-    if (type !== 'default' && type !== 'linear' && type !== 'llama3') {
-      this.reject('rope_parameters.rope_type', `is "${type}"; supported RoPE types are default, linear and llama3`);
-    }
-    return {
-      theta,
-      type,
-      factor: Number(params.factor ?? 1),
-      lowFreqFactor: Number(params.low_freq_factor ?? 1),
-      highFreqFactor: Number(params.high_freq_factor ?? 4),
-      originalMaxPositions: Number(params.original_max_position_embeddings ?? 8192),
-    };
-  }
 }
-

@@ -8,7 +8,9 @@ import type { BartConfig } from '../loader/seq2seqConfig';
 import { HostTensor, concatRows, f32Tensor } from '../tensor';
 import type { WeightFile } from '../loader/weights';
 import type { LayerCache } from '../kvCache';
-import { PerBackend, attendFused, positions } from './common';
+import type { ForwardWants } from '../model';
+import { attendCross, attendFused } from './attention';
+import { PerBackend, isTraced, positions } from './common';
 import { CrossKeys, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
 
 type Norm = [DeviceTensor, DeviceTensor];
@@ -120,8 +122,8 @@ export class BartModel extends Seq2SeqModel<BartConfig> {
     });
   }
 
-  options(causal: boolean, keepScores: boolean) {
-    return this.attentionOptions(1 / Math.sqrt(this.config.headDim), causal, keepScores);
+  setup(causal: boolean, keepScores: boolean) {
+    return this.attentionSetup('head_dim', causal, keepScores);
   }
 }
 
@@ -154,11 +156,11 @@ class BartStacks implements Seq2SeqStacks {
     return this.embed(ids, 0, this.w.encoderPositions, this.w.encoderEmbedNorm);
   }
 
-  encoderLayer(l: number, x: DeviceTensor, keepScores: boolean) {
+  encoderLayer(l: number, x: DeviceTensor, wants: ForwardWants) {
     const b = this.b;
     const layer = this.w.encoder[l];
     const qkv = b.linear(x, layer.self.qkv, { bias: layer.self.qkvBias });
-    const attention = attendFused(b, qkv, this.model.options(false, keepScores));
+    const attention = attendFused(b, qkv, this.model.setup(false, !!wants.scores), undefined, isTraced(wants, 'encoder', l));
     const sum = b.linear(attention.result.context, layer.self.o, { bias: layer.self.oBias, residual: x });
     const h = b.layerNorm(sum, layer.selfNorm[0], layer.selfNorm[1], this.c.layerNormEps);
     const out = this.feedForward(layer, h);
@@ -182,17 +184,16 @@ class BartStacks implements Seq2SeqStacks {
     return { k, v };
   }
 
-  decoderLayer(l: number, x: DeviceTensor, cross: CrossKeys, cache: LayerCache, _offset: number, keepScores: boolean) {
+  decoderLayer(l: number, x: DeviceTensor, cross: CrossKeys, cache: LayerCache, _offset: number, wants: ForwardWants) {
     const b = this.b;
     const eps = this.c.layerNormEps;
     const layer = this.w.decoder[l];
     const qkv = b.linear(x, layer.self.qkv, { bias: layer.self.qkvBias });
-    const selfAttention = attendFused(b, qkv, this.model.options(true, keepScores), undefined, cache);
+    const selfAttention = attendFused(b, qkv, this.model.setup(true, !!wants.scores), cache, isTraced(wants, 'decoder', l));
     const sum = b.linear(selfAttention.result.context, layer.self.o, { bias: layer.self.oBias, residual: x });
     const h = b.layerNorm(sum, layer.selfNorm[0], layer.selfNorm[1], eps);
     const q = b.linear(h, layer.cross!.q, { bias: layer.cross!.qBias });
-    const crossOptions = this.model.options(false, keepScores);
-    const crossAttention = { q, k: cross.k, v: cross.v, result: b.attention(q, cross.k, cross.v, crossOptions), options: crossOptions, cached: true };
+    const crossAttention = attendCross(b, q, cross, this.model.setup(false, !!wants.scores), isTraced(wants, 'cross', l));
     const crossSum = b.linear(crossAttention.result.context, layer.cross!.o, { bias: layer.cross!.oBias, residual: h });
     const h2 = b.layerNorm(crossSum, layer.crossNorm![0], layer.crossNorm![1], eps);
     const out = this.feedForward(layer, h2);

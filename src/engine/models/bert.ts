@@ -6,7 +6,8 @@ import type { ModelInfo } from '../../protocol/run';
 import { EngineError } from '../errors';
 import { HostTensor, concatRows } from '../tensor';
 import type { WeightFile } from '../loader/weights';
-import { PerBackend, attendFused, checkIds, positions, readHidden, readLayer, readLogits, releaseAttention, throwIfAborted } from './common';
+import { attendFused, attentionSetup, releaseAttention } from './attention';
+import { PerBackend, checkIds, isTraced, positions, readHidden, readLayer, readLogits, throwIfAborted } from './common';
 
 type Norm = [DeviceTensor, DeviceTensor];
 
@@ -108,12 +109,15 @@ export class BertModel implements TransformerModel {
     let x = backend.layerNorm(sum, w.embedNorm[0], w.embedNorm[1], c.layerNormEps);
     backend.release([...parts, wordAndPosition, sum]);
     if (wants.hiddenStates) yield await readHidden(backend, 'main', 0, x);
-    const options = { numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim), causal: false, keepScores: !!wants.scores };
+    const setup = attentionSetup(
+      { numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim), causal: false, keepScores: !!wants.scores },
+      { scaleSource: 'head_dim' },
+    );
     for (let l = 0; l < c.numLayers; l++) {
       throwIfAborted(signal);
       const L = w.layers[l];
       const qkv = backend.linear(x, L.qkv, { bias: L.qkvBias });
-      const attn = attendFused(backend, qkv, options);
+      const attn = attendFused(backend, qkv, setup, undefined, isTraced(wants, 'self', l));
       const projected = backend.linear(attn.result.context, L.attnOut, { bias: L.attnOutBias, residual: x });
       const a = backend.layerNorm(projected, L.attnNorm[0], L.attnNorm[1], c.layerNormEps);
       const inter = backend.linear(a, L.inter, { bias: L.interBias, activation: c.activation });

@@ -1,10 +1,14 @@
-/** RoPE inverse frequencies as transformers computes them (float32 arithmetic), per rope type. */
+/**
+ * RoPE inverse frequencies as transformers computes them (float32 arithmetic), per rope type. With
+ * partial rotary the frequencies span the rotating dims only: theta^(-2i / rotaryDims).
+ */
 import type { RopeSettings } from '../loader/config';
 
-export function ropeInverseFrequencies(headDim: number, rope: RopeSettings): Float32Array {
+export function ropeInverseFrequencies(rope: RopeSettings): Float32Array {
   const f = Math.fround;
-  const invFreq = new Float32Array(headDim / 2);
-  for (let i = 0; i < headDim / 2; i++) invFreq[i] = f(1 / f(Math.pow(rope.theta, f((2 * i) / headDim))));
+  const dims = rope.rotaryDims;
+  const invFreq = new Float32Array(dims / 2);
+  for (let i = 0; i < dims / 2; i++) invFreq[i] = f(1 / f(Math.pow(rope.theta, f((2 * i) / dims))));
   if (rope.type === 'linear') return invFreq.map((x) => x / rope.factor);
   if (rope.type === 'llama3') return llama3Scaling(invFreq, rope);
   return invFreq;

@@ -5,10 +5,11 @@
  */
 import type { AttentionOptions, Backend, DeviceTensor } from '../backend';
 import type { Seq2SeqConfig } from '../loader/seq2seqConfig';
-import type { ForwardEvent, ForwardRequest, TransformerModel } from '../model';
-import type { ModelInfo } from '../../protocol/run';
+import type { ForwardEvent, ForwardRequest, ForwardWants, TransformerModel } from '../model';
+import type { AttentionRecipe, ModelInfo } from '../../protocol/run';
 import { KvCache, type LayerCache } from '../kvCache';
-import { PerBackend, ProjectedAttention, checkIds, readHidden, readLayer, readLogits, releaseAttention, throwIfAborted } from './common';
+import { ProjectedAttention, attentionSetup, releaseAttention, type AttentionSetup } from './attention';
+import { PerBackend, checkIds, readHidden, readLayer, readLogits, throwIfAborted } from './common';
 import { EngineError } from '../errors';
 
 export interface CrossKeys {
@@ -27,16 +28,19 @@ export interface DecoderLayerOutput {
   readonly crossAttention: ProjectedAttention;
 }
 
-/** One family's layers on one backend. Every method returns new tensors; inputs stay owned by the caller. */
+/**
+ * One family's layers on one backend. Every method returns new tensors; inputs stay owned by the caller.
+ * `wants` says whether scores are kept and which layer is traced (isTraced).
+ */
 export interface Seq2SeqStacks {
   embedEncoder(ids: Int32Array): DeviceTensor;
-  encoderLayer(layer: number, x: DeviceTensor, keepScores: boolean): LayerOutput;
+  encoderLayer(layer: number, x: DeviceTensor, wants: ForwardWants): LayerOutput;
   /** Final norm (T5) or the input itself (BART). */
   finishEncoder(x: DeviceTensor): DeviceTensor;
   /** Decoder embeddings for ids starting at position `offset`. */
   embedDecoder(ids: Int32Array, offset: number): DeviceTensor;
   crossKeys(layer: number, encoderOutput: DeviceTensor): CrossKeys;
-  decoderLayer(layer: number, x: DeviceTensor, cross: CrossKeys, cache: LayerCache, offset: number, keepScores: boolean): DecoderLayerOutput;
+  decoderLayer(layer: number, x: DeviceTensor, cross: CrossKeys, cache: LayerCache, offset: number, wants: ForwardWants): DecoderLayerOutput;
   /** Final norm (T5) or the input itself (BART): the last decoder hidden state. */
   finishDecoder(x: DeviceTensor): DeviceTensor;
   logits(hidden: DeviceTensor): DeviceTensor;
@@ -55,9 +59,12 @@ export abstract class Seq2SeqModel<C extends Seq2SeqConfig> implements Transform
     };
   }
 
-  protected attentionOptions(scale: number, causal: boolean, keepScores: boolean, positionBias?: DeviceTensor): AttentionOptions {
+  /** The setup of one attention: T5 has no scaling (scale 1) and a relative position bias, BART head_dim^-0.5. */
+  protected attentionSetup(scaleSource: AttentionRecipe['scaleSource'], causal: boolean, keepScores: boolean, positionBias?: DeviceTensor): AttentionSetup {
     const c = this.config;
-    return { numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim, scale, causal, keepScores, positionBias };
+    const scale = scaleSource === 'none' ? 1 : 1 / Math.sqrt(c.headDim);
+    const options: AttentionOptions = { numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim, scale, causal, keepScores, positionBias };
+    return attentionSetup(options, { scaleSource });
   }
 
   async *forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent> {
@@ -73,12 +80,12 @@ export abstract class Seq2SeqModel<C extends Seq2SeqConfig> implements Transform
       backend.release([encoderOutput]);
     }
     const offset = cache.length;
-    const decoderIds = checkIds(request.decoderIds, c.vocabSize, c.maxPositions - offset, 'target');
+    const decoderIds = checkIds(request.decoderIds, c.vocabSize, c.maxPositions, 'target', offset);
     let x = s.embedDecoder(decoderIds, offset);
     if (wants.hiddenStates) yield await readHidden(backend, 'decoder', 0, x);
     for (let l = 0; l < c.numDecoderLayers; l++) {
       throwIfAborted(signal);
-      const { out, selfAttention, crossAttention } = s.decoderLayer(l, x, cache.cross[l], cache.layer(l), offset, !!wants.scores);
+      const { out, selfAttention, crossAttention } = s.decoderLayer(l, x, cache.cross[l], cache.layer(l), offset, wants);
       backend.release([x]);
       x = out;
       yield* await readLayer(backend, 'decoder', l, selfAttention, wants, undefined, step);
@@ -106,7 +113,7 @@ export abstract class Seq2SeqModel<C extends Seq2SeqConfig> implements Transform
     if (wants.hiddenStates) yield await readHidden(backend, 'encoder', 0, x);
     for (let l = 0; l < c.numLayers; l++) {
       throwIfAborted(signal);
-      const { out, attention } = s.encoderLayer(l, x, !!wants.scores);
+      const { out, attention } = s.encoderLayer(l, x, wants);
       backend.release([x]);
       x = out;
       const last = l === c.numLayers - 1;

@@ -8,7 +8,9 @@ import type { T5Config } from '../loader/seq2seqConfig';
 import { HostTensor, concatRows, toFloat32 } from '../tensor';
 import type { WeightFile } from '../loader/weights';
 import type { LayerCache } from '../kvCache';
-import { PerBackend, attendFused } from './common';
+import type { ForwardWants } from '../model';
+import { attendCross, attendFused } from './attention';
+import { PerBackend, isTraced } from './common';
 import { CrossKeys, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
 
 /** transformers' _relative_position_bucket for one (key − query) distance. */
@@ -115,9 +117,9 @@ export class T5Model extends Seq2SeqModel<T5Config> {
     });
   }
 
-  /** Exposed to the stacks: the shared attention options with T5's unit scale. */
-  options(causal: boolean, keepScores: boolean, bias?: DeviceTensor) {
-    return this.attentionOptions(1, causal, keepScores, bias);
+  /** Exposed to the stacks: the shared attention setup with T5's unit scale. */
+  setup(causal: boolean, keepScores: boolean, bias?: DeviceTensor) {
+    return this.attentionSetup('none', causal, keepScores, bias);
   }
 }
 
@@ -171,12 +173,12 @@ class T5Stacks implements Seq2SeqStacks {
     return out;
   }
 
-  encoderLayer(l: number, x: DeviceTensor, keepScores: boolean) {
+  encoderLayer(l: number, x: DeviceTensor, wants: ForwardWants) {
     const b = this.b;
     const layer = this.w.encoder[l];
     const n = b.rmsNorm(x, layer.selfNorm, this.c.layerNormEps);
     const qkv = b.linear(n, layer.self.qkv);
-    const attention = attendFused(b, qkv, this.model.options(false, keepScores, this.encoderBias));
+    const attention = attendFused(b, qkv, this.model.setup(false, !!wants.scores, this.encoderBias), undefined, isTraced(wants, 'encoder', l));
     const h = b.linear(attention.result.context, layer.self.o, { residual: x });
     const out = this.feedForward(layer, h);
     b.release([n, qkv, h]);
@@ -200,7 +202,7 @@ class T5Stacks implements Seq2SeqStacks {
     return { k, v };
   }
 
-  decoderLayer(l: number, x: DeviceTensor, cross: CrossKeys, cache: LayerCache, offset: number, keepScores: boolean) {
+  decoderLayer(l: number, x: DeviceTensor, cross: CrossKeys, cache: LayerCache, offset: number, wants: ForwardWants) {
     const b = this.b;
     const c = this.c;
     const layer = this.w.decoder[l];
@@ -208,12 +210,11 @@ class T5Stacks implements Seq2SeqStacks {
     const qkv = b.linear(n, layer.self.qkv);
     const keyLength = offset + x.shape[0];
     const bias = this.bias(this.w.decoderTable, x.shape[0], keyLength, offset, false);
-    const selfAttention = attendFused(b, qkv, this.model.options(true, keepScores, bias), undefined, cache);
+    const selfAttention = attendFused(b, qkv, this.model.setup(true, !!wants.scores, bias), cache, isTraced(wants, 'decoder', l));
     const h = b.linear(selfAttention.result.context, layer.self.o, { residual: x });
     const cn = b.rmsNorm(h, layer.crossNorm!, c.layerNormEps);
     const q = b.linear(cn, layer.cross!.q);
-    const crossOptions = this.model.options(false, keepScores);
-    const crossAttention = { q, k: cross.k, v: cross.v, result: b.attention(q, cross.k, cross.v, crossOptions), options: crossOptions, cached: true };
+    const crossAttention = attendCross(b, q, cross, this.model.setup(false, !!wants.scores), isTraced(wants, 'cross', l));
     const h2 = b.linear(crossAttention.result.context, layer.cross!.o, { residual: h });
     const out = this.feedForward(layer, h2);
     b.release([n, qkv, bias, h, cn, h2]);

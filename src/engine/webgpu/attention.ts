@@ -1,14 +1,15 @@
 /**
  * Attention that writes its probabilities (cpu/reference/attention.ts), one dispatch: a workgroup owns 4
  * query rows of one head and walks all their keys three times:
- *   1. scores  s = (q·k)·scale + bias, written to `probs` (and `scores`), running row maximum;
+ *   1. scores  s = softCap((q·k)·scale) + bias, written to `probs` (and `scores`), running row maximum;
  *   2. e = exp(s − max) in place, row sums;
  *   3. p = e / sum written as the probabilities, and P·V accumulated from a tile of p staged in
  *      workgroup memory, so the context needs no second kernel.
  * Each thread re-reads only values it wrote itself between passes, so only the reductions and the
  * p tile need barriers. Masked keys get probability 0 and score −∞ (passed in as a uniform: WGSL has
  * no infinity literal); arithmetic never touches the causal mask's −∞, so fast-math compilers cannot
- * break it. A row whose keys are all masked (causally or by a bias of −∞) keeps zeros.
+ * break it. A row whose keys are all masked (causally or by a bias of −∞) keeps zeros. A sliding window
+ * gives each row a first visible key as well as a last; the passes start at the earliest of the four.
  * GQA: head h reads kv head ⌊h / (H / Hkv)⌋.
  * probs/scores/bias larger than one binding are split by rows of [H·Tq, Tk], one dispatch per window.
  */
@@ -17,6 +18,7 @@ import { gpuFailure } from './gpuDevice';
 import { GpuTensor } from './gpuTensor';
 import { KernelProgram, rowWindows, wholeBinding, windowBinding } from './program';
 import type { GpuRuntime } from './runtime';
+import { softCapFunction } from './wgsl';
 
 const GROUP = 64;
 const ROWS = 4;
@@ -39,6 +41,9 @@ export function attention(rt: GpuRuntime, q: GpuTensor, k: GpuTensor, v: GpuTens
   if (bias && bias.shape.join() !== `${H},${Tq},${Tk}`) throw new Error(`attention: position bias [${bias.shape}] for [${H}, ${Tq}, ${Tk}]`);
   if (D > MAX_HEAD_DIM) throw gpuFailure(`the attention kernel supports head sizes up to ${MAX_HEAD_DIM}, not ${D}`);
 
+  if (o.slidingWindow !== undefined && !(Number.isInteger(o.slidingWindow) && o.slidingWindow > 0)) throw new Error(`attention: sliding window ${o.slidingWindow}`);
+  if (o.softCap !== undefined && !(o.softCap > 0)) throw new Error(`attention: soft-cap ${o.softCap}`);
+
   const headCapacity = Math.max(GROUP, 2 ** Math.ceil(Math.log2(D)));
   const program = attentionProgram(headCapacity, !!bias, o.keepScores);
   const limits = rt.gpu.limits;
@@ -52,7 +57,7 @@ export function attention(rt: GpuRuntime, q: GpuTensor, k: GpuTensor, v: GpuTens
       program,
       uniformValues: [
         Tq, Tk, H / Hkv, D, q.offset, q.rowStride, k.offset, k.rowStride, v.offset, v.rowStride,
-        H * D, o.scale, o.causal ? 1 : 0, w.start, w.start + w.count, firstHead, -Infinity,
+        H * D, o.scale, o.causal ? 1 : 0, w.start, w.start + w.count, firstHead, -Infinity, o.softCap ?? 0, o.slidingWindow ?? 0,
       ],
       buffers: [
         wholeBinding(q, limits), wholeBinding(k, limits), wholeBinding(v, limits),
@@ -75,13 +80,14 @@ function attentionProgram(headCapacity: number, hasBias: boolean, keepScores: bo
   const perThread = headCapacity / GROUP;
   return {
     label: 'attention',
+    // The soft-cap is a uniform (0: none), not a variant: each variant costs lavapipe seconds to compile.
     cacheKey: `attention:${headCapacity}:${hasBias ? 'bias' : ''}:${keepScores ? 'scores' : ''}`,
     uniforms: [
       ['Tq', 'u32'], ['Tk', 'u32'], ['group', 'u32'], ['D', 'u32'],
       ['qOffset', 'u32'], ['qStride', 'u32'], ['kOffset', 'u32'], ['kStride', 'u32'], ['vOffset', 'u32'], ['vStride', 'u32'],
       ['contextStride', 'u32'], ['scale', 'f32'], ['causal', 'u32'], ['rowStart', 'u32'], ['rowEnd', 'u32'], ['firstHead', 'u32'],
       // −∞ for masked scores: WGSL has no infinity literal and rejects one in a constant expression.
-      ['maskedScore', 'f32'],
+      ['maskedScore', 'f32'], ['softCap', 'f32'], ['window', 'u32'],
     ],
     bindings: [
       { name: 'q', type: 'array<f32>' }, { name: 'k', type: 'array<f32>' }, { name: 'v', type: 'array<f32>' },
@@ -107,6 +113,8 @@ fn workgroupMax(value: vec4<f32>, lid: u32) -> vec4<f32> {
   workgroupBarrier();
   return result;
 }
+
+${softCapFunction('vec4<f32>', 'u.softCap')}
 
 fn workgroupSum(value: vec4<f32>, lid: u32) -> vec4<f32> {
   partial[lid] = value;
@@ -138,18 +146,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (u.causal != 0u) { ends = clamp(vec4<i32>(rows) + i32(u.Tk) - i32(u.Tq) + 1, vec4<i32>(0), vec4<i32>(i32(u.Tk))); }
   let visible = select(vec4<u32>(0u), vec4<u32>(ends), inWindow);
   let keys = max(max(visible.x, visible.y), max(visible.z, visible.w));
+  // Sliding window: each row's first visible key (0 without a window), at most its end.
+  var begins = vec4<i32>(0);
+  if (u.window != 0u) { begins = max(vec4<i32>(rows) + i32(u.Tk) - i32(u.Tq) - i32(u.window) + 1, vec4<i32>(0)); }
+  let starts = min(vec4<u32>(begins), visible);
+  let firsts = select(vec4<u32>(keys), starts, inWindow);
+  let lo = min(min(firsts.x, firsts.y), min(firsts.z, firsts.w));
   // Rows outside the window get a harmless base; every access to them is masked anyway.
   let rowBase = select(vec4<u32>(0u), (flat - u.rowStart) * u.Tk, inWindow);
   workgroupBarrier();
 
   // 1. Scores, and the mask for keys a row does not see.
   var rowMax = vec4<f32>(-3.4e38);
-  for (var j = lid; j < keys; j += G) {
+  for (var j = lo + lid; j < keys; j += G) {
     var dots = vec4<f32>();
     let kBase = u.kOffset + j * u.kStride + kvHead * u.D;
     for (var d = 0u; d < u.D; d++) { dots += qTile[d] * k[kBase + d]; }
-    let s = dots * u.scale;
-    ${eachRow((l) => `if (j < visible.${l}) {
+    var s = dots * u.scale;
+    if (u.softCap > 0.0) { s = softCap(s); }
+    ${eachRow((l) => `if (j >= starts.${l} && j < visible.${l}) {
       let at = rowBase.${l} + j;
       let score = s.${l}${hasBias ? ' + bias[at]' : ''};
       probs[at] = score;${keepScores ? '\n      scores[at] = score;' : ''}
@@ -157,7 +172,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }`)}
   }
   for (var j = lid; j < u.Tk; j += G) {
-    ${eachRow((l) => `if (inWindow.${l} && j >= visible.${l}) {
+    ${eachRow((l) => `if (inWindow.${l} && (j >= visible.${l} || j < starts.${l})) {
       probs[rowBase.${l} + j] = 0.0;${keepScores ? `\n      scores[rowBase.${l} + j] = u.maskedScore;` : ''}
     }`)}
   }
@@ -165,8 +180,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   // 2. e = exp(s − max) in place, and the row sums.
   var rowSum = vec4<f32>();
-  for (var j = lid; j < keys; j += G) {
-    ${eachRow((l) => `if (j < visible.${l}) {
+  for (var j = lo + lid; j < keys; j += G) {
+    ${eachRow((l) => `if (j >= starts.${l} && j < visible.${l}) {
       let at = rowBase.${l} + j;
       let e = exp(probs[at] - rowMax.${l});
       probs[at] = e;
@@ -183,9 +198,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let d = lid + c * G;
     if (d < u.D) {
       var sum = vec4<f32>();
-      for (var j = 0u; j < keys; j++) {
-        let e = vec4<f32>(${LANES.map((l) => `probs[rowBase.${l} + min(j, max(visible.${l}, 1u) - 1u)]`).join(', ')});
-        let seen = vec4<u32>(j) < visible;
+      for (var j = lo; j < keys; j++) {
+        let e = vec4<f32>(${LANES.map((l) => `probs[rowBase.${l} + clamp(j, starts.${l}, max(visible.${l}, 1u) - 1u)]`).join(', ')});
+        let seen = (vec4<u32>(j) < visible) & (vec4<u32>(j) >= starts);
         sum += select(vec4<f32>(), e * inverse, seen) * v[u.vOffset + j * u.vStride + kvHead * u.D + d];
       }
       let at = clampedRows * u.contextStride + h * u.D + d;
@@ -193,8 +208,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
   storageBarrier();
-  for (var j = lid; j < keys; j += G) {
-    ${eachRow((l) => `if (j < visible.${l}) { probs[rowBase.${l} + j] *= inverse.${l}; }`)}
+  for (var j = lo + lid; j < keys; j += G) {
+    ${eachRow((l) => `if (j >= starts.${l} && j < visible.${l}) { probs[rowBase.${l} + j] *= inverse.${l}; }`)}
   }
 }`,
   };

@@ -1,12 +1,12 @@
 /**
- * One thread per element: add, scale, gated activations (cpu/reference/elementwise.ts) and the
+ * One thread per element: add, scale, soft-cap, gated activations (cpu/reference/elementwise.ts) and the
  * 16-bit → f32 conversion. Split by rows when a tensor does not fit one binding.
  */
 import type { PointwiseActivation } from '../backend';
 import { BYTES, GpuTensor } from './gpuTensor';
 import { FLAT_WORKGROUP, KernelProgram, grid, rowWindows, windowBinding } from './program';
 import type { GpuRuntime } from './runtime';
-import { activationFunction, loaders, storageType } from './wgsl';
+import { activationFunction, loaders, softCapFunction, storageType } from './wgsl';
 
 const GROUP = 256;
 
@@ -16,6 +16,10 @@ export function add(rt: GpuRuntime, a: GpuTensor, b: GpuTensor): GpuTensor {
 
 export function scale(rt: GpuRuntime, x: GpuTensor, factor: number): GpuTensor {
   return pointwise(rt, 'scale', [['x', x]], [['factor', factor]], 'load_x(i) * u.factor');
+}
+
+export function softCap(rt: GpuRuntime, x: GpuTensor, cap: number): GpuTensor {
+  return pointwise(rt, 'softCap', [['x', x]], [['cap', cap]], 'softCap(load_x(i))', softCapFunction('f32', 'u.cap'));
 }
 
 export function gated(rt: GpuRuntime, gate: GpuTensor, up: GpuTensor, activation: PointwiseActivation): GpuTensor {

@@ -3,7 +3,8 @@
  * copy, no dispatch); all parts with RoPE are rotated by one dispatch into one buffer, part after
  * part, each part a dense view of it. The angles' cos/sin come from the host, computed exactly as the
  * reference does (float32 angle, float32 cos/sin): GPU sin/cos are only specified on [-π, π], and
- * positions reach thousands of radians. The table is the same for every layer, so it is kept.
+ * positions reach thousands of radians. The table is the same for every layer, so it is kept. With
+ * partial rotary only the first rotaryDims of each head rotate; the rest of the head is copied.
  */
 import type { RopeSpec, SplitPart } from '../backend';
 import { GpuTensor } from './gpuTensor';
@@ -24,8 +25,8 @@ export class RopeSplitter {
     const ropeParts = parts.filter((p) => p.rope);
     if (ropeParts.length && !rope) throw new Error('split: a part asks for RoPE but no RopeSpec was given');
     if (ropeParts.length > MAX_ROPE_PARTS) throw new Error(`split: at most ${MAX_ROPE_PARTS} parts can take RoPE`);
-    if (rope && ropeParts.some((p) => p.width % rope.headDim !== 0 || rope.headDim % 2 !== 0)) {
-      throw new Error(`split: RoPE parts must hold whole heads of an even head size ${rope.headDim}`);
+    if (rope && ropeParts.some((p) => p.width % rope.headDim !== 0 || rope.rotaryDims % 2 !== 0 || rope.rotaryDims > rope.headDim)) {
+      throw new Error(`split: RoPE parts must hold whole heads of ${rope.headDim}, rotating an even number of dims (${rope.rotaryDims})`);
     }
     const rotated = ropeParts.length ? this.rotate(x, parts, rope!) : undefined;
     let column = 0;
@@ -61,7 +62,7 @@ export class RopeSplitter {
     const angles = this.angles(rope, rows);
     rt.record({
       program: ROPE,
-      uniformValues: [count, x.offset, x.rowStride, rope.headDim / 2, angles.shape[1], ...pad(ends), ...pad(sources), ...pad(widths)],
+      uniformValues: [count, x.offset, x.rowStride, rope.rotaryDims / 2, rope.headDim, angles.shape[1], ...pad(ends), ...pad(sources), ...pad(widths)],
       buffers: [wholeBinding(x, limits), wholeBinding(angles, limits), wholeBinding(out, limits)],
       workgroups: grid(Math.ceil(count / GROUP), limits.maxComputeWorkgroupsPerDimension),
     });
@@ -70,13 +71,13 @@ export class RopeSplitter {
     return views;
   }
 
-  /** [2, rows, headDim / 2]: cos then sin of each row's angles (cpu/reference/split.ts `applyRope`). */
+  /** [2, rows, rotaryDims / 2]: cos then sin of each row's angles (cpu/reference/split.ts `applyRope`). */
   private angles(rope: RopeSpec, rows: number): GpuTensor {
     const cached = this.table;
     if (cached && cached.rows >= rows && cached.key.invFreq === rope.invFreq && cached.key.positionOffset === rope.positionOffset) {
       return cached.tensor;
     }
-    const half = rope.headDim / 2;
+    const half = rope.rotaryDims / 2;
     const table = new Float32Array(2 * rows * half);
     for (let r = 0; r < rows; r++) {
       const position = rope.positionOffset + r;
@@ -97,7 +98,7 @@ const ROPE: KernelProgram = {
   label: 'rope',
   cacheKey: 'rope',
   uniforms: [
-    ['count', 'u32'], ['xOffset', 'u32'], ['xStride', 'u32'], ['half', 'u32'], ['tableRows', 'u32'],
+    ['count', 'u32'], ['xOffset', 'u32'], ['xStride', 'u32'], ['half', 'u32'], ['headDim', 'u32'], ['tableRows', 'u32'],
     ...[0, 1, 2, 3].map((i) => [`end${i}`, 'u32'] as const),
     ...[0, 1, 2, 3].map((i) => [`source${i}`, 'u32'] as const),
     ...[0, 1, 2, 3].map((i) => [`width${i}`, 'u32'] as const),
@@ -120,9 +121,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   let width = widths[part];
   let row = local / width;
   let column = local % width;
-  let headDim = 2u * u.half;
-  let d = column % headDim;
+  let d = column % u.headDim;
   let head = u.xOffset + row * u.xStride + sources[part] + column - d;
+  // Dims past the rotary ones (partial rotary) pass unchanged.
+  if (d >= 2u * u.half) {
+    out[i] = x[head + d];
+    return;
+  }
   let pair = d % u.half;
   let x1 = x[head + pair];
   let x2 = x[head + pair + u.half];

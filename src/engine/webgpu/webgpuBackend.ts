@@ -15,7 +15,7 @@ import type {
 import { HostTensor, numel, toFloat32 } from '../tensor';
 import { attention } from './attention';
 import { compact, concatRows } from './copy';
-import { add, gated, scale, toF32 } from './elementwise';
+import { add, gated, scale, softCap, toF32 } from './elementwise';
 import { toHalf } from './half';
 import { gather } from './gather';
 import { GpuDevice, GpuDeviceOptions } from './gpuDevice';
@@ -81,12 +81,27 @@ export class WebGpuBackend implements Backend {
     return this.withF32([x], ([input]) => scale(this.runtime, input!, factor));
   }
 
+  softCap(x: DeviceTensor, cap: number): DeviceTensor {
+    return this.withF32([x], ([input]) => softCap(this.runtime, input!, cap));
+  }
+
   layerNorm(x: DeviceTensor, weight: DeviceTensor, bias: DeviceTensor, eps: number): DeviceTensor {
     return this.withF32([x, weight, bias], ([input, w, b]) => layerNorm(this.runtime, input!, w!, b!, eps));
   }
 
   rmsNorm(x: DeviceTensor, weight: DeviceTensor, eps: number): DeviceTensor {
-    return this.withF32([x, weight], ([input, w]) => rmsNorm(this.runtime, input!, w!, eps));
+    return this.withF32([x, weight], ([input, w]) => {
+      const group = w!.shape[0];
+      if (group === input!.cols) return rmsNorm(this.runtime, input!, w!, eps);
+      // Per-head norm: the dense input seen as rows of one head each, the output seen back as [rows, cols].
+      if (input!.cols % group !== 0) throw new Error(`rmsNorm: a weight of ${group} does not divide rows of ${input!.cols}`);
+      const heads = input!.view([input!.rows * (input!.cols / group), group], 0, group);
+      const normed = rmsNorm(this.runtime, heads, w!, eps);
+      const out = normed.view(input!.shape, 0, input!.cols);
+      heads.release();
+      normed.release();
+      return out;
+    });
   }
 
   gated(gate: DeviceTensor, up: DeviceTensor, activation: PointwiseActivation): DeviceTensor {

@@ -31,6 +31,17 @@ export function activationFunction(activation: PointwiseActivation): string {
 fn activate(x: f32) -> f32 { return ${ACTIVATIONS[activation]}; }`;
 }
 
+/**
+ * `fn softCap(s: type) -> type`: cap · tanh(s / cap) (cpu/reference/elementwise.ts `softCapValue`) as
+ * sign(s) · cap · (1 − t) / (1 + t) with t = e^{−2|s|/cap}, finite for every s. `cap` is a WGSL expression.
+ */
+export function softCapFunction(type: 'f32' | 'vec4<f32>', cap: string): string {
+  return `fn softCap(s: ${type}) -> ${type} {
+  let t = exp(abs(s) * (-2.0 / ${cap}));
+  return sign(s) * ${cap} * (1.0 - t) / (1.0 + t);
+}`;
+}
+
 /** Codes for `ANY_ACTIVATION`: a uniform picks the activation, so one pipeline serves them all. */
 export const ACTIVATION_CODES: Record<PointwiseActivation, number> = { none: 0, relu: 1, silu: 2, gelu_tanh: 3, gelu_erf: 4 };
 

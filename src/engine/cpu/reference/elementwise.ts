@@ -1,5 +1,5 @@
 /**
- * Elementwise ops: a + b, x · factor, and act(gate) · up (SwiGLU and gated GELU).
+ * Elementwise ops: a + b, x · factor, cap · tanh(x / cap), and act(gate) · up (SwiGLU and gated GELU).
  * A reference kernel: the plain, readable definition every backend is tested against (sums in float64).
  */
 import type { PointwiseActivation } from '../../backend';
@@ -14,6 +14,17 @@ export function add(a: Float32Array, b: Float32Array): Float32Array {
 export function scale(x: Float32Array, factor: number): Float32Array {
   const out = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = x[i] * factor;
+  return out;
+}
+
+/** Gemma 2's soft-cap of one value: cap · tanh(x / cap), smooth and bounded by ±cap. */
+export function softCapValue(x: number, cap: number): number {
+  return cap * Math.tanh(x / cap);
+}
+
+export function softCap(x: Float32Array, cap: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = softCapValue(x[i], cap);
   return out;
 }
 

@@ -17,6 +17,7 @@ export function layerNorm(x: Float32Array, weight: Float32Array, bias: Float32Ar
   return out;
 }
 
+/** RMSNorm over each group of `dim` consecutive values (a row, or one head of a row). */
 export function rmsNorm(x: Float32Array, weight: Float32Array, dim: number, eps: number): Float32Array {
   const out = new Float32Array(x.length);
   for (let r = 0; r < x.length / dim; r++) {

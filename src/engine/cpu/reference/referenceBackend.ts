@@ -21,6 +21,11 @@ function cols(t: DeviceTensor): number {
   return t.shape[t.shape.length - 1];
 }
 
+/** An RMSNorm weight covers a whole row or a whole number of equal groups (heads) of it. */
+function checkNormGroups(x: DeviceTensor, weight: DeviceTensor): void {
+  if (cols(x) % weight.shape[0] !== 0) throw new Error(`rmsNorm: a weight of ${weight.shape[0]} does not divide rows of ${cols(x)}`);
+}
+
 export class ReferenceBackend implements Backend {
   readonly description: BackendDescription;
 
@@ -61,12 +66,17 @@ export class ReferenceBackend implements Backend {
     return new CpuTensor(x.shape, k.scale(data(x), factor));
   }
 
+  softCap(x: DeviceTensor, cap: number): DeviceTensor {
+    return new CpuTensor(x.shape, k.softCap(data(x), cap));
+  }
+
   layerNorm(x: DeviceTensor, weight: DeviceTensor, bias: DeviceTensor, eps: number): DeviceTensor {
     return new CpuTensor(x.shape, k.layerNorm(data(x), data(weight), data(bias), cols(x), eps));
   }
 
   rmsNorm(x: DeviceTensor, weight: DeviceTensor, eps: number): DeviceTensor {
-    return new CpuTensor(x.shape, k.rmsNorm(data(x), data(weight), cols(x), eps));
+    checkNormGroups(x, weight);
+    return new CpuTensor(x.shape, k.rmsNorm(data(x), data(weight), weight.shape[0], eps));
   }
 
   gated(gate: DeviceTensor, up: DeviceTensor, activation: PointwiseActivation): DeviceTensor {

@@ -12,9 +12,12 @@ export function splitColumns(x: Float32Array, rows: number, cols: number, start:
   return out;
 }
 
-/** HF rotate_half: out = x · cos + rotate_half(x) · sin, angles rounded to float32 as transformers does. */
+/**
+ * HF rotate_half over the first rotaryDims of each head: out = x · cos + rotate_half(x) · sin, angles
+ * rounded to float32 as transformers does; dims rotaryDims … headDim − 1 are left as they are.
+ */
 export function applyRope(x: Float32Array, rows: number, width: number, rope: RopeSpec): void {
-  const half = rope.headDim / 2;
+  const half = rope.rotaryDims / 2;
   for (let r = 0; r < rows; r++) {
     const position = rope.positionOffset + r;
     for (let i = 0; i < half; i++) {

@@ -1,11 +1,11 @@
 /**
  * The elementwise ops (cpu/reference/elementwise.ts), one task per ELEMENT_BLOCK elements:
- * a + b, x · factor, act(gate) · up.
+ * a + b, x · factor, factor · tanh(x / factor) (the soft-cap), act(gate) · up.
  */
 import { Code, FunctionBuilder, ModuleFunction, ValType } from './encoding';
 import { f32, f32x4, i32, ifElse, local, seq, v128, vectorLoop } from './ops';
 import { ACTIVATION_CODES } from './linear';
-import { activate } from './simdMath';
+import { activate, softCap } from './simdMath';
 
 export const ELEMENT_BLOCK = 16384;
 
@@ -15,7 +15,7 @@ const V = ValType.V128;
 const bytes = (n: Code) => i32.shl(n, i32.const(2));
 
 /** Elementwise op ids as the kernels receive them. */
-export const ELEMENTWISE = { add: 0, scale: 1, gated: 2 } as const;
+export const ELEMENTWISE = { add: 0, scale: 1, gated: 2, softCap: 3 } as const;
 
 /** elementwise(a, b, out, count, op, factor, activation, task). */
 export function elementwiseFunction(): ModuleFunction {
@@ -27,6 +27,11 @@ export function elementwiseFunction(): ModuleFunction {
   const get = local.get;
   const at = (base: number, index: Code) => i32.add(get(base), bytes(index));
   const start = i32.mul(get(task), i32.const(ELEMENT_BLOCK));
+  const minusTwoOverCap = f32x4.splat(f32.div(f32.const(-2), get(factor)));
+  const capped = vectorLoop(i, start, local.get(end),
+    (j) => seq(local.set(value, v128.load(at(a, j))), v128.store(at(out, j), softCap(value, f32x4.splat(get(factor)), minusTwoOverCap, scratch.a, scratch))),
+    (j) => seq(local.set(value, v128.load32_splat(at(a, j))),
+      f32.store(at(out, j), f32x4.extract_lane(softCap(value, f32x4.splat(get(factor)), minusTwoOverCap, scratch.a, scratch), 0))));
   const gated = ACTIVATION_CODES.reduceRight<Code>((otherwise, kind, code) => ifElse(i32.eq(get(activation), i32.const(code)),
     vectorLoop(i, start, local.get(end),
       (j) => seq(local.set(value, v128.load(at(a, j))), v128.store(at(out, j), f32x4.mul(activate(kind, value, scratch), v128.load(at(b, j))))),
@@ -44,7 +49,7 @@ export function elementwiseFunction(): ModuleFunction {
         vectorLoop(i, start, local.get(end),
           (j) => v128.store(at(out, j), f32x4.mul(v128.load(at(a, j)), f32x4.splat(get(factor)))),
           (j) => f32.store(at(out, j), f32.mul(f32.load(at(a, j)), get(factor)))),
-        gated)),
+        ifElse(i32.eq(get(op), i32.const(ELEMENTWISE.softCap)), capped, gated))),
   );
   return { builder: fn, body };
 }

@@ -60,6 +60,23 @@ function erf(z: number, s: MathScratch, sign: number): Code {
   );
 }
 
+/**
+ * cap · tanh(x / cap) for the lanes of v128 local `value` (left unchanged), given `minusTwoOverCap` =
+ * −2 / cap as code. tanh(|u|) = (1 − t) / (1 + t) with t = e^{−2|u|} ∈ (0, 1]: no overflow and no
+ * cancellation worse than one ulp of 1, then x's sign is put back. `t` receives t.
+ */
+export function softCap(value: number, cap: Code, minusTwoOverCap: Code, t: number, s: MathScratch, fma = fusedMultiplyAdd(false)): Code {
+  const x = local.get(value);
+  const tv = local.get(t);
+  return seq(
+    local.set(t, exp(f32x4.mul(f32x4.abs(x), minusTwoOverCap), s, fma)),
+    v128.or(
+      f32x4.mul(f32x4.div(f32x4.sub(splat(1), tv), f32x4.add(splat(1), tv)), cap),
+      v128.and(x, i32x4.splat(i32.const(0x80000000))),
+    ),
+  );
+}
+
 /** Scratch for activations: the math scratch plus two more v128 locals. */
 export interface ActivationScratch extends MathScratch {
   readonly a: number;

@@ -151,6 +151,10 @@ export class WasmCpuBackend implements Backend {
     return this.elementwise(ELEMENTWISE.scale, x, x, factor, 'none');
   }
 
+  softCap(x: DeviceTensor, cap: number): DeviceTensor {
+    return this.elementwise(ELEMENTWISE.softCap, x, x, cap, 'none');
+  }
+
   gated(gate: DeviceTensor, up: DeviceTensor, activation: PointwiseActivation): DeviceTensor {
     return this.elementwise(ELEMENTWISE.gated, gate, up, 0, activation);
   }
@@ -160,7 +164,9 @@ export class WasmCpuBackend implements Backend {
   }
 
   rmsNorm(x: DeviceTensor, weight: DeviceTensor, eps: number): DeviceTensor {
-    return this.norm('rms_norm', x, weight, 0, eps);
+    // A weight shorter than the row normalizes each group (head) of that many columns: rows of groups.
+    if (cols(x) % weight.shape[0] !== 0) throw new Error(`rmsNorm: a weight of ${weight.shape[0]} does not divide rows of ${cols(x)}`);
+    return this.norm('rms_norm', x, weight, 0, eps, weight.shape[0]);
   }
 
   concatRows(a: DeviceTensor, b: DeviceTensor): DeviceTensor {
@@ -193,6 +199,8 @@ export class WasmCpuBackend implements Backend {
     const queries = q.shape[0];
     const keys = key.shape[0];
     if (o.numHeads % o.numKvHeads !== 0) throw new Error(`attention: ${o.numHeads} heads do not group over ${o.numKvHeads} kv heads`);
+    if (o.slidingWindow !== undefined && !(Number.isInteger(o.slidingWindow) && o.slidingWindow > 0)) throw new Error(`attention: sliding window ${o.slidingWindow}`);
+    if (o.softCap !== undefined && !(o.softCap > 0)) throw new Error(`attention: soft-cap ${o.softCap}`);
     const paddedKeys = Math.ceil(keys / TILE_COLS) * TILE_COLS;
     const paddedHeadDim = Math.ceil(o.headDim / TILE_COLS) * TILE_COLS;
     const keyPanels = this.heap.alloc(o.numKvHeads * paddedKeys * o.headDim * 4);
@@ -204,7 +212,7 @@ export class WasmCpuBackend implements Backend {
     const context = this.allocate([queries, o.numHeads * o.headDim]);
     this.pool.run('attention', [
       tensor(q).offset, keyPanels, valuePanels, this.offsetOf(o.positionBias), probs.offset, this.offsetOf(scores), context.offset,
-      queries, keys, paddedKeys, o.numHeads, o.numKvHeads, o.headDim, o.scale, o.causal ? 1 : 0,
+      queries, keys, paddedKeys, o.numHeads, o.numKvHeads, o.headDim, o.scale, o.causal ? 1 : 0, o.softCap ?? 0, o.slidingWindow ?? 0,
     ], o.numHeads * Math.ceil(queries / ATTENTION_ROWS));
     this.heap.release(keyPanels);
     this.heap.release(valuePanels);
@@ -298,10 +306,10 @@ export class WasmCpuBackend implements Backend {
     return out;
   }
 
-  private norm(kernel: 'layer_norm' | 'rms_norm', x: DeviceTensor, weight: DeviceTensor, bias: number, eps: number): DeviceTensor {
-    const rows = numel(x.shape) / cols(x);
+  private norm(kernel: 'layer_norm' | 'rms_norm', x: DeviceTensor, weight: DeviceTensor, bias: number, eps: number, dim = cols(x)): DeviceTensor {
+    const rows = numel(x.shape) / dim;
     const out = this.allocate(x.shape);
-    this.pool.run(kernel, [this.offsetOf(x), this.offsetOf(weight), bias, out.offset, rows, cols(x), eps], Math.ceil(rows / NORM_ROWS));
+    this.pool.run(kernel, [this.offsetOf(x), this.offsetOf(weight), bias, out.offset, rows, dim, eps], Math.ceil(rows / NORM_ROWS));
     return out;
   }
 }

@@ -1,0 +1,165 @@
+/**
+ * The attention sub-block every model shares: q, k and v from one fused projection, the optional q/k
+ * RMSNorm and RoPE, the key/value cache, the attention op itself and, for the one layer a run traces,
+ * every intermediate tensor (ForwardWants.trace). Each layer also carries its AttentionRecipe, the
+ * description of what it computes that the views show.
+ */
+import type { AttentionOptions, AttentionResult, Backend, DeviceTensor, RopeSpec, SplitPart } from '../backend';
+import type { LayerCache } from '../kvCache';
+import type { AttentionRecipe, RopeRecipe, TraceStageName } from '../../protocol/run';
+
+/** RMSNorm weights of q and k: [head_dim] each for a per-head norm, [heads · head_dim] for the whole projection. */
+export interface QkNorm {
+  readonly q: DeviceTensor;
+  readonly k: DeviceTensor;
+  readonly eps: number;
+}
+
+/** Everything one layer's attention needs besides its input. */
+export interface AttentionSetup {
+  readonly options: AttentionOptions;
+  readonly recipe: AttentionRecipe;
+  readonly rope?: RopeSpec;
+  readonly qkNorm?: QkNorm;
+}
+
+/** Builds a setup whose recipe says what the options, RoPE and q/k norm do. */
+export function attentionSetup(
+  options: AttentionOptions,
+  how: { scaleSource: AttentionRecipe['scaleSource']; rope?: { spec: RopeSpec; recipe: RopeRecipe }; qkNorm?: QkNorm & { kind: 'per-head' | 'whole-projection' } },
+): AttentionSetup {
+  const recipe: AttentionRecipe = {
+    scale: options.scale,
+    scaleSource: how.scaleSource,
+    causal: options.causal,
+    ...(options.softCap !== undefined ? { softCap: options.softCap } : {}),
+    ...(options.slidingWindow !== undefined ? { slidingWindow: options.slidingWindow } : {}),
+    ...(how.rope ? { rope: how.rope.recipe } : {}),
+    ...(how.qkNorm ? { qkNorm: how.qkNorm.kind } : {}),
+    ...(options.positionBias ? { positionBias: 'relative' as const } : {}),
+  };
+  return { options, recipe, rope: how.rope?.spec, qkNorm: how.qkNorm };
+}
+
+export interface TracedTensor {
+  readonly name: TraceStageName;
+  readonly tensor: DeviceTensor;
+}
+
+export interface ProjectedAttention {
+  readonly q: DeviceTensor;
+  readonly k: DeviceTensor;
+  readonly v: DeviceTensor;
+  readonly result: AttentionResult;
+  readonly options: AttentionOptions;
+  readonly recipe: AttentionRecipe;
+  /** k and v belong to a cache (or are shared cross-attention keys) and must outlive this layer. */
+  readonly cached?: boolean;
+  /** Intermediates kept for the trace, released with the attention. */
+  readonly scratch: readonly DeviceTensor[];
+  /** The traced layer's stages, in order of computation. */
+  readonly trace?: readonly TracedTensor[];
+}
+
+/**
+ * Splits a fused q|k|v projection, applies the q/k norm and RoPE, and attends, over the cached keys
+ * and values too when a layer cache is given (the cache then owns k and v). Untraced layers without a
+ * q/k norm take the one-op path: split and RoPE together.
+ */
+export function attendFused(backend: Backend, qkv: DeviceTensor, setup: AttentionSetup, cache?: LayerCache, traced = false): ProjectedAttention {
+  const { numHeads, numKvHeads, headDim } = setup.options;
+  const widths = [numHeads * headDim, numKvHeads * headDim, numKvHeads * headDim];
+  const { rope, qkNorm } = setup;
+  if (!qkNorm && !traced) {
+    const [q, k, v] = backend.split(qkv, widths.map((width, i): SplitPart => ({ width, rope: i < 2 && !!rope })), rope);
+    return attendProjected(backend, q, k, v, setup, { cache });
+  }
+  const scratch: DeviceTensor[] = [];
+  const trace: TracedTensor[] | undefined = traced ? [] : undefined;
+  // Intermediates a trace reads later are kept; otherwise they go at once.
+  const spend = (t: DeviceTensor) => (traced ? scratch.push(t) : backend.release([t]));
+  let [q, k, v] = backend.split(qkv, widths.map((width) => ({ width })));
+  trace?.push({ name: 'q', tensor: q }, { name: 'k', tensor: k }, { name: 'v', tensor: v });
+  if (qkNorm) {
+    const [qn, kn] = [backend.rmsNorm(q, qkNorm.q, qkNorm.eps), backend.rmsNorm(k, qkNorm.k, qkNorm.eps)];
+    spend(q);
+    spend(k);
+    [q, k] = [qn, kn];
+    trace?.push({ name: 'qNorm', tensor: q }, { name: 'kNorm', tensor: k });
+  }
+  if (rope) {
+    const [[qr], [kr]] = [q, k].map((t) => backend.split(t, [{ width: t.shape[1], rope: true }], rope));
+    spend(q);
+    spend(k);
+    [q, k] = [qr, kr];
+    trace?.push({ name: 'qRope', tensor: q }, { name: 'kRope', tensor: k });
+  }
+  return attendProjected(backend, q, k, v, setup, { cache, trace, scratch });
+}
+
+/**
+ * Attention over projected q, k, v: the key/value cache (`cache`), or keys and values that outlive the
+ * layer (`cached`: cross-attention), and the score stages of a trace (`trace` holds the stages so far).
+ */
+export function attendProjected(
+  backend: Backend, q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, setup: AttentionSetup,
+  how: { cache?: LayerCache; cached?: boolean; trace?: TracedTensor[]; scratch?: DeviceTensor[] },
+): ProjectedAttention {
+  const scratch = how.scratch ?? [];
+  const trace = how.trace;
+  const cache = how.cache;
+  if (cache) {
+    if (cache.k && cache.v) {
+      const [fullK, fullV] = [backend.concatRows(cache.k, k), backend.concatRows(cache.v, v)];
+      backend.release([cache.k, cache.v]);
+      // This step's own rows: a trace shows them (kRope, v), then all keys and values as 'keys'/'values'.
+      if (trace) scratch.push(k, v);
+      else backend.release([k, v]);
+      [k, v] = [fullK, fullV];
+      trace?.push({ name: 'keys', tensor: k }, { name: 'values', tensor: v });
+    }
+    cache.k = k;
+    cache.v = v;
+  }
+  const options = trace ? { ...setup.options, keepScores: true } : setup.options;
+  const result = backend.attention(q, k, v, options);
+  if (trace) {
+    for (const stage of scoreStages(backend, q, k, v, setup.options)) {
+      scratch.push(stage.tensor);
+      trace.push(stage);
+    }
+    trace.push({ name: 'masked', tensor: result.scores! }, { name: 'probs', tensor: result.probs }, { name: 'context', tensor: result.context });
+  }
+  return { q, k, v, result, options, recipe: setup.recipe, cached: !!cache || !!how.cached, scratch, trace };
+}
+
+/** Cross-attention: queries from the decoder over the encoder's keys and values, which outlive the layer. */
+export function attendCross(backend: Backend, q: DeviceTensor, cross: { k: DeviceTensor; v: DeviceTensor }, setup: AttentionSetup, traced: boolean): ProjectedAttention {
+  const trace: TracedTensor[] | undefined = traced ? [{ name: 'q', tensor: q }, { name: 'k', tensor: cross.k }, { name: 'v', tensor: cross.v }] : undefined;
+  return attendProjected(backend, q, cross.k, cross.v, setup, { cached: true, trace });
+}
+
+/**
+ * The scores before the mask, one stage per step the layer has: scaled (q·kᵀ · scale), soft-capped,
+ * biased. Each is the scores output of the attention op with the later steps and the mask turned off,
+ * so every backend computes them with the very kernel the layer uses.
+ */
+function scoreStages(backend: Backend, q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, options: AttentionOptions): TracedTensor[] {
+  const unmasked: AttentionOptions = { ...options, causal: false, slidingWindow: undefined, softCap: undefined, positionBias: undefined, keepScores: true };
+  const steps: { name: TraceStageName; options: AttentionOptions }[] = [{ name: 'scaled', options: unmasked }];
+  if (options.softCap !== undefined) steps.push({ name: 'softCapped', options: { ...unmasked, softCap: options.softCap } });
+  if (options.positionBias) steps.push({ name: 'biased', options: { ...unmasked, softCap: options.softCap, positionBias: options.positionBias } });
+  return steps.map(({ name, options: o }) => {
+    const { probs, context, scores } = backend.attention(q, k, v, o);
+    backend.release([probs, context]);
+    return { name, tensor: scores! };
+  });
+}
+
+/** Frees a layer's attention tensors once they have been read (never cached keys and values). */
+export function releaseAttention(backend: Backend, attn: ProjectedAttention): void {
+  const { q, k, v, result } = attn;
+  const tensors = new Set<DeviceTensor>([q, ...(attn.cached ? [] : [k, v]), result.probs, result.context, ...attn.scratch]);
+  if (result.scores) tensors.add(result.scores);
+  backend.release([...tensors]);
+}

@@ -1,0 +1,247 @@
+/**
+ * The decoder-only transformer every causal family is built from (GPT-2, Llama, Qwen2/3, Mistral,
+ * Gemma 2/3, GPT-NeoX, Phi-3, OLMo 2). A family file reads its checkpoint into the shared weight
+ * layout below and says how its blocks differ; this file runs them:
+ *
+ *   x = embed(ids) · embeddingScale (+ learned positions)
+ *   per layer, sequential:  h = x + postAttentionNorm?(attention(inputNorm?(x)))
+ *                           x = h + postMlpNorm?(mlp(preMlpNorm?(h)))
+ *              parallel:    x = x + attention(inputNorm(x)) + mlp(preMlpNorm(x))      (GPT-NeoX)
+ *   logits = softCap?(lmHead(finalNorm(x)))
+ *
+ * Weights are converted at load to one layout: q|k|v stacked in one [q; k; v] projection, linear
+ * weights [out, in], Gemma's (1 + w) norm weights folded to plain weights.
+ */
+import type { AttentionOptions, Backend, DeviceTensor, PointwiseActivation } from '../backend';
+import type { DecoderConfig } from '../loader/config';
+import type { LayerCache } from '../kvCache';
+import type { ForwardEvent, ForwardRequest, ForwardWants, TransformerModel } from '../model';
+import type { ModelInfo, RopeRecipe } from '../../protocol/run';
+import type { HostTensor } from '../tensor';
+import { ProjectedAttention, attendFused, attentionSetup, releaseAttention } from './attention';
+import { PerBackend, Uploaded, checkIds, isTraced, positions, readHidden, readLayer, streamFinal, throwIfAborted, uploadTree } from './common';
+import { ropeInverseFrequencies } from './rope';
+
+/** RMSNorm: a weight (Gemma's 1 + w already folded in). LayerNorm: a weight and a bias. */
+export interface HostNorm {
+  readonly weight: HostTensor;
+  readonly bias?: HostTensor;
+}
+
+/** Gated (SwiGLU, GeGLU): down(act(gate · x) ⊙ up · x). Without a gate: down(act(up · x)). */
+export interface HostMlp {
+  readonly gate?: HostTensor;
+  readonly gateBias?: HostTensor;
+  readonly up: HostTensor;
+  readonly upBias?: HostTensor;
+  readonly down: HostTensor;
+  readonly downBias?: HostTensor;
+}
+
+export interface HostAttention {
+  /** [q; k; v] rows: [(heads + 2 · kvHeads) · headDim, hidden]. */
+  readonly qkv: HostTensor;
+  readonly qkvBias?: HostTensor;
+  readonly o: HostTensor;
+  readonly oBias?: HostTensor;
+  /** q/k RMSNorm weights: [headDim] (per head) or [heads · headDim] (the whole projection). */
+  readonly qNorm?: HostTensor;
+  readonly kNorm?: HostTensor;
+}
+
+export interface HostDecoderLayer extends HostAttention {
+  /** Before attention (every family but OLMo 2). */
+  readonly inputNorm?: HostNorm;
+  /** On the attention output, before the residual add (Gemma, OLMo 2). */
+  readonly postAttentionNorm?: HostNorm;
+  /** Before the MLP (Llama's post_attention_layernorm, Gemma's pre_feedforward_layernorm, GPT-2's ln_2). */
+  readonly preMlpNorm?: HostNorm;
+  /** On the MLP output, before the residual add (Gemma, OLMo 2). */
+  readonly postMlpNorm?: HostNorm;
+  readonly mlp: HostMlp;
+}
+
+export interface HostDecoderWeights {
+  readonly embed: HostTensor;
+  /** Learned position embeddings (GPT-2), added to the token embeddings. */
+  readonly positions?: HostTensor;
+  readonly layers: readonly HostDecoderLayer[];
+  readonly finalNorm: HostNorm;
+  /** Absent: tied to the embedding. */
+  readonly lmHead?: HostTensor;
+}
+
+/** What one layer's attention does, apart from its weights. */
+export interface LayerPlan {
+  readonly options: Omit<AttentionOptions, 'keepScores' | 'positionBias'>;
+  readonly scaleSource: 'head_dim' | 'query_pre_attn_scalar';
+  readonly rope?: { readonly invFreq: Float32Array; readonly recipe: RopeRecipe };
+  readonly qkNorm?: 'per-head' | 'whole-projection';
+}
+
+export interface DecoderDefinition {
+  readonly info: ModelInfo;
+  readonly norm: 'rms' | 'layer';
+  readonly normEps: number;
+  readonly activation: PointwiseActivation;
+  readonly parallelResidual: boolean;
+  /** Gemma: embeddings × √hidden, rounded to float32 as transformers casts it to the embedding dtype. */
+  readonly embeddingScale?: number;
+  /** Gemma 2: logits → cap · tanh(logits / cap). */
+  readonly finalSoftCap?: number;
+  readonly layers: readonly LayerPlan[];
+  readonly weights: HostDecoderWeights;
+}
+
+/** The ModelInfo of a RoPE decoder. */
+export function decoderInfo(name: string, c: DecoderConfig): ModelInfo {
+  return {
+    name, modelType: c.modelType, kind: 'decoder-only', causal: true, untrained: false, crossAttention: false, eosTokenIds: c.eosTokenIds,
+    numLayers: c.numLayers, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim,
+    hiddenSize: c.hiddenSize, vocabSize: c.vocabSize, maxPositions: c.maxPositions,
+  };
+}
+
+/** Each layer's attention plan from a RoPE decoder's config: scale, soft-cap, window, RoPE, q/k norm. */
+export function ropeLayerPlans(c: DecoderConfig, qkNorm?: LayerPlan['qkNorm']): LayerPlan[] {
+  // Layers with the same RoPE settings share one table (and the GPU's cached angles).
+  const ropes = new Map<object, LayerPlan['rope']>();
+  return c.layers.map((layer) => {
+    let rope = ropes.get(layer.rope);
+    if (!rope) {
+      const r = layer.rope;
+      const invFreq = ropeInverseFrequencies(r);
+      rope = {
+        invFreq,
+        recipe: {
+          rotaryDims: r.rotaryDims, headDim: c.headDim, theta: r.theta, scaling: r.type,
+          ...(r.type === 'default' ? {} : { factor: r.factor }), inverseFrequencies: Float32Array.from(invFreq),
+        },
+      };
+      ropes.set(layer.rope, rope);
+    }
+    return {
+      options: {
+        numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, scale: c.attentionScale, causal: true,
+        ...(c.attentionSoftCap !== undefined ? { softCap: c.attentionSoftCap } : {}),
+        ...(layer.slidingWindow !== undefined ? { slidingWindow: layer.slidingWindow } : {}),
+      },
+      scaleSource: c.scaleSource,
+      rope,
+      qkNorm,
+    };
+  });
+}
+
+type Weights = Uploaded<HostDecoderWeights>;
+type Layer = Weights['layers'][number];
+type Norm = Uploaded<HostNorm>;
+
+export class DecoderOnlyModel implements TransformerModel {
+  readonly info: ModelInfo;
+  private readonly weights: PerBackend<Weights>;
+
+  constructor(private readonly def: DecoderDefinition) {
+    this.info = def.info;
+    this.weights = new PerBackend((b) => uploadTree(b, def.weights));
+  }
+
+  async *forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent> {
+    const { info, def } = this;
+    const { wants, signal, cache, step } = request;
+    const offset = cache?.length ?? 0;
+    const ids = checkIds(request.ids, info.vocabSize, info.maxPositions, 'input', offset);
+    const w = this.weights.get(backend);
+    let x = this.embed(backend, w, ids, offset);
+    if (wants.hiddenStates) yield await readHidden(backend, 'main', 0, x);
+    for (let l = 0; l < info.numLayers; l++) {
+      throwIfAborted(signal);
+      const { out, attention } = this.layer(backend, l, x, w.layers[l], wants, offset, cache?.layer(l));
+      backend.release([x]);
+      x = out;
+      // hidden_states.L is after the final norm, so the last block's raw output is not streamed.
+      const last = l === info.numLayers - 1;
+      yield* await readLayer(backend, 'self', l, attention, wants, last ? undefined : { stack: 'main', index: l + 1, tensor: x }, step);
+      releaseAttention(backend, attention);
+    }
+    if (cache) cache.length += ids.length;
+    const final = this.norm(backend, x, w.finalNorm);
+    backend.release([x]);
+    yield* streamFinal(backend, final, w.lmHead ?? w.embed, info.numLayers, wants, step, def.finalSoftCap);
+  }
+
+  private embed(b: Backend, w: Weights, ids: Int32Array, offset: number): DeviceTensor {
+    let x = b.gather(w.embed, ids);
+    if (this.def.embeddingScale !== undefined) x = this.replace(b, x, b.scale(x, this.def.embeddingScale));
+    if (w.positions) {
+      const places = b.gather(w.positions, positions(ids.length, offset));
+      x = this.replace(b, x, b.add(x, places));
+      b.release([places]);
+    }
+    return x;
+  }
+
+  /** Returns `next` after releasing `previous`. */
+  private replace(b: Backend, previous: DeviceTensor, next: DeviceTensor): DeviceTensor {
+    b.release([previous]);
+    return next;
+  }
+
+  private norm(b: Backend, x: DeviceTensor, n: Norm): DeviceTensor {
+    const eps = this.def.normEps;
+    return this.def.norm === 'layer' ? b.layerNorm(x, n.weight, n.bias!, eps) : b.rmsNorm(x, n.weight, eps);
+  }
+
+  private layer(b: Backend, l: number, x: DeviceTensor, L: Layer, wants: ForwardWants, offset: number, cache?: LayerCache): { out: DeviceTensor; attention: ProjectedAttention } {
+    const temps: DeviceTensor[] = [];
+    const temp = (t: DeviceTensor) => (temps.push(t), t);
+    const normed = L.inputNorm ? temp(this.norm(b, x, L.inputNorm)) : x;
+    const qkv = temp(b.linear(normed, L.qkv, { bias: L.qkvBias }));
+    const attention = attendFused(b, qkv, this.setup(l, L, wants, offset), cache, isTraced(wants, 'self', l));
+    const context = attention.result.context;
+    let out: DeviceTensor;
+    if (this.def.parallelResidual) {
+      const withAttention = temp(this.project(b, context, L.o, L.oBias, x));
+      out = this.project(b, temp(this.hidden(b, temp(this.norm(b, x, L.preMlpNorm!)), L.mlp)), L.mlp.down, L.mlp.downBias, withAttention);
+    } else {
+      const h = temp(this.project(b, context, L.o, L.oBias, x, L.postAttentionNorm));
+      const m = L.preMlpNorm ? temp(this.norm(b, h, L.preMlpNorm)) : h;
+      out = this.project(b, temp(this.hidden(b, m, L.mlp)), L.mlp.down, L.mlp.downBias, h, L.postMlpNorm);
+    }
+    b.release(temps);
+    return { out, attention };
+  }
+
+  private setup(l: number, L: Layer, wants: ForwardWants, offset: number) {
+    const plan = this.def.layers[l];
+    const options: AttentionOptions = { ...plan.options, keepScores: !!wants.scores };
+    const { headDim } = plan.options;
+    const rope = plan.rope && {
+      spec: { invFreq: plan.rope.invFreq, headDim, rotaryDims: plan.rope.recipe.rotaryDims, positionOffset: offset },
+      recipe: plan.rope.recipe,
+    };
+    const qkNorm = plan.qkNorm && { q: L.qNorm!, k: L.kNorm!, eps: this.def.normEps, kind: plan.qkNorm };
+    return attentionSetup(options, { scaleSource: plan.scaleSource, rope, qkNorm });
+  }
+
+  /** residual + postNorm?(input · Wᵀ + bias); without a post-norm the residual add is fused into the linear. */
+  private project(b: Backend, input: DeviceTensor, weight: DeviceTensor, bias: DeviceTensor | undefined, residual: DeviceTensor, postNorm?: Norm): DeviceTensor {
+    if (!postNorm) return b.linear(input, weight, { bias, residual });
+    const y = b.linear(input, weight, { bias });
+    const n = this.norm(b, y, postNorm);
+    const out = b.add(residual, n);
+    b.release([y, n]);
+    return out;
+  }
+
+  /** The MLP's hidden activations (the input of its down projection). */
+  private hidden(b: Backend, m: DeviceTensor, mlp: Layer['mlp']): DeviceTensor {
+    const activation = this.def.activation;
+    if (!mlp.gate) return b.linear(m, mlp.up, { bias: mlp.upBias, activation });
+    const gate = b.linear(m, mlp.gate, { bias: mlp.gateBias });
+    const up = b.linear(m, mlp.up, { bias: mlp.upBias });
+    const h = b.gated(gate, up, activation);
+    b.release([gate, up]);
+    return h;
+  }
+}
