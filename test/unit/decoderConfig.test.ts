@@ -1,8 +1,8 @@
 /**
  * The RoPE decoders' config.json variants that real checkpoints use: rope_scaling / rope_parameters
  * (accepted types computed, others refused naming the field and value), partial rotary, layer_types,
- * the families' sliding-window rules, Gemma's soft-caps and scale; and the position limit every model
- * keeps (TOO_MANY_TOKENS with tokens, limit and part).
+ * the families' sliding-window rules, Gemma's soft-caps and scale; and the position limit of learned
+ * position tables (TOO_MANY_TOKENS with tokens, limit and part), which rotary models do not have.
  */
 import * as assert from 'assert';
 import type { Backend } from '../../src/engine/backend';
@@ -101,35 +101,54 @@ describe('RoPE decoder configs: the variants real checkpoints use', () => {
   });
 });
 
-describe('the position limit: longer inputs are refused with TOO_MANY_TOKENS', function () {
+describe('the position limit: a learned position table refuses longer inputs; rotary models run past max_position_embeddings', function () {
   this.timeout(60000);
   let backend: Backend;
   before(() => {
     backend = new ReferenceBackend();
   });
 
-  const MODELS = [
+  const ROTARY = [
     'qwen3-tiny-random', 'mistral-tiny-random', 'llama3-rope-tiny-random', 'gemma2-tiny-random', 'gemma3-tiny-random',
-    'gptneox-tiny-random', 'phi3-tiny-random', 'olmo2-tiny-random', 'qwen2-tiny-random', 'llama-stories260K', 'gpt2-sort',
+    'gptneox-tiny-random', 'phi3-tiny-random', 'olmo2-tiny-random', 'qwen2-tiny-random', 'llama-stories260K',
   ];
-  for (const name of MODELS) {
-    it(`${name}: one token more than its limit is refused`, async () => {
+  for (const name of ROTARY) {
+    it(`${name}: one token more than max_position_embeddings still runs, every row a distribution`, async () => {
       const loaded = loadModel(sharedPath('models', name));
       const limit = loaded.model.info.maxPositions;
-      assert.ok(limit < 4096, `${name}: a finite limit (${limit})`);
+      assert.ok(limit < 4096, `${name}: a finite trained context (${limit})`);
       const ids = Array.from({ length: limit + 1 }, (_, i) => 3 + (i % 7));
-      await assert.rejects(inspect(loaded, backend, { ids }, {}, { onEvent: () => undefined }), (err: EngineError) => {
-        assert.strictEqual(err.code, 'TOO_MANY_TOKENS');
-        assert.deepStrictEqual(err.details, { part: 'input', tokens: limit + 1, limit });
-        return true;
+      let rows = 0;
+      await inspect(loaded, backend, { ids }, {}, {
+        onEvent: (event) => {
+          if (event.type !== 'attention' || event.layer !== 0) return;
+          const keys = event.keyLength;
+          for (let q = 0; q < event.queryLength; q += 97, rows++) {
+            let sum = 0;
+            for (let k = 0; k < keys; k++) sum += event.probs[q * keys + k];
+            assert.ok(Math.abs(sum - 1) < 1e-4, `row ${q} sums to ${sum}`);
+          }
+        },
       });
+      assert.ok(rows > 0);
     });
   }
 
-  it('generation counts the cached tokens: a prompt at the limit can generate one token, not two', async () => {
-    const loaded = loadModel(sharedPath('models', 'gemma2-tiny-random'));
-    const limit = loaded.model.info.maxPositions;
-    const ids = Array.from({ length: limit }, (_, i) => 3 + (i % 7));
+  it('gpt2-sort: one token more than its position table is refused', async () => {
+    const loaded = loadModel(sharedPath('models', 'gpt2-sort'));
+    const { maxPositions: limit, vocabSize } = loaded.model.info;
+    const ids = Array.from({ length: limit + 1 }, (_, i) => i % vocabSize);
+    await assert.rejects(inspect(loaded, backend, { ids }, {}, { onEvent: () => undefined }), (err: EngineError) => {
+      assert.strictEqual(err.code, 'TOO_MANY_TOKENS');
+      assert.deepStrictEqual(err.details, { part: 'input', tokens: limit + 1, limit });
+      return true;
+    });
+  });
+
+  it('generation counts the cached tokens: a prompt at the table\'s end can generate one token, not two', async () => {
+    const loaded = loadModel(sharedPath('models', 'gpt2-sort'));
+    const { maxPositions: limit, vocabSize } = loaded.model.info;
+    const ids = Array.from({ length: limit }, (_, i) => i % vocabSize);
     const run = (count: number) => inspect(loaded, backend, { ids, generate: count }, {}, { onEvent: () => undefined });
     await run(1);
     await assert.rejects(run(2), (err: EngineError) => err.code === 'TOO_MANY_TOKENS' && err.details.tokens === limit + 1 && err.details.limit === limit);

@@ -150,7 +150,10 @@ export class DecoderOnlyModel implements TransformerModel {
     const { info, def } = this;
     const { wants, signal, cache, step } = request;
     const offset = cache?.length ?? 0;
-    const ids = checkIds(request.ids, info.vocabSize, info.maxPositions, 'input', offset);
+    // A learned position table ends at max_position_embeddings. Rotary positions are computed: as in
+    // transformers, a longer text runs (outside the trained context, which the panel points out).
+    const limit = def.weights.positions ? info.maxPositions : Number.MAX_SAFE_INTEGER;
+    const ids = checkIds(request.ids, info.vocabSize, limit, 'input', offset);
     const w = this.weights.get(backend);
     let x = this.embed(backend, w, ids, offset);
     if (wants.hiddenStates) yield await readHidden(backend, 'main', 0, x);
