@@ -1,7 +1,8 @@
 /**
  * Where one run's attention weights are kept on the host: float32, exactly as the engine computed
  * them, in a spill file (each layer's rows packed: a causal layer keeps only the keys each query sees),
- * read back on demand with a small cache of unpacked layers. Memory stays bounded whatever the run's
+ * read back on demand with a small cache of unpacked layers. Layers are written in the background
+ * (the host's thread goes on serving the panel) and read from memory until they are on disk. Memory stays bounded whatever the run's
  * size; disk holds heads × Σ visible keys × 4 bytes (GPT-2 small at 1,024 tokens: 302 MB). The file
  * is deleted when the run is disposed, and left-overs of a crashed host are swept on the next start.
  */
@@ -31,6 +32,10 @@ export class RunStore implements TensorSource {
   private readonly layers = new Map<string, Stored>();
   private readonly cache = new Map<string, Float32Array>();
   private cachedBytes = 0;
+  /** Packed layers whose write has not finished (or failed: then they stay here, in memory). */
+  private readonly pending = new Map<string, Float32Array>();
+  /** The writes, one after another. */
+  private writes: Promise<void> = Promise.resolve();
 
   /** A store whose spill file lives in `dir` (default: a folder of this process under the temp folder). */
   constructor(dir = spillDirectory()) {
@@ -49,11 +54,24 @@ export class RunStore implements TensorSource {
       fs.mkdirSync(path.dirname(this.file), { recursive: true });
       this.fd = fs.openSync(this.file, 'w+');
     }
+    const key = layerKey(layer);
     const packed = packLayer(probs, layer);
-    const bytes = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
-    for (let done = 0; done < bytes.length;) done += fs.writeSync(this.fd, bytes, done, bytes.length - done, this.end + done);
-    this.layers.set(layerKey(layer), { offset: this.end, length: packed.length });
-    this.end += bytes.length;
+    const offset = this.end;
+    this.layers.set(key, { offset, length: packed.length });
+    this.end += packed.byteLength;
+    // The layer just computed is the one the panel asks for next.
+    this.remember(key, probs);
+    this.pending.set(key, packed);
+    const fd = this.fd;
+    this.writes = this.writes.then(() => writeAll(fd, packed, offset)).then(
+      () => void (this.pending.get(key) === packed && this.pending.delete(key)),
+      () => undefined, // the disk refused it: the layer stays in memory
+    );
+  }
+
+  /** Resolves when every layer written so far is on disk (or kept in memory after a failed write). */
+  flushed(): Promise<void> {
+    return this.writes;
   }
 
   tensors(layer: LayerMessage): LayerTensors | undefined {
@@ -63,6 +81,12 @@ export class RunStore implements TensorSource {
       this.cache.delete(key);
       this.cache.set(key, cached);
       return { probs: cached };
+    }
+    const writing = this.pending.get(key);
+    if (writing) {
+      const probs = unpackLayer(writing, layer);
+      this.remember(key, probs);
+      return { probs };
     }
     const stored = this.layers.get(key);
     if (!stored || this.fd === undefined) return undefined;
@@ -82,10 +106,16 @@ export class RunStore implements TensorSource {
   dispose(): void {
     this.disposed = true;
     this.cache.clear();
-    if (this.fd === undefined) return;
-    fs.closeSync(this.fd);
+    this.pending.clear();
+    const fd = this.fd;
+    if (fd === undefined) return;
     this.fd = undefined;
-    fs.rmSync(this.file, { force: true });
+    // Closed and removed once the writes under way have ended (Windows cannot remove an open file).
+    const file = this.file;
+    void this.writes.finally(() => {
+      fs.closeSync(fd);
+      fs.rmSync(file, { force: true });
+    });
   }
 
   private remember(key: string, probs: Float32Array): void {
@@ -98,6 +128,17 @@ export class RunStore implements TensorSource {
       this.cachedBytes -= values.byteLength;
     }
   }
+}
+
+function writeAll(fd: number, packed: Float32Array, offset: number): Promise<void> {
+  const bytes = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
+  return new Promise((resolve, reject) => {
+    const next = (done: number): void => {
+      if (done >= bytes.length) return resolve();
+      fs.write(fd, bytes, done, bytes.length - done, offset + done, (err, written) => (err ? reject(err) : next(done + written)));
+    };
+    next(0);
+  });
 }
 
 /** This process's spill folder; folders of processes that are gone are removed first. */
