@@ -3,14 +3,15 @@
  * is returned at once, anything else is asked for (once) and the views are drawn again when the reply
  * comes. Replies are kept by what they are of, within a byte budget, so hovering never asks again.
  */
-import type { ComputationReply, DataQuery, DataReply, ThumbnailReply } from '../src/protocol/data';
+import { VIEW_ROW_CHUNK, type ComputationReply, type DataQuery, type DataReply, type ThumbnailReply } from '../src/protocol/data';
 import type { AttentionStack } from '../src/protocol/messages';
 import type { AttentionRun } from '../src/view-model/attentionRun';
 import { fromWire } from '../src/view-model/dataService';
 import type { DiffData } from '../src/view-model/diff';
+import type { RowRange } from '../src/view-model/layout';
 import type { HeadMatrices } from '../src/view-model/matrices';
 import type { Selection } from '../src/view-model/selection';
-import { parametersKey, viewParameters, viewShape, type ViewData } from '../src/view-model/viewData';
+import { parametersKey, viewParameters, viewShape, type ViewData, type ViewShape } from '../src/view-model/viewData';
 
 /** Asks whoever holds the run's weights (the host, or the report page). */
 export type Ask = (runId: number, query: DataQuery) => Promise<DataReply | undefined>;
@@ -29,6 +30,19 @@ export interface StepRows {
 }
 
 const CACHE_BYTES = 64 * 2 ** 20;
+/** Views of more values than this are fetched by rows (the head view's); smaller ones whole. */
+const WINDOW_ABOVE = 2 ** 21;
+
+/** A view filled chunk by chunk: its matrix stack (every head, or one), and which row chunks have arrived. */
+interface Windowed {
+  readonly key: string;
+  /** Tells a holder made again (after the cache let the first go) from the first. */
+  readonly serial: number;
+  readonly data: ViewData;
+  /** Per row chunk: 1 once arrived. */
+  readonly loaded: Uint8Array;
+  approximate: boolean;
+}
 
 export class DataClient {
   private readonly replies = new Map<string, { value: unknown; bytes: number }>();
@@ -36,6 +50,9 @@ export class DataClient {
   private bytes = 0;
   private generation = 0;
   private inFlight = 0;
+  private serial = 0;
+  /** Whether a baseline is shown: then views come whole, with their differences. */
+  comparing = false;
 
   /** `arrived`: a reply came (draw again); `pending`: how many queries are on their way changed. */
   constructor(private readonly ask: Ask, private readonly arrived: () => void, private readonly pending: (count: number) => void = () => undefined) {}
@@ -64,6 +81,74 @@ export class DataClient {
     if (reply.diff) this.diffs.set(data, reply.diff);
     return data;
   }
+
+  /**
+   * The data of `stack` for a view that draws part of it: some query rows (the head view, the rows in
+   * sight) or one head (the matrix view). A long run's matrices then arrive a chunk of rows at a time,
+   * those drawn first, instead of every head's whole matrix. Rows not arrived yet read as 0. Undefined
+   * until the part drawn has arrived. Small views, and comparisons, come whole (as `get`).
+   */
+  windowed(run: AttentionRun, s: Selection, stack: AttentionStack, rowsInSight: (rowCount: number) => RowRange, onlyHead?: number): ViewData | undefined {
+    const p = viewParameters(s, stack);
+    const shape = viewShape(run, p);
+    if (!shape) return undefined;
+    const rows = shape.queries.labels.length, cols = shape.keys.labels.length;
+    const heads = p.headMode === 'each' ? ((run.layer(stack, p.layer) ?? run.layer(stack, 0))?.numHeads ?? 1) : 1;
+    if ((p.compare && this.comparing) || heads * rows * cols <= WINDOW_ABOVE) return this.get(run, s, stack);
+    // One head asked for: the matrices hold that head alone ([1, rows, cols]).
+    const head = onlyHead === undefined || heads === 1 ? undefined : Math.min(heads - 1, onlyHead);
+    const held = this.holder(`window|${this.runKey(run, p.layerReduction !== 'single')}|${parametersKey(p)}|${head ?? 'all'}`, shape, head === undefined ? heads : 1, rows, cols);
+    const sight = rowsInSight(rows);
+    const first = Math.floor(sight.start / VIEW_ROW_CHUNK), last = Math.min(held.loaded.length - 1, Math.floor(Math.max(sight.start, sight.end - 1) / VIEW_ROW_CHUNK));
+    // The chunks drawn, then one on each side (what a scroll reaches next).
+    for (const chunk of [...Array.from({ length: last - first + 1 }, (_, i) => first + i), first - 1, last + 1]) {
+      if (chunk < 0 || chunk >= held.loaded.length || held.loaded[chunk]) continue;
+      this.fetchChunk(run, held, { kind: 'view', ...p, rows: { start: chunk * VIEW_ROW_CHUNK, end: Math.min(rows, (chunk + 1) * VIEW_ROW_CHUNK) }, ...(head === undefined ? {} : { head }) }, chunk);
+    }
+    for (let chunk = first; chunk <= last; chunk++) if (!held.loaded[chunk]) return undefined;
+    return { ...held.data, approximate: held.approximate };
+  }
+
+  /** The holder of a windowed view (made, and kept in the cache, on first use). */
+  private holder(key: string, shape: ViewShape, heads: number, rows: number, cols: number): Windowed {
+    const kept = this.replies.get(key)?.value as Windowed | undefined;
+    if (kept) return kept;
+    const matrices = { heads, rows, cols, data: new Float32Array(heads * rows * cols) };
+    const made: Windowed = { key, serial: ++this.serial, data: { ...shape, matrices }, loaded: new Uint8Array(Math.ceil(rows / VIEW_ROW_CHUNK)), approximate: false };
+    this.remember(key, made);
+    return made;
+  }
+
+  private fetchChunk(run: AttentionRun, held: Windowed, query: Extract<DataQuery, { kind: 'view' }>, chunk: number): void {
+    const askedKey = `${held.key}|${held.serial}|${chunk}|${run.layersReceived}|${run.state}`;
+    if (this.asked.has(askedKey)) return;
+    this.asked.add(askedKey);
+    const generation = this.generation;
+    this.pending(++this.inFlight);
+    void this.ask(run.id, query).then((reply) => {
+      if (generation !== this.generation || reply?.kind !== 'view' || this.replies.get(held.key)?.value !== held) return;
+      const { matrices, approximate } = fromWire(reply.matrices);
+      const target = held.data.matrices;
+      if (matrices.heads !== target.heads || matrices.cols !== target.cols) return;
+      const size = matrices.rows * matrices.cols;
+      for (let h = 0; h < target.heads; h++) target.data.set(matrices.data.subarray(h * size, (h + 1) * size), (h * target.rows + query.rows!.start) * target.cols);
+      held.loaded[chunk] = 1;
+      held.approximate ||= approximate;
+      this.arrived();
+    }).finally(() => this.replySettled());
+  }
+
+  /** As `get`, waiting for the reply: what an export of a long head view needs (every row). */
+  async whole(run: AttentionRun, s: Selection, stack: AttentionStack = s.stack): Promise<ViewData | undefined> {
+    for (;;) {
+      const data = this.get(run, s, stack);
+      if (data || !this.inFlight) return data;
+      await new Promise<void>((resolve) => this.settled.push(resolve));
+    }
+  }
+
+  /** Resolved whenever a reply has been handled. */
+  private settled: (() => void)[] = [];
 
   private readonly diffs = new WeakMap<ViewData, DiffData>();
 
@@ -114,8 +199,15 @@ export class DataClient {
         this.remember(key, value);
         this.arrived();
       }
-    }).finally(() => this.pending(--this.inFlight));
+    }).finally(() => this.replySettled());
     return undefined;
+  }
+
+  private replySettled(): void {
+    this.pending(--this.inFlight);
+    const waiting = this.settled;
+    this.settled = [];
+    for (const resolve of waiting) resolve();
   }
 
   private remember(key: string, value: unknown): void {
@@ -126,6 +218,8 @@ export class DataClient {
       if (this.bytes <= CACHE_BYTES || oldest === key) break;
       this.replies.delete(oldest);
       this.bytes -= entry.bytes;
+      // What the cache let go is asked for again when a view needs it.
+      for (const asked of this.asked) if (asked.startsWith(`${oldest}|`)) this.asked.delete(asked);
     }
   }
 }

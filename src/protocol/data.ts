@@ -30,7 +30,17 @@ export interface ViewParameters {
 
 export interface ViewQuery extends ViewParameters {
   readonly kind: 'view';
+  /**
+   * Only these display query rows (a long run's head view asks for the rows in sight, a chunk at a
+   * time, instead of every head's whole matrix); the reply's matrices are [heads, end − start, cols].
+   */
+  readonly rows?: { readonly start: number; readonly end: number };
+  /** Heads shown one by one: only this head-axis index (the matrix view draws one), as [1, rows, cols]. */
+  readonly head?: number;
 }
+
+/** Rows per windowed view query. */
+export const VIEW_ROW_CHUNK = 64;
 
 /** The model view's small pictures: one layer, every head, folded into at most THUMBNAIL_SIZE² blocks. */
 export interface ThumbnailQuery extends Omit<ViewParameters, 'layerReduction' | 'headMode' | 'heads'> {

@@ -38,7 +38,9 @@ export class DataService {
         const data = this.views.forParameters(this.run, query);
         const diff = data && this.diff(data, query);
         if (!data || diff === null) return undefined;
-        return { kind: 'view', matrices: toWire(data.matrices, data.approximate), ...(diff && { diff: wireDiff(diff) }) };
+        const rows = query.rows ? sliceRows(data.matrices, query.rows.start, query.rows.end) : data.matrices;
+        const matrices = query.head !== undefined && rows.heads > 1 ? sliceHead(rows, query.head) : rows;
+        return { kind: 'view', matrices: toWire(matrices, data.approximate), ...(diff && { diff: wireDiff(diff) }) };
       }
       case 'thumbnails':
         return this.thumbnails(query);
@@ -136,6 +138,21 @@ function blocks(tokens: DisplayTokens): DisplayTokens {
 }
 
 /** Matrices for the wire: float32 when small, else float16 bits (`compact` allows float16 at any size). */
+/** Rows [start, end) of every head (clamped to the matrices). */
+export function sliceRows(m: HeadMatrices, start: number, end: number): HeadMatrices {
+  const from = Math.max(0, Math.min(m.rows, start)), to = Math.max(from, Math.min(m.rows, end));
+  const rows = to - from;
+  const data = new Float32Array(m.heads * rows * m.cols);
+  for (let h = 0; h < m.heads; h++) data.set(m.data.subarray((h * m.rows + from) * m.cols, (h * m.rows + to) * m.cols), h * rows * m.cols);
+  return { heads: m.heads, rows, cols: m.cols, data };
+}
+
+/** One head of the stack, as [1, rows, cols] (clamped to the heads there are). */
+export function sliceHead(m: HeadMatrices, head: number): HeadMatrices {
+  const h = Math.max(0, Math.min(m.heads - 1, head)), cells = m.rows * m.cols;
+  return { heads: 1, rows: m.rows, cols: m.cols, data: m.data.slice(h * cells, (h + 1) * cells) };
+}
+
 export function toWire(m: HeadMatrices, compact = false): WireMatrices {
   const half = compact ? m.data.byteLength > 4096 : m.data.byteLength > FLOAT32_REPLY_LIMIT;
   return { heads: m.heads, rows: m.rows, cols: m.cols, values: half ? toFloat16Bits(m.data) : m.data };

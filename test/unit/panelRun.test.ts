@@ -7,7 +7,8 @@ import { packLayer, packedSize, unpackLayer, visibleKeys } from '../../src/proto
 import { attentionWeights } from '../../src/view-model/attentionLookup';
 import { AttentionRun } from '../../src/view-model/attentionRun';
 import { DEFAULT_SELECTION, moveFocus, selectionForRun, soloHead, toggleHead, toggleLock, hover, unlock, withTokenOptions } from '../../src/view-model/selection';
-import { focusIn, ViewDataSource } from '../../src/view-model/viewData';
+import { DataService, fromWire } from '../../src/view-model/dataService';
+import { focusIn, viewParameters, ViewDataSource } from '../../src/view-model/viewData';
 import { modelInfo } from '../helpers/modelInfo';
 import { StoredRun, type LayerWithData } from '../helpers/storedRun';
 
@@ -160,5 +161,24 @@ describe('panel run store and protocol', () => {
     // A focus from another stack or token setting that names no token here is ignored.
     assert.deepStrictEqual(focusIn(one, { side: 'key', index: 2 }), { side: 'key', index: 2 });
     assert.strictEqual(focusIn(one, { side: 'query', index: 3 }), null);
+  });
+
+  it('answers a view query for a window of rows with exactly those rows of the whole view, every head', async () => {
+    const stored = new StoredRun([started(1, 9), layer(1, 0, 9), layer(1, 1, 9)]);
+    const service = new DataService(stored.run);
+    const s = selectionForRun(DEFAULT_SELECTION, 2, ['self']);
+    const p = viewParameters(s);
+    const whole = await service.answer({ kind: 'view', ...p });
+    const window = await service.answer({ kind: 'view', ...p, rows: { start: 3, end: 7 } });
+    assert.ok(whole?.kind === 'view' && window?.kind === 'view');
+    const all = fromWire(whole.matrices).matrices, part = fromWire(window.matrices).matrices;
+    assert.deepStrictEqual([part.heads, part.rows, part.cols], [2, 4, 9]);
+    for (let h = 0; h < 2; h++) {
+      for (let r = 0; r < 4; r++) {
+        assert.deepStrictEqual(Array.from(part.data.subarray((h * 4 + r) * 9, (h * 4 + r + 1) * 9)), Array.from(all.data.subarray((h * 9 + r + 3) * 9, (h * 9 + r + 4) * 9)), `head ${h} row ${r + 3}`);
+      }
+    }
+    const tail = await service.answer({ kind: 'view', ...p, rows: { start: 8, end: 64 } });
+    assert.strictEqual(tail?.kind === 'view' && tail.matrices.rows, 1, 'a window past the end stops at the last row');
   });
 });
