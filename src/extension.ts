@@ -16,7 +16,7 @@ import { CrossHighlight } from './host/editor/crossHighlight';
 import { HeatOverlay } from './host/editor/heatOverlay';
 import { InspectionRunner } from './host/runs/inspectionRunner';
 import { InspectionStore } from './host/editor/inspections';
-import { readSettings } from './host/settings';
+import { modelName, readSettings } from './host/settings';
 import { RunStatusBar } from './host/editor/statusBar';
 import { EngineClient } from './engine/worker/engineClient';
 import { AttentionHoverProvider } from './host/hover/attentionHover';
@@ -55,6 +55,8 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
     registerGenerateAndStep(runner, notifier),
     registerBaselineCommands(session, notifier),
     vscode.languages.registerHoverProvider('*', new AttentionHoverProvider(inspections, crossHighlight)),
+    // Choose Model (or an edit of the setting) changes what the next run uses: the status bar says so.
+    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('attentionInspector.model') && status.modelChosen(modelName(readSettings().model))),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel) => AttentionPanel.revive(panel, session, context.extensionUri, log),
     }),
@@ -71,5 +73,6 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
     panelSelection: () => session.selection,
     onDidChangePanelSelection: session.onDidChangeSelection,
     onDidShowModelPicker: picker.onDidShow,
+    delivery: () => session.delivery(),
   };
 }

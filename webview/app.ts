@@ -13,6 +13,7 @@ import { AttentionRun } from '../src/view-model/attentionRun';
 import { comparisonProblem } from '../src/view-model/diff';
 import { isStepStack, stepRow } from '../src/view-model/generation';
 import { DEFAULT_SELECTION, preferencesOf, revealIn, selectionForRun, selectionMessage, selectStep, unlock, type Selection, type ViewName } from '../src/view-model/selection';
+import { backendSummary } from '../src/view-model/backendSummary';
 import { displayTokens } from '../src/view-model/tokens';
 import { DataClient } from './dataClient';
 import { DiffBar } from './diffBar';
@@ -28,7 +29,7 @@ import { HeadView } from './views/headView';
 import { MatrixView } from './views/matrixView';
 import { ModelView } from './views/modelView';
 import { StepsView } from './views/stepsView';
-import type { View, ViewContext } from './views/view';
+import { count, layerTotal, type View, type ViewContext } from './views/view';
 
 export class App {
   private readonly run = new AttentionRun();
@@ -56,6 +57,7 @@ export class App {
   private readonly viewHost = h('main', { id: 'views', role: 'tabpanel' });
   private readonly sync = new SelectionSync((message) => this.transport.post(message), () => this.selectionSummary());
   private frame = 0;
+  private lastShown = '';
   /** One context for every view; its getters always read the current selection and theme. */
   private readonly ctx: ViewContext = this.context();
 
@@ -95,6 +97,7 @@ export class App {
         this.baseline = message.baseline;
         this.comparison++;
         this.data.reset(); // the differences in the replies change
+        this.data.comparing = !!message.baseline;
         this.selection = { ...this.selection, compare: true };
         this.scheduleRender();
         break;
@@ -124,6 +127,7 @@ export class App {
     this.baseline = null;
     this.comparison++;
     this.data.reset();
+    this.data.comparing = false;
     this.sync.reset();
     this.sync.schedule();
   }
@@ -224,7 +228,17 @@ export class App {
     if (this.viewHost.firstChild !== view.element) this.viewHost.replaceChildren(view.element);
     this.viewHost.setAttribute('aria-labelledby', `tab-${this.selection.view}`);
     view.render(ctx);
+    this.reportShown(!view.element.querySelector('.placeholder'));
     if (!this.loading) setData(this.root, 'loading', undefined);
+  }
+
+  /** Tells the host what is on screen once it changes (it times how fast layers reach the panel). */
+  private reportShown(viewReady: boolean): void {
+    const runId = this.run.id, layers = this.run.layersReceived;
+    const shown = `${runId}|${layers}|${viewReady}`;
+    if (!this.run.started || shown === this.lastShown) return;
+    this.lastShown = shown;
+    this.transport.post({ type: 'panel-shown', runId, layers, viewReady });
   }
 
   private syncComparison(): void {
@@ -243,31 +257,47 @@ export class App {
     this.root.dataset.layersReceived = String(this.run.layersReceived);
     setData(this.root, 'generated', this.run.started?.generation ? String(this.run.generated().length) : undefined);
     this.root.setAttribute('aria-busy', String(this.run.state === 'running'));
+    this.syncAlert();
+  }
+
+  /** The run's failure above the views, with the host's offers as buttons (Truncate to N tokens, Open Settings). */
+  private syncAlert(): void {
     const failure = this.run.failure;
     this.alert.hidden = !failure;
-    this.alert.textContent = failure ? failure.message : '';
+    if (!failure) return this.alert.replaceChildren();
+    const runId = failure.runId;
+    const buttons = (failure.actions ?? []).map((action) => {
+      const button = h('button', { class: 'alert-action', 'data-action': action.id }, action.title);
+      button.addEventListener('click', () => this.transport.post({ type: 'run-action', runId, action: action.id }));
+      return button;
+    });
+    this.alert.replaceChildren(h('span', {}, failure.message), ...buttons);
   }
 
   private renderStatus(): void {
-    const started = this.run.started;
+    const run = this.run, started = run.started;
     if (!started) {
-      this.status.textContent = this.run.state === 'error' ? '' : 'Select text in an editor and run “Attention: Inspect Selection”.';
+      this.status.textContent = run.state === 'error' ? '' : 'Select text in an editor and run “Attention: Inspect Selection”.';
       return;
     }
-    const m = started.model, b = started.backend;
-    const total = started.target ? m.numLayers * 3 : m.numLayers;
+    const m = started.model;
+    const backend = backendSummary(started.backend);
+    const total = layerTotal(run);
     const parts = [
-      `${m.name} (${m.modelType}, ${m.numLayers} layers × ${m.numHeads} heads${m.numKvHeads !== m.numHeads ? `, ${m.numKvHeads} kv heads` : ''})`,
+      `${m.name} (${m.modelType}, ${count(m.numLayers, 'layer')} × ${count(m.numHeads, 'head')}${m.numKvHeads !== m.numHeads ? `, ${m.numKvHeads} kv heads` : ''})`,
       started.generation
-        ? `${started.source.tokens.length} tokens + ${this.run.generated().length} generated (up to ${started.generation.maxNewTokens})`
-        : `${started.source.tokens.length} tokens${started.target ? ` → ${started.target.tokens.length} target tokens` : ''}`,
-      `${this.run.layersReceived} of ${total} layers`,
-      `${b.used === 'webgpu' ? b.adapter : 'CPU'}${b.fallbackReason ? ` (${b.fallbackReason})` : ''}`,
+        ? `${count(started.source.tokens.length, 'token')} + ${run.generated().length} generated (up to ${started.generation.maxNewTokens})`
+        : `${count(started.source.tokens.length, 'token')}${started.target ? ` → ${count(started.target.tokens.length, 'target token')}` : ''}`,
+      run.state === 'running' ? `computing: ${run.layersReceived} of ${count(total, 'layer')}` : run.state === 'error' ? `stopped after ${run.layersReceived} of ${count(total, 'layer')}` : count(total, 'layer'),
+      backend.label,
     ];
-    const finished = this.run.finished;
+    const finished = run.finished;
     if (finished) parts.push(`first layer ${finished.timings.firstLayerMs.toFixed(0)} ms, all ${finished.timings.forwardMs.toFixed(0)} ms`);
     if (m.untrained) parts.push('untrained weights: the mechanics, not language');
+    if (started.source.tokens.length > m.maxPositions) parts.push(`past its ${m.maxPositions}-token training context`);
     this.status.textContent = parts.join(' · ');
+    // The long story (adapter, self-benchmark times, why not WebGPU) once, on hover.
+    this.status.title = `${parts.join('\n')}\n${backend.detail}`;
   }
 
   private async export(format: ExportFormat): Promise<void> {

@@ -6,6 +6,7 @@
 import type * as vscode from 'vscode';
 import type { HighlightState } from './editor/crossHighlight';
 import type { OverlayState } from './editor/heatOverlay';
+import type { Delivery } from './runs/deliveryLog';
 import type { RunOutcome, RunStart } from './runs/inspectionRunner';
 import type { Notice } from './notify';
 import type { PanelView } from '../view-model/attentionLookup';
@@ -27,6 +28,8 @@ export interface AttentionInspectorApi {
   /** The panel's selection (layer, heads, aggregation, focus) as its webview last reported it. */
   readonly panelSelection: () => PanelView | undefined;
   readonly onDidChangePanelSelection: vscode.Event<PanelView>;
+  /** How fast the current run reached the panel (engine and panel times per layer). */
+  readonly delivery: () => Delivery;
   /** Fires with the rows of the Choose Model quick pick once it is shown. */
   readonly onDidShowModelPicker: vscode.Event<readonly string[]>;
 }

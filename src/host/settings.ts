@@ -29,3 +29,10 @@ export function readSettings(scope?: vscode.ConfigurationScope): InspectorSettin
     offline: config.get<boolean>('offline', false),
   };
 }
+
+/** A model setting as the status bar names it: a folder by its last segment, a Hub id or demo as is. */
+export function modelName(setting: string): string {
+  const trimmed = setting.replace(/[\\/]+$/, '');
+  const looksLikePath = /^([a-zA-Z]:)?[\\/.~]/.test(trimmed);
+  return looksLikePath ? trimmed.split(/[\\/]/).pop() || trimmed : trimmed;
+}

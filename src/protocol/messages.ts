@@ -16,7 +16,7 @@
 import type { DataQuery, DataReply } from './data';
 import type { AttentionStack, BackendReport, ErrorCode, GeneratedToken, ModelInfo, Timings, TokenizedText } from './run';
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 export type { AttentionStack } from './run';
 
@@ -80,6 +80,13 @@ export interface RunFailed {
   readonly code: ErrorCode;
   /** What went wrong and what to do next, shown as is. */
   readonly message: string;
+  /** What the host offers to do about it (e.g. truncate and re-run): buttons that post `run-action`. */
+  readonly actions?: readonly RunAction[];
+}
+
+export interface RunAction {
+  readonly id: string;
+  readonly title: string;
 }
 
 /** The host's one reply to an `export-request`. */
@@ -180,4 +187,22 @@ export interface SelectionChanged {
   readonly focus: { readonly side: 'query' | 'key'; readonly index: number; readonly locked: boolean } | null;
 }
 
-export type FromWebview = Ready | DataRequest | ExportRequest | WebviewError | SelectionChanged;
+/** The user chose one of a failed run's `actions` in the panel. */
+export interface RunActionChosen {
+  readonly type: 'run-action';
+  readonly runId: number;
+  readonly action: string;
+}
+
+/**
+ * What the panel has drawn of run `runId`: how many layers its header counts, and whether the current
+ * view shows data (not a placeholder). Posted when either changes; the host times delivery with it.
+ */
+export interface PanelShown {
+  readonly type: 'panel-shown';
+  readonly runId: number;
+  readonly layers: number;
+  readonly viewReady: boolean;
+}
+
+export type FromWebview = Ready | DataRequest | ExportRequest | WebviewError | SelectionChanged | RunActionChosen | PanelShown;

@@ -51,7 +51,11 @@ export function preferencesOf(s: Selection): Preferences {
  */
 export function selectionForRun(previous: Selection, numHeads: number, stacks: readonly AttentionStack[], generation = false, preferred?: AttentionStack): Selection {
   const stack = preferred ?? (stacks.includes(previous.stack) ? previous.stack : (stacks.find((s) => s !== 'cross') ?? stacks[0] ?? 'self'));
-  const view = (previous.view === 'cross' && !stacks.includes('cross')) || (previous.view === 'steps' && !generation) ? 'head' : previous.view;
+  const cross = stacks.includes('cross');
+  // A cross-attention run opens on cross-attention (its point) where the head view would show the encoder.
+  const view = (previous.view === 'cross' && !cross) || (previous.view === 'steps' && !generation) ? 'head'
+    : previous.view === 'head' && cross && !generation ? 'cross'
+    : previous.view;
   return { ...previous, view, stack, layer: 0, activeHeads: Array(numHeads).fill(true), head: 0, focus: null, locked: false, step: null };
 }
 

@@ -80,11 +80,15 @@ describe('Choose Model…', () => {
     assert.strictEqual(folder.status, 'chosen');
     assertNotice(folder.status === 'chosen' ? folder.notice : undefined, 'info', /llama-stories260K\. Saved in the user settings/);
     assert.strictEqual(modelSetting(), LLAMA);
+    const api = await inspectorApi();
+    assert.match(api.statusText(), /llama-stories260K · ready$/, 'the status bar names the chosen model before any run');
     await showSelectedText('Lily went to the park.');
     assert.strictEqual((await runCommand(INSPECT_SELECTION_COMMAND)).model, 'llama-stories260K');
+    assert.match(api.statusText(), /llama-stories260K · [^·]+ · \d+ tokens · \d+ ms$/);
 
     assert.strictEqual((await choose({ kind: 'builtIn', name: 'demo-causal' })).status, 'chosen');
     assert.strictEqual(modelSetting(), 'demo-causal');
+    assert.match(api.statusText(), /demo-causal · ready$/, 'the status bar no longer names the previous run\'s model');
   });
 
   it('offline mode (the setting, or HF_HUB_OFFLINE) refuses a download before asking anything', async () => {

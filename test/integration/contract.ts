@@ -12,6 +12,8 @@ export const ENV = {
   forceFail: 'ATTENTION_INSPECTOR_FORCE_FAIL',
   /** "1" adds a test that kills the extension host, to prove that a crash fails the run. */
   forceCrash: 'ATTENTION_INSPECTOR_FORCE_CRASH',
+  /** Runs only the tests whose full title matches this regular expression (mocha's grep). */
+  grep: 'ATTENTION_INSPECTOR_TEST_GREP',
   /** Set by the installed-.vsix runner: the extensions directory the .vsix was installed into. */
   extensionsDir: 'ATTENTION_INSPECTOR_EXTENSIONS_DIR',
 } as const;
@@ -55,12 +57,26 @@ export type PageRequest =
       host?: string;
       /** Wait until this selector matches inside the webview (e.g. `#app[data-state="done"]`). */
       waitFor: string;
+      /** Done in order after `waitFor`, before `read` and the screenshot. */
+      steps?: PageStep[];
       read: string[];
       screenshot?: string;
       timeoutMs: number;
     }
   | { kind: 'hover'; read: string[]; screenshot?: string; timeoutMs: number }
   | { kind: 'workbench'; waitFor: string; read: string[]; screenshot?: string; timeoutMs: number };
+
+/**
+ * One action inside the webview: move the real mouse over an element or click it (Playwright, so the
+ * page gets genuine pointer events), pause, wait for a selector to match, or evaluate a function `(document) => value` whose JSON
+ * result is returned under `name`.
+ */
+export type PageStep =
+  | { hover: string }
+  | { click: string }
+  | { pauseMs: number }
+  | { waitFor: string }
+  | { evaluate: string; name: string };
 
 export interface ElementSnapshot {
   count: number;
@@ -70,7 +86,7 @@ export interface ElementSnapshot {
 }
 
 export type PageResponse =
-  | { ok: true; elements: Record<string, ElementSnapshot>; screenshotPath?: string }
+  | { ok: true; elements: Record<string, ElementSnapshot>; values?: Record<string, unknown>; screenshotPath?: string }
   | { ok: false; error: string };
 
 export function bridgeRequestPath(outDir: string, id: string): string {

@@ -114,10 +114,10 @@ export interface HoverRow {
  * side: each starts at a left-aligned column (|:--|) with "token (position)", then weight (and head).
  */
 export function hoverRows(markdown: string): HoverRow[] {
-  const lines = markdown.split('\n').filter((line) => line.startsWith('| '));
+  const lines = markdown.split('\n').filter((line) => line.startsWith('|'));
   if (lines.length < 2) return [];
   const cells = (line: string) => line.slice(2, -2).split(' | ');
-  const align = cells(lines[1]);
+  const align = lines[1].slice(1, -1).split('|');
   const starts = align.flatMap((a, i) => (a === ':--' ? [i] : []));
   const rows: HoverRow[] = [];
   starts.forEach((start, section) => {

@@ -5,7 +5,8 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { RunOutcome } from '../../src/host/runs/inspectionRunner';
 import type { ChooseOutcome } from '../../src/host/modelPicker/modelPicker';
-import { LLAMA, assertDone, assertNotice, inspectorApi, modelSetting, runCommand, setSettings } from './editorHelpers';
+import { LLAMA, assertDone, assertNotice, inspectorApi, modelSetting, nextEvent, runCommand, setSettings } from './editorHelpers';
+import { askPageFully, pageBridgeAvailable } from './pageBridge';
 import { INSPECT_SELECTION_COMMAND, closeAllEditors, showSelectedText } from './workbench';
 
 const CROSS_COMMAND = 'attentionInspector.inspectCrossAttention';
@@ -22,15 +23,21 @@ describe('Errors: each says what to do, and the extension keeps working', () => 
   after(() => fs.rmSync(scratch, { recursive: true, force: true }));
   afterEach(closeAllEditors);
 
-  it('no editor, and no selection', async () => {
+  it('no editor, and no selection: the cursor\'s line is inspected and the user told so; a blank line is refused', async () => {
     await closeAllEditors();
     assertNotice((await runCommand(INSPECT_SELECTION_COMMAND)).notice, 'error', /Open a file and select the text/);
-    const editor = await showSelectedText('nothing selected here');
-    editor.selection = new vscode.Selection(0, 3, 0, 3);
-    assertNotice((await runCommand(INSPECT_SELECTION_COMMAND)).notice, 'error', /Nothing is selected/);
-    assertNotice((await runCommand(CROSS_COMMAND, { target: { text: 'x' } })).notice, 'error', /Nothing is selected/);
     const restore = await setSettings({ model: 'demo' });
     try {
+      const editor = await showSelectedText('first line\n  nothing selected here  \n\nlast');
+      editor.selection = new vscode.Selection(1, 5, 1, 5);
+      const outcome = await runCommand(INSPECT_SELECTION_COMMAND);
+      assertDone(outcome);
+      assertNotice(outcome.notice, 'info', /Nothing was selected, so line 2 is inspected/);
+      assert.strictEqual(editor.document.getText(editor.selection), 'nothing selected here', 'the line, trimmed, is selected');
+      assert.strictEqual(outcome.tokens, 3, 'the demo tokenizes the line into its three words');
+      editor.selection = new vscode.Selection(2, 0, 2, 0);
+      assertNotice((await runCommand(INSPECT_SELECTION_COMMAND)).notice, 'error', /Nothing is selected and line 3 is blank/);
+      assertNotice((await runCommand(CROSS_COMMAND, { target: { text: 'x' } })).notice, 'error', /Nothing is selected/);
       await assertStillWorks();
     } finally {
       await restore();
@@ -97,6 +104,21 @@ describe('Errors: each says what to do, and the extension keeps working', () => 
       assert.ok(truncated.tokens! <= 8 && truncated.tokens! >= 7, `${truncated.tokens} tokens after truncating`);
       const selected = editor.document.getText(editor.selection);
       assert.ok(text.startsWith(selected) && selected.length < text.length, `the editor selects the truncated text: "${selected}"`);
+
+      // The same offer stays in the panel after the notification hides: its button re-runs too.
+      if (pageBridgeAvailable()) {
+        editor.selection = new vscode.Selection(editor.document.positionAt(0), editor.document.positionAt(text.length));
+        assert.strictEqual((await runCommand(INSPECT_SELECTION_COMMAND)).status, 'too-many-tokens');
+        const ended = nextEvent(api.onDidEndRun);
+        const offer = '#app[data-state="error"] .alert-action[data-action="truncate"]';
+        const { elements } = await askPageFully({ kind: 'webview', waitFor: offer, read: ['.alert', '.alert-action'], screenshot: 'too-many-tokens-panel-offer', timeoutMs: 30_000 });
+        await askPageFully({ kind: 'webview', waitFor: offer, read: [], steps: [{ click: offer }], timeoutMs: 30_000 });
+        assert.match(elements['.alert'].text, /more than attentionInspector\.maxTokens \(8\)/);
+        assert.strictEqual(elements['.alert-action'].text, 'Truncate to 8 tokens');
+        const rerun = await ended;
+        assertDone(rerun);
+        assert.ok(rerun.tokens! <= 8, `${rerun.tokens} tokens after the panel's truncation`);
+      }
     } finally {
       await restore();
     }

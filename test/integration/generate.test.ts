@@ -71,10 +71,14 @@ describe('Generate and Step Through', () => {
       assertNotice(outcome.notice, 'error', /cannot generate; use a real model/);
       skipWithoutPageBridge(this);
       const elements = await askPage({
-        kind: 'webview', waitFor: '#app[data-state="error"] .alert:has-text("cannot generate")', read: ['.alert'],
+        kind: 'webview', waitFor: '#app[data-state="error"] .alert:has-text("cannot generate")', read: ['.alert', '#views .placeholder', '.status'],
         screenshot: 'generate-demo-error', timeoutMs: 30_000,
       });
       assert.match(elements['.alert'].text, /demo has no language-model head, so it cannot generate/);
+      // The view says the run stopped instead of waiting for a layer that never comes.
+      assert.match(elements['#views .placeholder'].text, /^Nothing to draw: the run stopped/);
+      assert.match(elements['#views .placeholder'].attributes.class, /\bfailed\b/);
+      assert.doesNotMatch(elements['.status'].text, /computing/);
     } finally {
       await restore();
     }

@@ -21,7 +21,8 @@ export async function runTestsIn(dir: string): Promise<void> {
     resultsFile: path.join(outDir, FILES.results),
   };
 
-  const mocha = new Mocha({ ui: 'bdd', timeout: 60_000, color: false, reporter: IntegrationReporter, reporterOptions });
+  const grep = process.env[ENV.grep];
+  const mocha = new Mocha({ ui: 'bdd', timeout: 60_000, color: false, reporter: IntegrationReporter, reporterOptions, ...(grep ? { grep: new RegExp(grep) } : {}) });
   for (const file of findTestFiles(dir)) mocha.addFile(file);
   await mocha.loadFilesAsync(); // before adding the forced faults, so that they run last
   addForcedFaults(mocha);

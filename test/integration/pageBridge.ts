@@ -27,6 +27,11 @@ export function skipWithoutPageBridge(test: Mocha.Context): void {
 
 /** Sends one request and resolves with the elements read, or rejects with the driver's error. */
 export async function askPage(request: PageRequest): Promise<Record<string, ElementSnapshot>> {
+  return (await askPageFully(request)).elements;
+}
+
+/** As askPage, with the values of the request's `evaluate` steps. */
+export async function askPageFully(request: PageRequest): Promise<{ elements: Record<string, ElementSnapshot>; values: Record<string, unknown> }> {
   const outDir = process.env[ENV.outDir];
   if (!pageBridgeAvailable() || !outDir) throw new Error('no page bridge in this runner (use the code-server runner)');
   const id = `${process.pid}-${nextRequestNumber++}`;
@@ -48,7 +53,7 @@ export async function askPage(request: PageRequest): Promise<Record<string, Elem
     }
     const response = JSON.parse(text) as PageResponse;
     if (!response.ok) throw new Error(`page check failed: ${response.error}`);
-    return response.elements;
+    return { elements: response.elements, values: response.values ?? {} };
   }
   throw new Error(`the driver did not answer page request ${id} (${request.kind}) in time`);
 }

@@ -73,8 +73,13 @@ describe('Learning walkthrough: the tutorial\'s examples on the demo model, offl
       if (step.id === 'maskedSelfAttention') {
         // Masked: the first token attends only to itself.
         const first = await hoverMarkdown(editor.document, positionOf(editor.document, '我'));
-        assert.match(first, /\| 我 \| 1\.000 \|/);
+        assert.match(first, /\| 我 \(0\) \| 1\.000 \|/);
       }
+      assert.strictEqual(editor.document.uri.scheme, 'attention-example', 'a read-only example document');
     }
+    const untitled = vscode.workspace.textDocuments.filter((d) => d.isUntitled || d.isDirty);
+    assert.deepStrictEqual(untitled.map((d) => d.uri.toString()), [], 'no unsaved editors left behind');
+    const exampleTabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.scheme === 'attention-example');
+    assert.strictEqual(exampleTabs.length, 1, `the examples share one preview tab: ${exampleTabs.map((t) => t.label).join(', ')}`);
   });
 });

@@ -78,9 +78,21 @@ async function readWebview(
   const hostFrame = page.locator(request.host ?? `iframe.webview.ready[src*="extensionId=${extensionId}"]`).last();
   const document = hostFrame.contentFrame().locator('iframe#active-frame').contentFrame();
   await document.locator(request.waitFor).first().waitFor({ state: 'attached', timeout: request.timeoutMs });
+  const values: Record<string, unknown> = {};
+  for (const step of request.steps ?? []) {
+    if ('hover' in step) await document.locator(step.hover).first().hover({ timeout: request.timeoutMs });
+    else if ('click' in step) await document.locator(step.click).first().click({ timeout: request.timeoutMs });
+    else if ('pauseMs' in step) await sleep(step.pauseMs);
+    else if ('waitFor' in step) await document.locator(step.waitFor).first().waitFor({ state: 'attached', timeout: request.timeoutMs });
+    else {
+      // A function (not a string) so that Playwright calls it with the element; its source is the test's.
+      const probe = new Function('root', `return (${step.evaluate})(root.ownerDocument);`) as (root: { ownerDocument: unknown }) => unknown;
+      values[step.name] = await document.locator(':root').evaluate(probe);
+    }
+  }
   const elements = await readAll(document, request.read);
   const shot = request.screenshot ? await saveScreenshot(hostFrame, outDir, request.screenshot) : undefined;
-  return { ok: true, elements, screenshotPath: shot };
+  return { ok: true, elements, values, screenshotPath: shot };
 }
 
 async function readHover(page: Page, outDir: string, request: Extract<PageRequest, { kind: 'hover' }>): Promise<PageResponse> {

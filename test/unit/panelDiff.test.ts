@@ -148,4 +148,11 @@ describe('panel selection shared with the host', () => {
     assert.strictEqual(selectionForRun({ ...s, view: 'steps' }, 2, ['self']).view, 'head', 'a run without steps leaves the Generation view');
     assert.strictEqual(selectionForRun({ ...s, view: 'steps' }, 2, ['self'], true).step, null);
   });
+
+  it('opens a cross-attention run on the cross-attention view, and leaves it for a run without one', () => {
+    const crossRun = selectionForRun(DEFAULT_SELECTION, 4, ['encoder', 'decoder', 'cross']);
+    assert.strictEqual(crossRun.view, 'cross');
+    assert.strictEqual(selectionForRun({ ...crossRun, view: 'matrix' }, 4, ['encoder', 'decoder', 'cross']).view, 'matrix', 'a view chosen on purpose stays');
+    assert.strictEqual(selectionForRun(crossRun, 4, ['self']).view, 'head');
+  });
 });

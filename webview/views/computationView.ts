@@ -10,7 +10,7 @@ import { topIndices } from '../../src/view-model/matrices';
 import { tokenLabel } from '../../src/view-model/tokens';
 import type { LayerMessage, PanelTokens } from '../../src/protocol/messages';
 import { formatWeight, h } from '../dom';
-import { placeholder, type View, type ViewContext } from './view';
+import { placeholder, showEmpty, type View, type ViewContext } from './view';
 
 /** Keys listed in the table; longer inputs list their strongest keys (the sums still use all). */
 const MAX_TABLE_KEYS = 64;
@@ -28,7 +28,7 @@ export class ComputationView implements View {
     const started = ctx.run.started;
     const layer = started && ctx.run.layer(s.stack, s.layerReduction === 'single' ? s.layer : 0);
     if (!started || !layer) {
-      placeholder(this.element, started ? `Waiting for layer ${s.layer}…` : 'No run yet.');
+      showEmpty(this.element, ctx, 'Select text and run “Attention: Inspect Selection”.');
       return;
     }
     const queries = ctx.run.queryTokens(s.stack)!, keys = ctx.run.keyTokens(s.stack)!;

@@ -15,8 +15,8 @@ import { topIndices } from '../../src/view-model/matrices';
 import { headScene, type Scene } from '../../src/view-model/scene';
 import { hover, moveFocus, toggleLock } from '../../src/view-model/selection';
 import { focusIn, type ViewData } from '../../src/view-model/viewData';
-import { fitCanvas, formatWeight, h } from '../dom';
-import { placeholder, type View, type ViewContext } from './view';
+import { fitCanvas, formatWeight, h, observeSize } from '../dom';
+import { showEmpty, type View, type ViewContext } from './view';
 
 const ROW_HEIGHT = 20;
 const TOP = 26;
@@ -67,17 +67,17 @@ export class HeadView implements View {
       const row = (e.target as HTMLElement).closest<HTMLElement>('.hv-jump')?.dataset.row;
       if (row !== undefined && this.layout) this.scrollToRow(Number(row), this.layout);
     });
-    new ResizeObserver(() => this.ctx && this.render(this.ctx)).observe(this.element);
+    observeSize(this.element, () => this.ctx && this.render(this.ctx));
   }
 
   render(ctx: ViewContext): void {
     this.ctx = ctx;
-    const data = ctx.data.get(ctx.run, ctx.selection, this.stack);
+    const data = this.fetch(ctx);
     this.data = data;
     if (!data) {
       this.layout = undefined;
       this.labelsKey = '';
-      placeholder(this.element, ctx.run.state === 'idle' ? 'Select text and run “Attention: Inspect Selection”.' : `Waiting for layer ${ctx.selection.layer}…`);
+      showEmpty(this.element, ctx, 'Select text and run “Attention: Inspect Selection”.');
       return;
     }
     if (this.scroll.parentElement !== this.element) this.element.replaceChildren(this.summary, this.scroll);
@@ -99,7 +99,9 @@ export class HeadView implements View {
     this.titles.query.textContent = cross ? 'Decoder (queries)' : 'Queries';
     this.titles.key.textContent = cross ? 'Encoder (keys)' : 'Keys';
     this.place(this.titles.query, this.layout.queryX, 4, 'start');
-    this.place(this.titles.key, this.layout.keyX, 4, 'start');
+    // In a narrow panel the keys' heading ends at the panel's edge instead of running past it.
+    const keyTitleWidth = this.titles.key.offsetWidth;
+    this.place(this.titles.key, Math.max(0, Math.min(this.layout.keyX, this.scroll.clientWidth - keyTitleWidth - 4)), 4, 'start');
     this.renderRows();
     this.renderFocus(ctx);
   }
@@ -153,8 +155,8 @@ export class HeadView implements View {
     );
   }
 
-  scene(ctx: ViewContext): Scene | undefined {
-    const data = ctx.data.get(ctx.run, ctx.selection, this.stack);
+  async scene(ctx: ViewContext): Promise<Scene | undefined> {
+    const data = await ctx.data.whole(ctx.run, ctx.selection, this.stack);
     if (!data) return undefined;
     const focus = focusIn(data, ctx.selection.focus);
     const diff = ctx.diff(data);
@@ -246,8 +248,16 @@ export class HeadView implements View {
     if (element.classList.contains('hv-token')) element.style.width = `${this.layout?.labelWidth ?? 0}px`;
   }
 
+  /** This view's data: at long lengths only the rows in sight (and a chunk either side) are asked for. */
+  private fetch(ctx: ViewContext): ViewData | undefined {
+    const height = this.scroll.clientHeight || window.innerHeight;
+    return ctx.data.windowed(ctx.run, ctx.selection, this.stack ?? ctx.selection.stack, (count) => visibleRows(this.scroll.scrollTop, height, TOP, ROW_HEIGHT, count, 2));
+  }
+
   private onScroll(): void {
     if (!this.ctx) return;
+    // Rows scrolled into sight may not have arrived: ask (their arrival draws the view again).
+    this.data = this.fetch(this.ctx) ?? this.data;
     this.renderRows();
     this.renderFocus(this.ctx);
   }

@@ -15,7 +15,7 @@ import { uprightLabel } from '../../src/view-model/tokens';
 import { isMasked, maskTest, type ViewData } from '../../src/view-model/viewData';
 import { fitCanvas, formatWeight, h, observeSize } from '../dom';
 import { Legend } from '../legend';
-import { placeholder, type View, type ViewContext } from './view';
+import { showEmpty, type View, type ViewContext } from './view';
 
 const FONT_SIZE = 11;
 
@@ -54,12 +54,13 @@ export class MatrixView implements View {
 
   render(ctx: ViewContext): void {
     this.ctx = ctx;
-    const data = ctx.data.get(ctx.run, ctx.selection);
+    // One head is drawn (or the heads' mean/max): only that one is asked for.
+    const data = ctx.data.windowed(ctx.run, ctx.selection, ctx.selection.stack, (rows) => ({ start: 0, end: rows }), this.head(ctx));
     this.data = data;
     this.diff = data && ctx.diff(data);
     if (!data) {
       this.layout = undefined;
-      placeholder(this.element, ctx.run.state === 'idle' ? 'No run yet.' : `Waiting for layer ${ctx.selection.layer}…`);
+      showEmpty(this.element, ctx, 'Select text and run “Attention: Inspect Selection”.');
       return;
     }
     if (this.frame.parentElement !== this.element) this.element.replaceChildren(this.legend.element, this.frame);
@@ -128,8 +129,13 @@ export class MatrixView implements View {
     return ctx.selection.headMode === 'each' ? ctx.selection.head : 0;
   }
 
+  /** Where the shown head is in the matrices: they hold every head, or (a long run) that one alone. */
+  private headIndex(ctx: ViewContext, data: ViewData): number {
+    return data.matrices.heads === 1 ? 0 : this.head(ctx);
+  }
+
   private heatmap(ctx: ViewContext, data: ViewData) {
-    const head = this.head(ctx);
+    const head = this.headIndex(ctx, data);
     const m = data.matrices;
     // One pixel per device pixel drawn: pooling here keeps peaks that canvas downscaling would drop.
     const size = Math.ceil(Math.max(m.rows, m.cols) * (this.layout?.cell ?? 1) * (window.devicePixelRatio || 1));
@@ -177,7 +183,7 @@ export class MatrixView implements View {
 
   private describe(ctx: ViewContext, data: ViewData, cell: Cell): string {
     const m = data.matrices;
-    const at = (this.head(ctx) * m.rows + cell.row) * m.cols + cell.col;
+    const at = (this.headIndex(ctx, data) * m.rows + cell.row) * m.cols + cell.col;
     const weight = m.data[at];
     const masked = isMasked(data, cell.row, cell.col);
     const cellText = `query “${data.queries.labels[cell.row]}” (${cell.row}) → key “${data.keys.labels[cell.col]}” (${cell.col}): ${masked ? 'masked' : formatWeight(weight)}`;

@@ -11,7 +11,7 @@ import { maskTest } from '../../src/view-model/viewData';
 import type { Thumbnails } from '../dataClient';
 import { h } from '../dom';
 import { Legend } from '../legend';
-import { placeholder, type View, type ViewContext } from './view';
+import { showEmpty, type View, type ViewContext } from './view';
 
 export class ModelView implements View {
   readonly element = h('section', { class: 'view model-view' });
@@ -34,8 +34,8 @@ export class ModelView implements View {
     this.ctx = ctx;
     const started = ctx.run.started;
     const s = ctx.selection;
-    if (!started) {
-      placeholder(this.element, 'No run yet.');
+    if (!started || (ctx.run.failure && !ctx.run.layersReceived)) {
+      showEmpty(this.element, ctx, 'Select text and run “Attention: Inspect Selection”.');
       return;
     }
     const numHeads = started.model.numHeads;

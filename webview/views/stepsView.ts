@@ -9,9 +9,9 @@ import { isStepStack, stepRow } from '../../src/view-model/generation';
 import { topIndices } from '../../src/view-model/matrices';
 import { activeHeadIndices } from '../../src/view-model/selection';
 import { displayTokens, tokenLabel } from '../../src/view-model/tokens';
-import { formatWeight, h } from '../dom';
+import { formatWeight, h, observeSize } from '../dom';
 import { StepGrid, type StepGridData } from './stepGrid';
-import { placeholder, type View, type ViewContext } from './view';
+import { placeholder, showEmpty, type View, type ViewContext } from './view';
 
 const TITLES: Partial<Record<AttentionStack, string>> = { self: 'Self-attention', decoder: 'Decoder masked self-attention', cross: 'Cross-attention over the source' };
 
@@ -22,19 +22,22 @@ export class StepsView implements View {
   private ctx: ViewContext | undefined;
 
   constructor() {
-    new ResizeObserver(() => this.ctx && this.render(this.ctx)).observe(this.element);
+    observeSize(this.element, () => this.ctx && this.render(this.ctx));
   }
 
   render(ctx: ViewContext): void {
     this.ctx = ctx;
     const run = ctx.run, started = run.started;
     if (!started?.generation) {
-      placeholder(this.element, 'This view steps through generated tokens: select a prompt and run “Attention: Generate and Step Through…”.');
+      const idle = 'This view steps through generated tokens: select a prompt and run “Attention: Generate and Step Through…”.';
+      if (run.failure) showEmpty(this.element, ctx, idle);
+      else placeholder(this.element, idle);
       return;
     }
     const generated = run.generated();
     if (generated.length === 0) {
-      placeholder(this.element, run.state === 'running' ? 'Waiting for the first generated token…' : 'No token was generated.');
+      if (run.failure) placeholder(this.element, 'Nothing to draw: the run stopped before its first generated token (see above).', true);
+      else placeholder(this.element, run.state === 'running' ? 'Waiting for the first generated token…' : 'No token was generated.');
       return;
     }
     const step = Math.min(ctx.selection.step ?? generated.length - 1, generated.length - 1);

@@ -32,12 +32,37 @@ export interface View {
   /** Only the focused or locked token changed: the fast path hover and lock take. */
   renderFocus(ctx: ViewContext): void;
   /** The picture for PNG and SVG export, where the view has one. */
-  scene?(ctx: ViewContext): Scene | Promise<Scene> | undefined;
+  scene?(ctx: ViewContext): Scene | Promise<Scene | undefined> | undefined;
 }
 
-export function placeholder(element: HTMLElement, text: string): void {
+export function placeholder(element: HTMLElement, text: string, failed = false): void {
   const note = document.createElement('p');
-  note.className = 'placeholder';
+  note.className = failed ? 'placeholder failed' : 'placeholder';
+  note.setAttribute('role', failed ? 'alert' : 'status');
   note.textContent = text;
   element.replaceChildren(note);
+}
+
+/**
+ * What a view shows while it has nothing to draw, true to the run's state: the way to start a run, that
+ * the run stopped (the banner above says why; a wait would never end), or the layer being waited for.
+ */
+export function showEmpty(element: HTMLElement, ctx: ViewContext, idleText: string, layer = ctx.selection.layer): void {
+  const run = ctx.run, failure = run.failure;
+  if (run.state === 'idle') return placeholder(element, idleText);
+  if (failure) return placeholder(element, `Nothing to draw: the run stopped ${run.layersReceived ? `after ${count(run.layersReceived, 'layer')}, before layer ${layer}` : 'before its first layer'} (see above).`, true);
+  if (run.state === 'done') return placeholder(element, `Layer ${layer} was not computed in this run.`);
+  placeholder(element, `Computing… layer ${layer} is not there yet (${run.layersReceived} of ${count(layerTotal(run), 'layer')} received).`);
+}
+
+/** "1 layer", "5 layers". */
+export function count(n: number, noun: string): string {
+  return `${n} ${n === 1 ? noun : `${noun}s`}`;
+}
+
+/** Attention layers a run streams: one stack, or encoder, decoder and cross for an encoder-decoder. */
+export function layerTotal(run: AttentionRun): number {
+  const started = run.started;
+  if (!started) return 0;
+  return started.target ? started.model.numLayers * 3 : started.model.numLayers;
 }

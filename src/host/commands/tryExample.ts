@@ -1,6 +1,7 @@
 /**
- * The learning walkthrough's "run this example": opens the attention tutorial's example in an untitled
- * document, selects it, and runs the right command on the built-in demo model (whatever the model
+ * The learning walkthrough's "run this example": opens the attention tutorial's example as a read-only
+ * document (scheme attention-example, in the preview tab, so trying examples leaves neither unsaved
+ * Untitled editors nor a pile of tabs behind), selects it, and runs the right command on the built-in demo model (whatever the model
  * setting says), so every step works offline. Examples that ask about one word put the cursor on it,
  * turn the heat overlay on and point the panel at it.
  */
@@ -37,11 +38,24 @@ export interface TryExampleDeps {
   readonly notifier: Notifier;
 }
 
+/** The URI scheme of the examples' read-only documents. */
+export const EXAMPLE_SCHEME = 'attention-example';
+
+function exampleUri(id: string): vscode.Uri {
+  return vscode.Uri.from({ scheme: EXAMPLE_SCHEME, path: `/${id}.txt` });
+}
+
 export function registerTryExample(deps: TryExampleDeps): vscode.Disposable {
-  return vscode.commands.registerCommand(CommandId.TryExample, async (id?: string) => {
-    const chosen = id ?? (await pickExample());
-    return chosen === undefined ? { status: 'cancelled' } : tryExample(deps, chosen);
-  });
+  const examples: Record<string, Example> = EXAMPLES;
+  return vscode.Disposable.from(
+    vscode.workspace.registerTextDocumentContentProvider(EXAMPLE_SCHEME, {
+      provideTextDocumentContent: (uri) => examples[uri.path.replace(/^\/|\.txt$/g, '')]?.text ?? '',
+    }),
+    vscode.commands.registerCommand(CommandId.TryExample, async (id?: string) => {
+      const chosen = id ?? (await pickExample());
+      return chosen === undefined ? { status: 'cancelled' } : tryExample(deps, chosen);
+    }),
+  );
 }
 
 async function pickExample(): Promise<string | undefined> {
@@ -57,8 +71,8 @@ async function tryExample(deps: TryExampleDeps, id: string): Promise<RunOutcome>
   if (!example) {
     return { status: 'failed', notice: deps.notifier.error(vscode.l10n.t('There is no example "{0}"; the examples are: {1}.', String(id), Object.keys(EXAMPLES).join(', '))) };
   }
-  const document = await vscode.workspace.openTextDocument({ content: example.text, language: 'plaintext' });
-  const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, preview: false });
+  const document = await vscode.workspace.openTextDocument(exampleUri(id));
+  const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, preview: true });
   const rangeOf = (part: string) => {
     const start = example.text.indexOf(part);
     return new vscode.Selection(document.positionAt(start), document.positionAt(start + part.length));

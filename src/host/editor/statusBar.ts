@@ -1,22 +1,12 @@
 /**
- * The status bar entry of the newest run: model · backend (the GPU adapter, or "CPU — why not the GPU")
- * · tokens · milliseconds. Clicking it opens Choose Model…; its tooltip has the timings in full.
+ * The status bar entry: the model the next run uses (after Choose Model), then the newest run's model ·
+ * backend (short: the GPU's name, or CPU) · tokens · milliseconds. Clicking it opens Choose Model…;
+ * its tooltip has what is too long for the bar: why that backend, and the timings.
  */
 import * as vscode from 'vscode';
 import type { BackendReport } from '../../protocol/run';
+import { backendSummary } from '../../view-model/backendSummary';
 import { CommandId } from '../commandIds';
-
-/** The backend as the status bar names it; the full reason is in the tooltip. */
-export function backendLabel(backend: BackendReport): string {
-  if (backend.used === 'webgpu') return backend.adapter;
-  return backend.fallbackReason ? `CPU — ${backend.fallbackReason}` : backend.adapter;
-}
-
-const MAX_LABEL = 48;
-
-function shorten(text: string): string {
-  return text.length > MAX_LABEL ? `${text.slice(0, MAX_LABEL - 1)}…` : text;
-}
 
 export class RunStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('attentionInspector.status', vscode.StatusBarAlignment.Right, 100);
@@ -32,6 +22,12 @@ export class RunStatusBar implements vscode.Disposable {
     return this.item.text;
   }
 
+  /** A model was chosen: the next run uses it (the previous run's numbers no longer describe it). */
+  modelChosen(model: string): void {
+    this.parts = { model };
+    this.show('$(symbol-misc)', [model, vscode.l10n.t('ready')], vscode.l10n.t('The next inspection uses {0}. Select text and run Attention: Inspect Selection.', model));
+  }
+
   running(model: string): void {
     this.parts = { model };
     this.show('$(loading~spin)', [model, vscode.l10n.t('running…')], vscode.l10n.t('Computing attention with {0}', model));
@@ -42,17 +38,19 @@ export class RunStatusBar implements vscode.Disposable {
       ? vscode.l10n.t('{0} tokens', sourceTokens)
       : vscode.l10n.t('{0} → {1} tokens', sourceTokens, targetTokens);
     this.parts = { model, backend, tokens };
-    this.show('$(loading~spin)', [model, shorten(backendLabel(backend)), tokens], backendLabel(backend));
+    const summary = backendSummary(backend);
+    this.show('$(loading~spin)', [model, summary.label, tokens], summary.detail);
   }
 
   finished(milliseconds: number, timings: { tokenizeMs: number; firstLayerMs: number; forwardMs: number }, generated?: number): void {
     const { model, backend } = this.parts;
     const tokens = generated === undefined ? this.parts.tokens : `${this.parts.tokens} + ${vscode.l10n.t('{0} generated', generated)}`;
+    const summary = backend && backendSummary(backend);
     const tooltip = [
-      backend ? backendLabel(backend) : '',
+      summary?.detail ?? '',
       vscode.l10n.t('tokenize {0} ms, first layer {1} ms, all layers {2} ms', timings.tokenizeMs.toFixed(0), timings.firstLayerMs.toFixed(0), timings.forwardMs.toFixed(0)),
     ].filter(Boolean).join('\n');
-    this.show('$(pulse)', [model, backend ? shorten(backendLabel(backend)) : '', tokens ?? '', vscode.l10n.t('{0} ms', milliseconds.toFixed(0))], tooltip);
+    this.show('$(pulse)', [model, summary?.label ?? '', tokens ?? '', vscode.l10n.t('{0} ms', milliseconds.toFixed(0))], tooltip);
   }
 
   ended(why: string): void {

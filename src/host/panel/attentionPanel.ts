@@ -96,6 +96,12 @@ export class AttentionPanel implements vscode.Disposable {
         this.session.setSelection(selection);
         break;
       }
+      case 'panel-shown':
+        this.session.panelShown(message.runId, message.layers, message.viewReady);
+        break;
+      case 'run-action':
+        this.session.chooseAction(message.runId, message.action);
+        break;
       case 'webview-error':
         this.log.appendLine(`panel: ${message.message}`);
         break;

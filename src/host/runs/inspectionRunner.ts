@@ -88,9 +88,18 @@ export class InspectionRunner implements vscode.Disposable {
   /** Fires once per run with its outcome. */
   readonly onDidEndRun = this.ended.event;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  /** What a failed run offers in the panel (its notification offers the same), by action id. */
+  private offers: { runId: number; actions: Map<string, () => unknown> } | undefined;
+  private readonly chosen: vscode.Disposable;
+
+  constructor(private readonly deps: RunnerDeps) {
+    this.chosen = deps.session.onDidChooseAction(({ runId, action }) => {
+      if (this.offers?.runId === runId) void this.offers.actions.get(action)?.();
+    });
+  }
 
   dispose(): void {
+    this.chosen.dispose();
     this.startedRun.dispose();
     this.ended.dispose();
   }
@@ -239,13 +248,17 @@ export class InspectionRunner implements vscode.Disposable {
     const count = tooMany.tokens.ids.length;
     const partName = tooMany.part === 'source' ? vscode.l10n.t('The selection') : vscode.l10n.t('The target');
     const message = reason ?? vscode.l10n.t('{0} has {1} tokens, more than attentionInspector.maxTokens ({2}). Attention grows with the square of the length: inspect the first {2} tokens, or raise the setting.', partName, count, tooMany.limit);
-    run.post({ type: 'run-failed', runId: run.id, code: 'TOO_MANY_TOKENS', message });
-    this.deps.status.ended(vscode.l10n.t('{0} tokens: too many', count));
-    this.deps.log.appendLine(`run ${run.id}: ${count} tokens, over the limit of ${tooMany.limit}`);
     const keep = truncationEnd(tooMany.tokens, tooMany.limit);
     const truncate = { title: vscode.l10n.t('Truncate to {0} tokens', tooMany.limit), run: () => this.run(truncated(request, tooMany.part, keep)) };
     const settings = { title: vscode.l10n.t('Open Settings'), run: () => vscode.commands.executeCommand('workbench.action.openSettings', 'attentionInspector.maxTokens') };
-    const notice = keep > 0 ? this.deps.notifier.warn(message, truncate, settings) : this.deps.notifier.warn(message, settings);
+    const offered = keep > 0 ? [truncate, settings] : [settings];
+    // The same choice in the panel, where it stays after the notification hides.
+    const ids = offered.map((action) => (action === truncate ? 'truncate' : 'open-settings'));
+    this.offers = { runId: run.id, actions: new Map(offered.map((action, i) => [ids[i], action.run])) };
+    run.post({ type: 'run-failed', runId: run.id, code: 'TOO_MANY_TOKENS', message, actions: offered.map((action, i) => ({ id: ids[i], title: action.title })) });
+    this.deps.status.ended(vscode.l10n.t('{0} tokens: too many', count));
+    this.deps.log.appendLine(`run ${run.id}: ${count} tokens, over the limit of ${tooMany.limit}`);
+    const notice = this.deps.notifier.warn(message, ...offered);
     return { status: 'too-many-tokens', runId: run.id, tokens: count, notice };
   }
 }

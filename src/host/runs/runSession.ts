@@ -15,6 +15,7 @@ import type { PanelView } from '../../view-model/attentionLookup';
 import { AttentionRun } from '../../view-model/attentionRun';
 import { DataService, type StepData } from '../../view-model/dataService';
 import { baselineOf } from '../../view-model/diff';
+import { DeliveryLog, type Delivery } from './deliveryLog';
 
 
 /** One run as a command streams it: messages carry `id`; `signal` aborts when a newer run starts. */
@@ -41,8 +42,12 @@ export class RunSession implements vscode.Disposable {
   private nextRunId = 1;
   private controller: AbortController | undefined;
   private currentSelection: PanelView | undefined;
+  private readonly deliveryLog = new DeliveryLog();
   private readonly posted = new vscode.EventEmitter<ReplayMessage>();
   private readonly selectionChanged = new vscode.EventEmitter<PanelView>();
+  private readonly actionChosen = new vscode.EventEmitter<{ readonly runId: number; readonly action: string }>();
+  /** Fires when the user picks one of a failed run's offers in the panel (Truncate to N tokens). */
+  readonly onDidChooseAction = this.actionChosen.event;
   /** Fires with every message the panel should get (run messages, and the baseline to compare with). */
   readonly onDidPost = this.posted.event;
   /** Fires when the panel reports a new selection. */
@@ -73,8 +78,10 @@ export class RunSession implements vscode.Disposable {
     const held = this.held;
     const id = this.nextRunId++;
     this.currentSelection = undefined; // it named another run's tokens
+    this.deliveryLog.begin(id);
     const post = (message: RunMessage) => {
       if (held !== this.held || !held.run.accept(message)) return;
+      if (message.type === 'run-finished') this.deliveryLog.engineFinished();
       this.posted.fire(message);
       // A comparison goes on with every new run until it is switched off.
       if (message.type === 'run-started' && this.comparingNow) this.posted.fire(this.baselineMessage());
@@ -85,12 +92,28 @@ export class RunSession implements vscode.Disposable {
         if (held !== this.held || controller.signal.aborted) return;
         const message: LayerMessage = layerMessage(id, event, model);
         held.store.write(message, event.probs);
+        if (message.step === undefined || message.step === 0) this.deliveryLog.engineLayer();
         post(message);
       },
       explainWith: (stepData) => {
         if (held === this.held) held.service.stepData = stepData;
       },
     };
+  }
+
+  /** The panel's report of what it shows (see PanelShown). */
+  panelShown(runId: number, layers: number, viewReady: boolean): void {
+    this.deliveryLog.panelShown(runId, layers, viewReady);
+  }
+
+  /** How fast the current run reached the panel. */
+  delivery(): Delivery {
+    return this.deliveryLog.snapshot();
+  }
+
+  /** The panel's choice of a failed run's action; ignored unless that run is still the current one. */
+  chooseAction(runId: number, action: string): void {
+    if (runId === this.held.run.id) this.actionChosen.fire({ runId, action });
   }
 
   /** The panel's data query about run `runId`; undefined when that run is gone or its data not there (yet). */
@@ -150,5 +173,6 @@ export class RunSession implements vscode.Disposable {
     this.pinned?.store.dispose();
     this.posted.dispose();
     this.selectionChanged.dispose();
+    this.actionChosen.dispose();
   }
 }
