@@ -19,6 +19,7 @@ import { qwen3Model } from './models/qwen3';
 import { T5Model } from './models/t5';
 import { HfTokenizer, TextTokenizer } from './tokenizer';
 import { WeightFile } from './loader/weights';
+import { checkSizesAgainstWeights } from './loader/sizeCheck';
 
 export interface LoadedModel {
   readonly model: TransformerModel;
@@ -56,6 +57,8 @@ export function loadModel(source: string): LoadedModel {
   }
   const config = readConfigFile(folder);
   const weights = WeightFile.open(folder);
+  // Nothing is allocated before the config's sizes agree with the weights.
+  checkSizesAgainstWeights(config, weights, path.join(folder, 'config.json'));
   const name = repoIdFromSnapshotPath(folder) ?? path.basename(folder); // a cache snapshot is named by its commit
   const model = buildModel(name, config, weights);
   const tokenizer = fs.existsSync(path.join(folder, 'tokenizer.json')) ? HfTokenizer.load(folder) : undefined;
