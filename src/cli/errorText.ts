@@ -23,7 +23,7 @@ function remedyText(remedy: Remedy, err: EngineError): string {
     case 'retry':
       return 'Run the command again.';
     case 'raise-memory-budget':
-      return `Allow more memory with --memory-budget MB${err.details.bytes ? ` (this needs about ${Math.ceil(err.details.bytes / 2 ** 20)})` : ''}.`;
+      return `Allow more memory with --memory-budget MB${err.details.bytes ? ` (this needs about ${Math.ceil(err.details.bytes / 2 ** 20)} MB)` : ''}.`;
   }
 }
 

@@ -57,9 +57,15 @@ export class HfTokenizer implements TextTokenizer {
     const json = readTokenizerJson(file);
     let native: NativeTokenizer;
     try {
-      native = duringNative({ task: 'tokenizer-load', file }, () => Tokenizer.fromString(json));
+      native = duringNative({ task: 'tokenizer-load', file }, () => Tokenizer.fromString(json.text));
     } catch (err) {
-      throw new EngineError('BAD_TOKENIZER', `Cannot read ${file}: ${(err as Error).message.replace(/^Error loading from file/, '')}`, { remedies: ['choose-model'], details: { file } });
+      throw new EngineError('BAD_TOKENIZER', `Cannot read ${file}: ${(err as Error).message.replace(/^Error loading from file/, '')}.`, { remedies: ['choose-model'], details: { file } });
+    }
+    const normalizer = json.normalizedAddedTokens.length ? native.getNormalizer() : null;
+    for (const { field, content } of json.normalizedAddedTokens) {
+      if (normalizer && duringNative({ task: 'tokenizer-load', file }, () => normalizer.normalizeString(content)) === '') {
+        json.refuse(field, `is ${JSON.stringify(content)}, matched after normalization, but the normalizer turns it into nothing`);
+      }
     }
     return new HfTokenizer(native, file);
   }

@@ -28,7 +28,7 @@ export function readJsonObject(file: string, code: EngineErrorCode): Record<stri
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new EngineError(code, `${file} is not valid JSON: ${(err as Error).message}`, { remedies: ['choose-model'], details: { file } });
+    throw new EngineError(code, `${file} is not valid JSON: ${(err as Error).message.replace(/\s+/g, ' ')}.`, { remedies: ['choose-model'], details: { file } });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new EngineError(code, `${file} must hold a JSON object, not ${Array.isArray(raw) ? 'an array' : JSON.stringify(raw)}.`, { remedies: ['choose-model'], details: { file } });

@@ -30,6 +30,11 @@ const SUPPORTED_DTYPES: readonly string[] = ['F32', 'F16', 'BF16'];
 const KNOWN_DTYPES: readonly string[] = [...SUPPORTED_DTYPES, 'F64', 'I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2'];
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
+/** A header value for a message: its JSON, or "missing". */
+function shown(value: unknown): string {
+  return value === undefined ? '(missing)' : JSON.stringify(value);
+}
+
 function fail(file: string, detail: string, tensor?: string): never {
   throw new EngineError('BAD_SAFETENSORS', `${path.basename(file)}: ${detail} (${file}). The file is damaged or not a safetensors file; download it again.`, {
     remedies: ['choose-model'], details: { file, tensor },
@@ -109,17 +114,17 @@ function parseHeader(file: string, header: Record<string, unknown>, dataStart: n
 function parseEntry(file: string, name: string, raw: unknown, dataStart: number, dataSize: number): TensorEntry {
   const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   if (typeof info !== 'object' || info === null) fail(file, `tensor "${name}" has no description`);
-  if (typeof info.dtype !== 'string' || !KNOWN_DTYPES.includes(info.dtype)) fail(file, `tensor "${name}" has unknown dtype ${JSON.stringify(info.dtype)}`);
+  if (typeof info.dtype !== 'string' || !KNOWN_DTYPES.includes(info.dtype)) fail(file, `tensor "${name}" has unknown dtype ${shown(info.dtype)}`);
   if (!SUPPORTED_DTYPES.includes(info.dtype)) {
     throw new EngineError('BAD_SAFETENSORS', `${path.basename(file)}: tensor "${name}" is stored as ${info.dtype}; Attention Inspector reads F32, F16 and BF16 weights (${file}).`, {
       remedies: ['choose-model'], details: { file, tensor: name },
     });
   }
   const shape = info.shape;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(file, `tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`, name);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(file, `tensor "${name}" has an invalid shape ${shown(shape)}`, name);
   const offsets = info.data_offsets;
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
-    fail(file, `tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}`, name);
+    fail(file, `tensor "${name}" has invalid data_offsets ${shown(offsets)}`, name);
   }
   const [begin, end] = offsets as [number, number];
   if (end > dataSize) fail(file, `tensor "${name}" data [${begin}, ${end}) lies outside the ${dataSize} data bytes`, name);

@@ -6,7 +6,6 @@
  * RangeError or gigabytes of memory. Each family's exact shapes are still checked tensor by tensor as
  * the model reads them (WeightFile.get).
  */
-import * as path from 'path';
 import { EngineError } from '../errors';
 import type { ModelConfig } from './config';
 import { readJsonObject } from './files';
@@ -52,7 +51,7 @@ function layerCounts(weights: WeightFile): { main?: StackSize; decoder?: StackSi
 
 export function checkSizesAgainstWeights(config: ModelConfig, weights: WeightFile, configFile: string): void {
   const raw = readJsonObject(configFile, 'BAD_CONFIG');
-  const weightsName = weights.entries().length ? path.basename(weights.fileOf(weights.entries()[0].name) ?? 'the weights') : 'the weights';
+  const weightsName = weights.describe(false);
   const refuse = (size: Sized, why: string): never => {
     const field = FIELD_NAMES[size].find((f) => raw[f] !== undefined) ?? FIELD_NAMES[size][0];
     throw new EngineError('BAD_CONFIG', `${configFile}: field "${field}" ${why}: config.json does not describe these weights (${weights.folder}).`, {
@@ -84,7 +83,7 @@ export function checkSizesAgainstWeights(config: ModelConfig, weights: WeightFil
   for (const [size, value] of sizes) {
     if (value > largest) {
       const what = size === 'numHeads' || size === 'numKvHeads' ? `gives ${value} for heads × head_dim` : `is ${value}`;
-      refuse(size, `${what}, but no tensor in ${weightsName} has a dimension that large (the largest is ${largest})`);
+      refuse(size, `${what}, but no tensor in ${weightsName} has a dimension that large (the largest is ${largest}; a tensor may be missing)`);
     }
   }
   if (seq2seq && config.decoderStartTokenId >= config.vocabSize) {

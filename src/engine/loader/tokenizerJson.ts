@@ -130,12 +130,26 @@ function templatePiece(piece: unknown): { sequence?: string; specialToken?: stri
   return { sequence: typeof sequence === 'string' ? sequence : undefined, specialToken: typeof special === 'string' ? special : undefined };
 }
 
-/** The checked tokenizer.json, as JSON text for Tokenizer.fromString, without padding and truncation. */
-export function readTokenizerJson(file: string): string {
+/** tokenizer.json checked, and what can only be checked once the library has loaded it. */
+export interface CheckedTokenizerJson {
+  /** The JSON for Tokenizer.fromString, without padding and truncation. */
+  readonly text: string;
+  /**
+   * Added tokens matched after normalization: the library panics when one normalizes to nothing (a
+   * control character or an accent under BERT's normalizer), so each must be normalized and checked.
+   */
+  readonly normalizedAddedTokens: readonly { readonly field: string; readonly content: string }[];
+  refuse(field: string, why: string): never;
+}
+
+export function readTokenizerJson(file: string): CheckedTokenizerJson {
   const json = readJsonObject(file, 'BAD_TOKENIZER');
   const check = new TokenizerChecker(file);
   check.model(json.model);
   check.normalizer(json.normalizer);
   check.postProcessor(json.post_processor);
-  return JSON.stringify({ ...json, padding: null, truncation: null });
+  const added = Array.isArray(json.added_tokens) ? json.added_tokens : [];
+  const normalizedAddedTokens = added.flatMap((token, i) => (isObject(token) && token.normalized === true && typeof token.content === 'string' && token.content !== ''
+    ? [{ field: `added_tokens[${i}]`, content: token.content }] : []));
+  return { text: JSON.stringify({ ...json, padding: null, truncation: null }), normalizedAddedTokens, refuse: (field, why) => check.refuse(field, why) };
 }

@@ -73,10 +73,11 @@ export class WeightFile {
     return new WeightFile(folder, fs.existsSync(single) ? single : sharded, located);
   }
 
-  /** Where the weights are, for messages: the file, or the shards an index lists. */
-  private describe(): string {
+  /** Where the weights are, for messages: the file, or the shards an index lists (with the full path). */
+  describe(withPath = true): string {
     const name = path.basename(this.source);
-    return name === 'model.safetensors' ? `${name} (${this.source})` : `the shards listed in ${name} (${this.source})`;
+    const where = withPath ? ` (${this.source})` : '';
+    return name === 'model.safetensors' ? `${name}${where}` : `the shards listed in ${name}${where}`;
   }
 
   /** Every tensor's name, dtype and shape, from the headers alone (nothing is read). */

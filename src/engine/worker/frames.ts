@@ -46,7 +46,9 @@ interface PartialFrame {
 
 /** Reassembles frames from the chunks a stream delivers, copying each buffer's bytes once. */
 export class FrameReader {
-  private pending: Buffer = Buffer.alloc(0);
+  /** Chunks of a frame's head (fixed part, lengths, clone) not yet complete. */
+  private pending: Buffer[] = [];
+  private pendingLength = 0;
   private frame: PartialFrame | undefined;
 
   constructor(private readonly onFrame: (kind: FrameKind, value: unknown) => void) {}
@@ -56,19 +58,22 @@ export class FrameReader {
     while (data.length > 0) data = this.frame ? this.fill(this.frame, data) : this.readHead(data);
   }
 
-  /** Consumes the fixed part and the clone (or keeps an incomplete one); returns what is left of the chunk. */
+  /** Consumes the head once it is complete (else keeps the chunk); returns what is left of the chunk. */
   private readHead(data: Buffer): Buffer {
-    const head = this.pending.length ? Buffer.concat([this.pending, data]) : data;
-    this.pending = Buffer.alloc(0);
-    const count = head.length >= FIXED ? head.readUInt32LE(8) : 0;
+    this.pending.push(Buffer.from(data)); // a copy: the stream may reuse its chunk
+    this.pendingLength += data.length;
+    if (this.pendingLength < FIXED) return Buffer.alloc(0);
+    if (this.pending[0].length < FIXED) this.pending = [Buffer.concat(this.pending)];
+    const first = this.pending[0];
+    const count = first.readUInt32LE(8);
     const cloneAt = FIXED + 4 * count;
-    if (head.length < FIXED || head.length < cloneAt + head.readUInt32LE(4)) {
-      this.pending = Buffer.from(head); // keep a copy: the stream may reuse its chunk
-      return Buffer.alloc(0);
-    }
-    const cloneEnd = cloneAt + head.readUInt32LE(4);
+    const cloneEnd = cloneAt + first.readUInt32LE(4);
+    if (this.pendingLength < cloneEnd) return Buffer.alloc(0);
+    const head = this.pending.length === 1 ? first : Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingLength = 0;
     const buffers = Array.from({ length: count }, (_, i) => new Uint8Array(head.readUInt32LE(FIXED + 4 * i)));
-    this.frame = { kind: head.readUInt32LE(0), clone: Buffer.from(head.subarray(cloneAt, cloneEnd)), buffers, index: 0, filled: 0 };
+    this.frame = { kind: head.readUInt32LE(0), clone: head.subarray(cloneAt, cloneEnd), buffers, index: 0, filled: 0 };
     this.finishIfFull(this.frame);
     return head.subarray(cloneEnd);
   }
