@@ -1,48 +1,21 @@
 /** A damaged or mismatched model folder gives a specific error naming the file and the tensor or field. */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { EngineError } from '../../src/engine/errors';
 import { loadModel } from '../../src/engine/loadModel';
-import { sharedPath } from '../helpers/shared';
+import { header, isError, scratchModel, writeWithHeader } from '../helpers/scratchModel';
 
 const SOURCE = 'qwen2-tiny-random';
 
-/** A scratch copy of a shared model folder whose files a test may damage. */
-function scratchModel(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ai-fault-'));
-  for (const f of fs.readdirSync(sharedPath('models', SOURCE))) fs.copyFileSync(sharedPath('models', SOURCE, f), path.join(dir, f));
-  return dir;
-}
-
-function header(file: string): { length: number; json: Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>; data: Buffer } {
-  const bytes = fs.readFileSync(file);
-  const length = Number(bytes.readBigUInt64LE(0));
-  return { length, json: JSON.parse(bytes.subarray(8, 8 + length).toString('utf8')), data: bytes.subarray(8 + length) };
-}
-
-function writeWithHeader(file: string, json: object, data: Buffer): void {
-  const h = Buffer.from(JSON.stringify(json), 'utf8');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(h.length));
-  fs.writeFileSync(file, Buffer.concat([len, h, data]));
-}
-
 function expectError(dir: string, code: string, ...fragments: string[]): void {
-  assert.throws(() => loadModel(dir), (err: unknown) => {
-    assert.ok(err instanceof EngineError, `expected EngineError, got ${err}`);
-    assert.strictEqual(err.code, code, err.message);
-    for (const f of fragments) assert.ok(err.message.includes(f), `message "${err.message}" should mention "${f}"`);
-    return true;
-  });
+  assert.throws(() => loadModel(dir), (err: unknown) => isError(err, code, ...fragments));
 }
 
 describe('loader faults', () => {
   let dir: string;
   let weights: string;
   beforeEach(() => {
-    dir = scratchModel();
+    dir = scratchModel(SOURCE);
     weights = path.join(dir, 'model.safetensors');
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
