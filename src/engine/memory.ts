@@ -106,8 +106,8 @@ export function estimateRunMemory(info: ModelInfo, weights: WeightSize, run: Run
     activations = Math.max(activations, bytes.working);
     retained += bytes.retained;
   }
-  // Logits (every row, or one per step), the key/value cache of generation, and the final hidden states.
-  const logits = run.wants.logits || generate > 0 ? 4 * info.vocabSize * rows : 0;
+  // Logits (every row, or one per step; the untrained demo has no LM head) and generation's key/value cache.
+  const logits = !info.untrained && (run.wants.logits || generate > 0) ? 4 * info.vocabSize * rows : 0;
   const cache = generate > 0 ? 4 * 2 * L * rows * info.numKvHeads * info.headDim * (info.crossAttention ? 2 : 1) : 0;
   retained = RETAINED_COPIES * (retained + (run.wants.logits ? logits : 0));
   activations += cache + logits;
