@@ -12,7 +12,7 @@ import type { ActivityNote, NativeActivity } from '../nativeActivity';
 import { crashError } from './crash';
 import { FrameKind, FrameReader } from './frames';
 import type { FromWorker, ToWorker } from './messages';
-import { ENGINE_FRAMES_FD } from './workerPort';
+import { ENGINE_FRAMES_FD, ENGINE_NOTES_FD } from './workerPort';
 
 export type TransportKind = 'process' | 'thread';
 
@@ -53,20 +53,24 @@ export class ProcessTransport implements EngineTransport {
 
   constructor(script: string, private readonly events: TransportEvents, options: ProcessOptions = {}) {
     this.child = fork(script, [...(options.args ?? [])], {
-      // 0 stdin, 1 stdout, 2 stderr, 3 the engine's frames, then Node's IPC for requests.
-      stdio: ['ignore', options.inheritStdout ? 'inherit' : 'pipe', 'pipe', 'pipe', 'ipc'],
+      // 0 stdin, 1 stdout, 2 stderr, 3 the engine's messages, 4 its native-activity notes, then Node's IPC for requests.
+      stdio: ['ignore', options.inheritStdout ? 'inherit' : 'pipe', 'pipe', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
       execArgv: [],
       // Under Electron (desktop VS Code) process.execPath is the editor: this makes it plain Node.
       env: { ...process.env, ...options.env, ELECTRON_RUN_AS_NODE: '1' },
     });
     const frames = new FrameReader((kind, value) => {
-      if (kind === FrameKind.Message) return this.events.onMessage(value as FromWorker);
+      if (kind === FrameKind.Message) this.events.onMessage(value as FromWorker);
+    });
+    const notes = new FrameReader((kind, value) => {
       const note = value as ActivityNote;
+      if (kind !== FrameKind.Activity) return;
       if (note.activity) this.activities.set(note.id, note.activity);
       else this.activities.delete(note.id);
     });
     (this.child.stdio[ENGINE_FRAMES_FD] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => frames.push(chunk));
+    (this.child.stdio[ENGINE_NOTES_FD] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => notes.push(chunk));
     this.child.stdout?.on('data', (chunk: Buffer) => this.events.onOutput?.(chunk.toString()));
     this.child.stderr!.on('data', (chunk: Buffer) => {
       const text = chunk.toString();

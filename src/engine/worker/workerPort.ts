@@ -1,19 +1,23 @@
 /**
  * The engine's end of the channel to its client. In its own process (how the editor and the CLI run
  * it) requests arrive over Node's IPC and everything the engine says leaves as binary frames
- * (frames.ts) written synchronously to fd 3: a layer's buffers go out without a copy into a clone, the
- * order of messages and native-activity notes is the order of the writes, and a note is in the pipe
- * before the native call it announces can abort the process. In a worker thread (benchmarks) it is the
- * thread's port, with transfers.
+ * (frames.ts) on fd 3, written by a writer thread (frameWriter.ts) to which the layer buffers are
+ * transferred: nothing is copied into a clone, and the next layer computes while this one travels.
+ * Native-activity notes go to fd 4, written synchronously by the engine's own thread, so a note is in
+ * the pipe before the native call it announces can abort the process. In a worker thread
+ * (benchmarks) it is the thread's port, with transfers.
  */
-import * as fs from 'fs';
-import { parentPort } from 'worker_threads';
+import * as path from 'path';
+import { Worker, parentPort } from 'worker_threads';
 import { setActivitySink } from '../nativeActivity';
 import { FrameKind, encodeFrame } from './frames';
 import type { FromWorker, ToWorker } from './messages';
+import { writeFully } from './pipeWrite';
 
-/** The engine process writes its frames here (the client opens it as a pipe). */
+/** The engine process's messages to the client (the client opens it as a pipe). */
 export const ENGINE_FRAMES_FD = 3;
+/** Its native-activity notes. */
+export const ENGINE_NOTES_FD = 4;
 
 export interface WorkerPort {
   post(message: FromWorker, transfer?: ArrayBuffer[]): void;
@@ -22,29 +26,21 @@ export interface WorkerPort {
   close(): void;
 }
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
-/** A blocking write of every byte; a pipe that is momentarily full is waited for, not dropped. */
-function writeFully(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.length) {
-    try {
-      done += fs.writeSync(fd, bytes, done, bytes.length - done);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-      Atomics.wait(pause, 0, 0, 1);
-    }
-  }
-}
-
-/** Frames to the parent on ENGINE_FRAMES_FD, each written whole before this returns. */
-function writeFrame(kind: FrameKind, value: unknown, transfer?: ArrayBuffer[]): void {
-  for (const piece of encodeFrame(kind, value, transfer)) writeFully(ENGINE_FRAMES_FD, piece);
-}
-
 /** In a process started by ProcessTransport: native-activity notes go to the parent. */
 export function reportNativeActivity(): void {
-  setActivitySink((note) => writeFrame(FrameKind.Activity, note));
+  setActivitySink((note) => {
+    for (const piece of encodeFrame(FrameKind.Activity, note)) writeFully(ENGINE_NOTES_FD, piece);
+  });
+}
+
+/** The writer thread beside this file (dist/ or out/): the bundle and the compiled tests both have one. */
+function startWriter(): Worker {
+  const writer = new Worker(path.join(__dirname, 'frameWriter.js'), { workerData: { fd: ENGINE_FRAMES_FD } });
+  writer.on('error', (err) => {
+    process.stderr.write(`the engine's frame writer failed: ${err.stack ?? err.message}\n`);
+    process.exit(70);
+  });
+  return writer;
 }
 
 export function openWorkerPort(): WorkerPort {
@@ -54,11 +50,16 @@ export function openWorkerPort(): WorkerPort {
   }
   if (!process.send) throw new Error('engineWorker runs in a worker thread or in a child process with an IPC channel');
   reportNativeActivity();
+  const writer = startWriter();
   // The client is gone (the editor closed, the CLI ended): so is the engine.
   process.on('disconnect', () => process.exit(0));
   return {
-    post: (message, transfer) => writeFrame(FrameKind.Message, message, transfer),
+    // The frame's head and clone are small and copied; the layer buffers move to the writer.
+    post: (message, transfer = []) => writer.postMessage({ pieces: encodeFrame(FrameKind.Message, message, transfer) }, [...new Set(transfer)]),
     onMessage: (listener) => process.on('message', listener as (message: unknown) => void),
-    close: () => process.exit(0),
+    close: () => {
+      writer.once('message', () => process.exit(0));
+      writer.postMessage({ flush: true });
+    },
   };
 }
