@@ -22,6 +22,14 @@ const MODELS: readonly { name: string; kind: BaseModel['kind'] }[] = [
   { name: 'bert-tiny-random', kind: 'encoder-only' },
   { name: 't5-tiny-random', kind: 'encoder-decoder' },
   { name: 'bart-tiny-random', kind: 'encoder-decoder' },
+  { name: 'qwen3-tiny-random', kind: 'decoder-only' },
+  { name: 'mistral-tiny-random', kind: 'decoder-only' },
+  { name: 'llama3-rope-tiny-random', kind: 'decoder-only' },
+  { name: 'gemma2-tiny-random', kind: 'decoder-only' },
+  { name: 'gemma3-tiny-random', kind: 'decoder-only' },
+  { name: 'gptneox-tiny-random', kind: 'decoder-only' },
+  { name: 'phi3-tiny-random', kind: 'decoder-only' },
+  { name: 'olmo2-tiny-random', kind: 'decoder-only' },
 ];
 
 const ENGINE_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'];

@@ -23,7 +23,7 @@ describe('memory budget', () => {
 
   it('estimates attention growing with the square of the length', () => {
     const { model, weightSize } = loadModel(LLAMA);
-    const at = (tokens: number) => estimateRunMemory(model.info, weightSize, { sourceTokens: tokens, wants: {} });
+    const at = (tokens: number) => estimateRunMemory(model.info, weightSize!, { sourceTokens: tokens, wants: {} });
     assert.ok(at(5000).retained > 3.5 * 2 ** 30, `20 KB of text keeps ${at(5000).retained} bytes of attention`);
     assert.ok(Math.abs(at(2000).retained / at(1000).retained - 4) < 0.1);
     assert.ok(at(10).total < 50 * 2 ** 20);

@@ -18,6 +18,8 @@ const EXTRA_FIELDS = [
   'rope_theta', 'rms_norm_eps', 'layer_norm_eps', 'layer_norm_epsilon', 'head_dim', 'num_key_value_heads', 'max_position_embeddings',
   'decoder_start_token_id', 'pad_token_id', 'eos_token_id', 'relative_attention_num_buckets', 'relative_attention_max_distance',
   'n_inner', 'num_decoder_layers', 'tie_word_embeddings', 'attention_bias', 'mlp_bias', 'hidden_act', 'activation_function',
+  'sliding_window', 'use_sliding_window', 'max_window_layers', 'sliding_window_pattern', 'layer_types', 'attn_logit_softcapping',
+  'final_logit_softcapping', 'query_pre_attn_scalar', 'partial_rotary_factor', 'rotary_pct', 'rotary_emb_base', 'rope_local_base_freq',
 ];
 
 const ROPE: readonly unknown[] = [
