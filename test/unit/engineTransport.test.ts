@@ -48,6 +48,17 @@ describe('engine transport', () => {
     assert.match(crashError({ code: 3, signal: null, stderr: '' }).message, /stopped unexpectedly \(exit code 3\)/);
   });
 
+  it('after WebGPU crashed an engine, auto runs go to the CPU and say why', async () => {
+    const client = new EngineClient(WORKER);
+    try {
+      const result = await client.inspect({ model: 'demo', backend: 'auto', input: { text: '我爱吃苹果' }, wants: {}, gpuCrashed: 'The WebGPU driver crashed while starting the GPU device (signal SIGSEGV).' }, { onEvent: () => undefined });
+      assert.strictEqual(result.backend.used, 'cpu');
+      assert.match(result.backend.fallbackReason ?? '', /^WebGPU crashed the engine: The WebGPU driver crashed/);
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('the worker-thread transport (kept to measure what isolation costs) runs the same requests', async () => {
     const client = new EngineClient(WORKER, { transport: 'thread' });
     try {

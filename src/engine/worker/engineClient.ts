@@ -5,7 +5,7 @@
  * one that crashes or exits fails the runs it held with what happened (ENGINE_CRASHED: which native
  * library, on which file) and is replaced by a fresh one on the next run.
  */
-import { EngineError, deserializeError } from '../errors';
+import { EngineError, deserializeError, isEngineError } from '../errors';
 import type { InspectHandlers } from '../inspect';
 import type { FromWorker, InspectRequest, InspectResult, InspectStarted } from './messages';
 import { EngineTransport, TransportKind, startTransport } from './transport';
@@ -36,6 +36,8 @@ export class EngineClient {
   private readonly pending = new Map<number, PendingRun>();
   /** Resolves a dispose's wait when the engine confirms it has released its devices. */
   private closed: (() => void) | undefined;
+  /** Why WebGPU crashed an engine, once it has: later auto runs go to the CPU instead of crashing again. */
+  private gpuCrashed: string | undefined;
 
   constructor(private readonly workerScript: string, private readonly options: EngineClientOptions = {}) {}
 
@@ -47,7 +49,7 @@ export class EngineClient {
     return new Promise<InspectResult>((resolve, reject) => {
       this.pending.set(runId, { handlers, resolve, reject });
       signal?.addEventListener('abort', () => this.cancel(runId), { once: true });
-      transport.send({ type: 'inspect', runId, request: { ...request, memoryBudgetMB } });
+      transport.send({ type: 'inspect', runId, request: { ...request, memoryBudgetMB, gpuCrashed: request.gpuCrashed ?? this.gpuCrashed } });
     });
   }
 
@@ -76,6 +78,7 @@ export class EngineClient {
       onLost: (err) => {
         if (this.transport !== transport) return;
         this.transport = undefined;
+        if (isEngineError(err) && err.details.activity === 'gpu-start') this.gpuCrashed = err.message;
         this.failAll(err);
       },
       onOutput: this.options.onOutput,

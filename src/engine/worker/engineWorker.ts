@@ -105,6 +105,14 @@ async function runOnce(runId: number, request: InspectRequest, selection: Backen
   post({ type: 'done', runId, result: { ...started!, timings: summary.timings, labels: summary.labels, generated: summary.generated } });
 }
 
+/** From now on, `auto` runs on the CPU, with the reason reported. */
+function cpuForAuto(reason: string): BackendSelection {
+  const cpu = createCpuBackend();
+  const fallback: BackendSelection = { backend: cpu, used: 'cpu', adapter: cpu.description.name, fallbackReason: reason };
+  backends.set('auto', Promise.resolve(fallback));
+  return fallback;
+}
+
 async function run(runId: number, request: InspectRequest): Promise<void> {
   const controller = new AbortController();
   runs.set(runId, controller);
@@ -113,16 +121,15 @@ async function run(runId: number, request: InspectRequest): Promise<void> {
       backendsHoldEvicted = false;
       await disposeBackends();
     }
+    // WebGPU crashed an earlier engine process: auto runs go to the CPU and say why.
+    if (request.backend === 'auto' && request.gpuCrashed && !backends.has('auto')) cpuForAuto(`WebGPU crashed the engine: ${request.gpuCrashed}`);
     const selection = await backend(request.backend);
     try {
       await runOnce(runId, request, selection, controller.signal);
     } catch (err) {
       if (!(isEngineError(err) && err.code === 'GPU_FAILURE' && request.backend === 'auto')) throw err;
       // The GPU failed mid-run: every later auto run uses the CPU, and this one starts again there.
-      const cpu = createCpuBackend();
-      const fallback: BackendSelection = { backend: cpu, used: 'cpu', adapter: cpu.description.name, fallbackReason: `WebGPU failed: ${err.message}` };
-      backends.set('auto', Promise.resolve(fallback));
-      await runOnce(runId, request, fallback, controller.signal);
+      await runOnce(runId, request, cpuForAuto(`WebGPU failed: ${err.message}`), controller.signal);
     }
   } catch (err) {
     post({ type: 'failed', runId, error: serializeError(err) });
