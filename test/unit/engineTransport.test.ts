@@ -46,6 +46,8 @@ describe('engine transport', () => {
     assert.match(oom.message, /ran out of memory/);
     assert.deepStrictEqual(oom.remedies, ['shorter-input', 'raise-memory-budget']);
     assert.match(crashError({ code: 3, signal: null, stderr: '' }).message, /stopped unexpectedly \(exit code 3\)/);
+    const missing = "node:internal/modules/cjs/loader:1228\n  throw err;\n  ^\n\nError: Cannot find module '/x/dist/engineWorker.js'\n    at Module._resolveFilename (node:internal)";
+    assert.strictEqual(crashError({ code: 1, signal: null, stderr: missing }).message, "The engine process stopped unexpectedly (exit code 1: Error: Cannot find module '/x/dist/engineWorker.js').");
   });
 
   it('after WebGPU crashed an engine, auto runs go to the CPU and say why', async () => {

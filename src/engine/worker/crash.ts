@@ -25,10 +25,16 @@ export function panicOf(stderr: string): { where: string; message: string } | un
   return { where: where.replace(/^.*\/(src\/)/, '$1'), message: message.trim().slice(0, 200) };
 }
 
+/** The first line of a JavaScript error the engine printed as it died ("Error: Cannot find module …"). */
+function errorLineOf(stderr: string): string | undefined {
+  return /^(?:[A-Z]\w*)?Error: [^\n]{1,200}/m.exec(stderr)?.[0];
+}
+
 export function crashError(death: EngineDeath): EngineError {
   const how = death.signal ? `signal ${death.signal}` : `exit code ${death.code}`;
   const panic = panicOf(death.stderr);
-  const said = panic ? `: ${panic.message}` : '';
+  const lastWords = panic?.message ?? errorLineOf(death.stderr);
+  const said = lastWords ? `: ${lastWords}` : '';
   const reason = panic ? `${panic.message} (${panic.where})` : undefined;
   const file = death.activity?.file;
   const fail = (message: string, remedies: Remedy[]) => new EngineError('ENGINE_CRASHED', message, {
