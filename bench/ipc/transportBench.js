@@ -5,12 +5,15 @@
  * 200 MB at 2,048 tokens) and the round trip of a request with no layers, through the real EngineClient
  * over a worker thread (before: zero-copy transfers, no isolation) and over the engine process (after:
  * binary frames), and through Node's own `serialization: 'advanced'` IPC for comparison (why frames).
- * Then a real run end to end: llama-stories260K at 500 tokens on the CPU, thread against process.
+ * Then real runs end to end, thread against process: llama-stories260K on the CPU, and GPT-2 small at
+ * 1,024 tokens (float32 and float16 probabilities) when bench:scale's random model is in the cache.
  * Medians of several rounds; the modes alternate so that machine noise falls on each alike.
  *
  * Usage: npm run bench:ipc [-- --rounds N]   (needs npm run build and compile-tests: npm run bench:ipc does both)
  */
 const { fork } = require('child_process');
+const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const { EngineClient } = require('../../out/src/engine/worker/engineClient');
 
@@ -18,7 +21,26 @@ const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 5;
 const STREAM = path.join(__dirname, 'streamWorker.js');
 const ENGINE = path.join(__dirname, '..', '..', 'dist', 'engineWorker.js');
 const LLAMA = path.resolve(__dirname, '..', '..', '..', 'shared', 'models', 'llama-stories260K');
+const GPT2 = path.join(process.env.ATTENTION_INSPECTOR_CACHE ?? path.join(os.homedir(), '.cache', 'attention-inspector'), 'bench-models', 'gpt2-v1');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Median first-layer and whole-run ms of `rounds` runs after a warm-up (which loads the model), per transport, alternating. */
+async function realRuns(label, request, runs) {
+  const clients = { thread: new EngineClient(ENGINE, { transport: 'thread' }), process: new EngineClient(ENGINE, { transport: 'process' }) };
+  const times = { thread: [], process: [] };
+  for (let r = 0; r <= runs; r++) {
+    for (const [transport, client] of Object.entries(clients)) {
+      const started = performance.now();
+      let first = 0;
+      await client.inspect(request, { onEvent: () => void (first ||= performance.now() - started) });
+      if (r > 0) times[transport].push({ first, total: performance.now() - started });
+    }
+  }
+  await Promise.all(Object.values(clients).map((c) => c.dispose()));
+  const cell = (t) => `${median(t.map((x) => x.first)).toFixed(0)} / ${median(t.map((x) => x.total)).toFixed(0)} ms`.padStart(22);
+  const overhead = (median(times.process.map((x) => x.total)) / median(times.thread.map((x) => x.total)) - 1) * 100;
+  console.log(`${label.padEnd(46)}${cell(times.thread)}${cell(times.process)}${`${overhead >= 0 ? '+' : ''}${overhead.toFixed(1)}%`.padStart(12)}`);
+}
 
 /** One streamed run: ms from the request to the last layer received. */
 async function streamOnce(client, shape) {
@@ -80,18 +102,16 @@ async function main() {
   advanced.kill();
 
   const text = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. '.repeat(6);
-  console.log('\nA real run: llama-stories260K on the CPU, every layer\'s probabilities and scores (median; first layer / whole run, ms)');
-  for (const transport of ['thread', 'process']) {
-    const client = new EngineClient(ENGINE, { transport });
-    const times = [];
-    for (let r = 0; r < rounds + 1; r++) {
-      const started = performance.now();
-      let first = 0;
-      const result = await client.inspect({ model: LLAMA, backend: 'cpu', input: { text }, wants: { scores: true } }, { onEvent: () => void (first ||= performance.now() - started) });
-      if (r > 0) times.push({ first, total: performance.now() - started, tokens: result.source.ids.length }); // the first loads the model
-    }
-    await client.dispose();
-    console.log(`${`${transport} (${times[0].tokens} tokens)`.padEnd(46)}${`${median(times.map((t) => t.first)).toFixed(0)} / ${median(times.map((t) => t.total)).toFixed(0)} ms`.padStart(22)}`);
+  console.log(`\nReal runs on the CPU (median of ${rounds}; first layer / whole run)`);
+  console.log(`${'run'.padEnd(46)}${'thread (before)'.padStart(22)}${'process (after)'.padStart(22)}${'cost'.padStart(12)}`);
+  await realRuns('llama-stories260K, 188 tokens, probs + scores', { model: LLAMA, backend: 'cpu', input: { text }, wants: { scores: true } }, rounds);
+  if (!fs.existsSync(path.join(GPT2, 'model.safetensors'))) {
+    console.log(`(GPT-2 small: run npm run bench:scale once to write ${GPT2}; skipped)`);
+    return;
+  }
+  const ids = Array.from({ length: 1024 }, (_, i) => (i * 7919) % 50257);
+  for (const format of ['f32', 'f16']) {
+    await realRuns(`GPT-2 small, 1,024 tokens, ${format} probabilities`, { model: GPT2, backend: 'cpu', input: { ids }, wants: { probabilityFormat: format } }, Math.min(rounds, 3));
   }
 }
 

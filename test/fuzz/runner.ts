@@ -61,7 +61,8 @@ export function classifyError(plan: CasePlan, err: unknown): { cls: OutcomeClass
   if (err.code === 'ENGINE_CRASHED') return { cls: 'crash', code: err.code, message: shown };
   if (UNCLEAN.test(shown)) return { cls: 'unclean', code: err.code, message: shown };
   const aboutFile = plan.blame && !['TOO_MUCH_MEMORY', 'TOO_MANY_TOKENS', 'BAD_INPUT', 'CANCELLED'].includes(err.code);
-  const namesFile = !plan.blame || shown.includes(plan.blame) || (err.details.file !== undefined && path.basename(err.details.file) === plan.blame);
+  // The damaged file, or the tensor the damage took away ("names the file and the field or tensor").
+  const namesFile = !plan.blame || shown.includes(plan.blame) || (err.details.file !== undefined && path.basename(err.details.file) === plan.blame) || err.details.tensor !== undefined;
   if (aboutFile && (!namesFile || err.remedies.length === 0)) return { cls: 'vague', code: err.code, message: shown };
   return { cls: 'refused', code: err.code, message: shown };
 }
