@@ -17,6 +17,7 @@ const nodeExternals = ['vscode', 'webgpu', 'tokenizers'];
 const builds = [
   { entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
   { entryPoints: ['src/engine/worker/engineWorker.ts'], outfile: 'dist/engineWorker.js' },
+  { entryPoints: ['src/engine/worker/frameWriter.ts'], outfile: 'dist/frameWriter.js' },
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ]
   .filter((b) => fs.existsSync(b.entryPoints[0]))

@@ -142,7 +142,7 @@ async function buildVsix({ manifest, natives, bundles, readme, scratch, out, tar
   const name = target ?? 'universal';
   console.log(`\n== ${name}`);
   const stage = path.join(scratch, name);
-  for (const file of ['dist/extension.js', 'dist/engineWorker.js', 'media/webview.js']) copy(path.join(bundles, file), path.join(stage, file));
+  for (const file of ['dist/extension.js', 'dist/engineWorker.js', 'dist/frameWriter.js', 'media/webview.js']) copy(path.join(bundles, file), path.join(stage, file));
   for (const file of STATIC_FILES) copy(path.join(ROOT, file), path.join(stage, file));
   fs.writeFileSync(path.join(stage, 'README.md'), readme);
   // npm's fields mean nothing to VS Code; `files` would even make vsce pack the npm tarball's list.

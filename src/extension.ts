@@ -27,9 +27,12 @@ import { RunSession } from './host/runs/runSession';
 
 export function activate(context: vscode.ExtensionContext): AttentionInspectorApi {
   const log = vscode.window.createOutputChannel('Attention Inspector');
-  // The engine's worker thread starts on the first run, not at activation.
+  // The engine's process starts on the first run, not at activation, and again after a crash.
   let engine: EngineClient | undefined;
-  const getEngine = () => (engine ??= new EngineClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'engineWorker.js').fsPath));
+  const getEngine = () => (engine ??= new EngineClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'engineWorker.js').fsPath, {
+    memoryBudgetMB: () => readSettings().memoryBudgetMB,
+    onOutput: (text) => log.append(text),
+  }));
   const notifier = new Notifier(log);
   const session = new RunSession();
   const inspections = new InspectionStore(session);

@@ -5,7 +5,8 @@
  * is answered by the DataService as soon as layer 0 is stored. One JSON request per stdin line:
  *   {"tokens": T} → {"first_layer_ms", "first_paint_ms", "total_ms", "first_paint_bytes", "store_mb",
  *                    "report_mb", "report_ms", "layers"}
- *   {"peak": true} → {"peak_mb"}: this process's peak resident memory (host side and the worker thread).
+ *   {"peak": true} → {"peak_mb"}: peak resident memory of the host side (this process) plus the engine's
+ *                   own process (its VmHWM, on Linux), as the editor and its engine together hold it.
  * Usage: node bench/scale/ourPeer.js FOLDER   (needs `npm run pretest`: dist/ and out/)
  */
 const fs = require('fs');
@@ -25,6 +26,14 @@ const [folder] = process.argv.slice(2);
 const client = new EngineClient(path.join(root, 'dist', 'engineWorker.js'));
 const vocabSize = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8')).vocab_size;
 const mb = (bytes) => Math.round(bytes / 2 ** 20);
+/** The engine process's peak resident bytes (Linux /proc; 0 elsewhere, or before it starts). */
+function enginePeakBytes() {
+  try {
+    return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${client.enginePid}/status`, 'utf8'))[1]) * 1024;
+  } catch {
+    return 0;
+  }
+}
 const json = (value) => Buffer.byteLength(JSON.stringify(value));
 
 async function run(tokens) {
@@ -82,7 +91,7 @@ let queue = Promise.resolve();
 lines.on('line', (line) => {
   queue = queue.then(async () => {
     const request = JSON.parse(line);
-    const reply = request.peak ? { peak_mb: mb(process.resourceUsage().maxRSS * 1024) } : await run(request.tokens);
+    const reply = request.peak ? { peak_mb: mb(process.resourceUsage().maxRSS * 1024 + enginePeakBytes()) } : await run(request.tokens);
     process.stdout.write(`${JSON.stringify(reply)}\n`);
   });
 });

@@ -3,14 +3,10 @@
  * "Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit
  * dynamic offset allocation limit." from native code, straight to file descriptor 2, when it lists the
  * adapters. It has no flag to silence them, and nothing in Node can redirect a native write to fd 2
- * inside the same process. So a command that may open WebGPU runs in a child process whose stderr passes
- * through `DawnLogFilter`; `--verbose` runs in this process and shows everything.
+ * inside the same process. So WebGPU only ever opens in another process: the engine's (inspect, demo:
+ * its output is shown only with --verbose) or a child copy of the CLI (isolated.ts: analyze, tokenize),
+ * whose stderr passes through `DawnLogFilter` unless --verbose.
  */
-import { spawn } from 'child_process';
-import { NO_WEBGPU_ENV } from '../engine/webgpu/gpuDevice';
-
-/** Set in the child, so that it runs the command instead of starting another child. */
-const CHILD_ENV = 'ATTENTION_INSPECTOR_CLI_CHILD';
 
 /**
  * Dawn's log format is `<Severity>: <message>` (dawn/common/Log.cpp). Its warnings, infos and debug lines
@@ -58,43 +54,4 @@ export class DawnLogFilter {
     if (this.pending && !isDawnLine(this.pending)) this.write(this.pending);
     this.pending = '';
   }
-}
-
-/** True for the commands that may open a WebGPU device, unless WebGPU is off or this is already the child. */
-export function needsDawnFilter(command: string | undefined, args: readonly string[]): boolean {
-  if (command !== 'inspect' && command !== 'demo') return false;
-  if (process.env[CHILD_ENV] === '1' || process.env[NO_WEBGPU_ENV] === '1') return false;
-  const backend = args.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
-  const choice = backend < 0 ? 'auto' : args[backend].includes('=') ? args[backend].split('=')[1] : args[backend + 1];
-  return choice !== 'cpu';
-}
-
-/**
- * Runs this CLI again with `argv` in a child process: stdin and stdout shared, stderr filtered.
- * Resolves with the child's exit code; a child killed by a signal is reported, and Ctrl+C (which reaches
- * both processes) ends this one the same way once the child has gone.
- */
-export function runFilteringDawnLog(argv: readonly string[]): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...argv], {
-    stdio: ['inherit', 'inherit', 'pipe'],
-    env: { ...process.env, [CHILD_ENV]: '1' },
-  });
-  const filter = new DawnLogFilter((text) => process.stderr.write(text));
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => filter.push(chunk));
-  const ignore = (): void => undefined; // the child gets the same signal and decides
-  process.on('SIGINT', ignore).on('SIGTERM', ignore);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      filter.end();
-      process.off('SIGINT', ignore).off('SIGTERM', ignore);
-      if (signal === 'SIGINT' || signal === 'SIGTERM') process.kill(process.pid, signal);
-      else if (signal) {
-        process.stderr.write(`error: the engine process was killed by ${signal}, a crash in native code (Dawn or the tokenizer). `
-          + 'Run again with --backend cpu to leave WebGPU out, or with --verbose to see the native log.\n');
-        resolve(1);
-      } else resolve(code ?? 1);
-    });
-  });
 }

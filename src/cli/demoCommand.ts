@@ -4,11 +4,10 @@
  * attends to and each token's strongest key.
  */
 import * as path from 'path';
-import { parseBackendChoice, selectBackend } from '../engine/backends';
-import { inspect } from '../engine/inspect';
-import { loadModel } from '../engine/loadModel';
+import { parseBackendChoice } from '../engine/backends';
 import type { AttentionEvent } from '../engine/model';
 import { parseArgs } from './args';
+import { type EngineOptions, withEngine } from './engine';
 import { CliReport } from './runReport';
 
 export const TUTORIAL_SENTENCE = '那天雨很大,他等了很久,水汽打湿了衣服,也没有等到她。';
@@ -23,20 +22,20 @@ export function topKeys(probs: Float32Array, row: number, keyLength: number, k: 
   return entries.sort((a, b) => b[1] - a[1]).slice(0, k);
 }
 
-export async function runDemo(argv: string[]): Promise<number> {
+export async function runDemo(argv: string[], options: EngineOptions = {}): Promise<number> {
   const args = parseArgs(argv, ['backend'], []);
-  const loaded = loadModel('demo');
-  const selection = await selectBackend(parseBackendChoice(args.values.get('backend') ?? 'auto'));
+  const backend = parseBackendChoice(args.values.get('backend') ?? 'auto');
   const layers: AttentionEvent[] = [];
   const report = new CliReport({ source: TUTORIAL_SENTENCE });
   try {
-    const summary = await inspect(loaded, selection.backend, { text: TUTORIAL_SENTENCE }, { scores: true, headVectors: true }, {
-      onStart: (tokenized) => report.start({ ...tokenized, model: loaded.model.info, backend: selection }),
+    const summary = await withEngine(options, (engine) => engine.inspect({ model: 'demo', backend, input: { text: TUTORIAL_SENTENCE }, wants: { scores: true, headVectors: true } }, {
+      onStart: (started) => report.start(started),
       onEvent: (e) => {
         report.event(e);
         if (e.type === 'attention') layers.push(e);
       },
-    });
+    }));
+    const selection = summary.backend;
     const { tokens } = summary.source;
     const out: string[] = [
       `Attention Inspector demo — built-in model (untrained: seeded random weights; it shows the mechanics, not language)`,
@@ -62,7 +61,6 @@ export async function runDemo(argv: string[]): Promise<number> {
     process.stdout.write(out.join('\n') + '\n');
   } finally {
     report.dispose();
-    selection.backend.dispose();
   }
   return 0;
 }

@@ -22,6 +22,8 @@ function remedyText(remedy: Remedy, err: EngineError): string {
       return 'Install a Vulkan driver (without a GPU: Mesa ≥ 25 lavapipe, see scripts/setup/10-webgpu.sh), or run on the CPU with --backend cpu.';
     case 'retry':
       return 'Run the command again.';
+    case 'raise-memory-budget':
+      return `Allow more memory with --memory-budget MB${err.details.bytes ? ` (this needs about ${Math.ceil(err.details.bytes / 2 ** 20)} MB)` : ''}.`;
   }
 }
 

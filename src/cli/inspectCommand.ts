@@ -1,17 +1,19 @@
 /**
  * `inspect`: writes the fixture-compatible tensors (safetensors), the run's metadata (JSON) and the
- * standalone report (HTML), each streamed layer by layer: a long run is never held whole.
+ * standalone report (HTML), each streamed layer by layer: a long run is never held whole. The engine
+ * runs in its own process (engine.ts), so a crash there is a clean error and exit 1.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseBackendChoice, selectBackend } from '../engine/backends';
+import { parseBackendChoice } from '../engine/backends';
+import { isDemoModel } from '../engine/demo/demoModel';
 import { EngineError } from '../engine/errors';
 import { resolveModelSource } from '../engine/hub';
-import { inspect } from '../engine/inspect';
-import { loadModel } from '../engine/loadModel';
 import { ForwardEvent, tensorName } from '../engine/model';
 import { NamedTensor, SafetensorsWriter } from '../engine/loader/safetensors';
+import type { InspectRequest } from '../engine/worker/engineClient';
 import { parseArgs, parseCount, parseIdList, readTextArg } from './args';
+import { type EngineOptions, withEngine } from './engine';
 import { CliReport } from './runReport';
 
 /** Tensors named as the fixtures; generation steps are prefixed `steps.{step}.`. */
@@ -32,10 +34,10 @@ export function eventTensors(event: ForwardEvent): NamedTensor[] {
   }
 }
 
-export async function runInspect(argv: string[]): Promise<number> {
+export async function runInspect(argv: string[], options: EngineOptions = {}): Promise<number> {
   const args = parseArgs(
     argv,
-    ['model', 'text', 'text-file', 'ids', 'target-text', 'target-ids', 'generate', 'backend', 'out', 'json', 'html'],
+    ['model', 'text', 'text-file', 'ids', 'target-text', 'target-ids', 'generate', 'backend', 'out', 'json', 'html', 'memory-budget'],
     ['hidden-states', 'scores'],
   );
   const modelPath = args.values.get('model');
@@ -45,66 +47,67 @@ export async function runInspect(argv: string[]): Promise<number> {
   if ((text === undefined) === (idsArg === undefined)) throw new EngineError('BAD_INPUT', 'inspect needs exactly one of --text, --text-file or --ids.');
   const targetIdsArg = args.values.get('target-ids');
   const generateArg = args.values.get('generate');
-  const loaded = loadModel(resolveModelSource(modelPath).path);
-  const selection = await selectBackend(parseBackendChoice(args.values.get('backend') ?? 'auto'));
-  const out = args.values.get('out');
-  const tensors = out ? new SafetensorsWriter(out, { producer: 'attention-inspector', model: loaded.model.info.name }) : undefined;
-  const shapes: Record<string, readonly number[]> = {};
-  const { info } = loaded.model;
-  // The HTML report's step-by-step view needs the scores and head vectors; --out keeps only what was asked.
-  const html = args.values.get('html');
-  const startId = info.decoderStartTokenId;
+  const budgetArg = args.values.get('memory-budget');
+  const model = resolveModelSource(modelPath).path;
   const maxNewTokens = generateArg !== undefined ? parseCount(generateArg, 'generate') : undefined;
-  const report = html === undefined ? undefined : new CliReport({ source: text, target: args.values.get('target-text') },
-    maxNewTokens === undefined ? undefined : { maxNewTokens, decoderStartToken: startId === undefined ? undefined : loaded.tokenizer?.idToToken(startId) });
+  const html = args.values.get('html');
+  const request: InspectRequest = {
+    model,
+    backend: parseBackendChoice(args.values.get('backend') ?? 'auto'),
+    input: {
+      text, ids: idsArg !== undefined ? parseIdList(idsArg, 'ids') : undefined,
+      targetText: args.values.get('target-text'),
+      targetIds: targetIdsArg !== undefined ? parseIdList(targetIdsArg, 'target-ids') : undefined,
+      generate: maxNewTokens,
+    },
+    // The HTML report's step-by-step view needs the scores and head vectors; --out keeps only what was asked.
+    // Generation keeps logits to choose tokens but writes only the attention unless asked.
+    wants: { scores: args.flags.has('scores') || html !== undefined, headVectors: html !== undefined, hiddenStates: args.flags.has('hidden-states'), logits: !isDemoModel(model) && generateArg === undefined },
+  };
+  const out = args.values.get('out');
+  let tensors: SafetensorsWriter | undefined;
+  const shapes: Record<string, readonly number[]> = {};
+  const report = html === undefined ? undefined : new CliReport({ source: text, target: args.values.get('target-text') }, maxNewTokens === undefined ? undefined : { maxNewTokens });
   try {
-    const summary = await inspect(
-      loaded, selection.backend,
-      {
-        text, ids: idsArg !== undefined ? parseIdList(idsArg, 'ids') : undefined,
-        targetText: args.values.get('target-text'),
-        targetIds: targetIdsArg !== undefined ? parseIdList(targetIdsArg, 'target-ids') : undefined,
-        generate: maxNewTokens,
+    const result = await withEngine({ ...options, memoryBudgetMB: budgetArg === undefined ? undefined : parseCount(budgetArg, 'memory-budget') }, (engine) => engine.inspect(request, {
+      onStart: (started) => {
+        if (out) tensors = new SafetensorsWriter(out, { producer: 'attention-inspector', model: started.model.name });
+        report?.start(started);
       },
-      // Generation keeps logits to choose tokens but writes only the attention unless asked.
-      { scores: args.flags.has('scores') || html !== undefined, headVectors: html !== undefined, hiddenStates: args.flags.has('hidden-states'), logits: !info.untrained && generateArg === undefined },
-      {
-        onStart: (tokenized) => report?.start({ ...tokenized, model: info, backend: selection }),
-        onEvent: (event) => {
-          report?.event(event);
-          for (const t of eventTensors(event.type === 'attention' && !args.flags.has('scores') ? { ...event, scores: undefined } : event)) {
-            shapes[t.name] = t.shape;
-            tensors?.add(t);
-          }
-        },
-        onToken: (token) => report?.token(token),
+      onEvent: (event) => {
+        report?.event(event);
+        for (const t of eventTensors(event.type === 'attention' && !args.flags.has('scores') ? { ...event, scores: undefined } : event)) {
+          shapes[t.name] = t.shape;
+          tensors?.add(t);
+        }
       },
-    );
+      onToken: (token) => report?.token(token),
+    }));
     tensors?.finish();
+    const info = result.model;
     const meta = {
       model: { name: info.name, type: info.modelType, kind: info.kind, layers: info.numLayers, heads: info.numHeads, kvHeads: info.numKvHeads, untrained: info.untrained },
-      input_ids: summary.source.ids,
-      tokens: summary.source.tokens,
-      offsets_utf16: summary.source.offsetsUtf16,
-      ...(summary.labels && { labels: summary.labels }),
-      ...(summary.generated && { generated_ids: summary.generated.ids, generated_tokens: summary.generated.tokens, generated_text: await loaded.tokenizer?.decode(summary.generated.ids) }),
-      ...(summary.target && { decoder_input_ids: summary.target.ids, target_tokens: summary.target.tokens, target_offsets_utf16: summary.target.offsetsUtf16 }),
-      backend: { used: selection.used, adapter: selection.adapter, fallbackReason: selection.fallbackReason },
-      timings: summary.timings,
+      input_ids: result.source.ids,
+      tokens: result.source.tokens,
+      offsets_utf16: result.source.offsetsUtf16,
+      ...(result.labels && { labels: result.labels }),
+      ...(result.generated && { generated_ids: result.generated.ids, generated_tokens: result.generated.tokens, generated_text: result.generated.text }),
+      ...(result.target && { decoder_input_ids: result.target.ids, target_tokens: result.target.tokens, target_offsets_utf16: result.target.offsetsUtf16 }),
+      backend: result.backend,
+      timings: result.timings,
       tensors: shapes,
     };
     const json = args.values.get('json');
     if (json) fs.writeFileSync(json, JSON.stringify(meta, null, 1) + '\n');
     if (report && html !== undefined) {
-      const bytes = report.write(html, summary, path.resolve(__dirname, '..'), `Attention — ${info.name}`);
+      const bytes = report.write(html, result, path.resolve(__dirname, '..'), `Attention — ${info.name}`);
       process.stderr.write(`report: ${path.resolve(html)} (${(bytes / 2 ** 20).toFixed(1)} MB)\n`);
     }
     if (!out && !json && html === undefined) process.stdout.write(JSON.stringify(meta) + '\n');
-    else process.stderr.write(`${info.name}: ${summary.source.ids.length} tokens, ${Object.keys(shapes).length} tensors on ${selection.used} in ${summary.timings.forwardMs.toFixed(0)} ms\n`);
+    else process.stderr.write(`${info.name}: ${result.source.ids.length} tokens, ${Object.keys(shapes).length} tensors on ${result.backend.used} in ${result.timings.forwardMs.toFixed(0)} ms\n`);
   } finally {
     tensors?.dispose();
     report?.dispose();
-    selection.backend.dispose();
   }
   return 0;
 }

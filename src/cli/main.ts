@@ -8,17 +8,18 @@
  */
 import { isEngineError } from '../engine/errors';
 import { runAnalyze } from './analyzeCommand';
-import { needsDawnFilter, runFilteringDawnLog } from './dawnLog';
 import { cliErrorText } from './errorText';
 import { runDemo } from './demoCommand';
 import { runDownload } from './downloadCommand';
 import { runInspect } from './inspectCommand';
 import { runTokenize } from './tokenizeCommand';
+import { inIsolatedChild, runIsolated } from './isolated';
 
 const USAGE = `Usage:
   attention-inspector inspect --model <folder|org/name[@revision]|demo|demo-causal> (--text S | --text-file F | --ids 1,2,3)
       [--target-text S | --target-ids 1,2,3 | --generate N] [--backend auto|cpu|webgpu]
       [--out result.safetensors] [--json meta.json] [--html report.html] [--hidden-states] [--scores]
+      [--memory-budget MB]   (default: half of the free memory)
   attention-inspector analyze --model <folder|org/name[@revision]|demo> (--text S | --text-file F | --ids 1,2,3)
       [--target-text S | --target-ids 1,2,3] [--backend auto|cpu|webgpu] [--json analysis.json] [--top K]
       [--induction-n 50] [--seed 0] [--flow-target POSITION]
@@ -26,23 +27,25 @@ const USAGE = `Usage:
   attention-inspector demo [--backend auto|cpu|webgpu]   (also writes attention-demo.html in the current folder)
   attention-inspector download <org/name> [--revision R]
       into HF_HUB_CACHE (default ~/.cache/huggingface/hub) from HF_ENDPOINT; HF_TOKEN for gated models
-  --verbose (any command): also show the WebGPU runtime's own log lines (Dawn's warnings), hidden otherwise
+  --verbose (any command): also show the engine's native log lines (Dawn's warnings, a crash's panic), hidden otherwise
 `;
 
 async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
   const args = argv.filter((a) => a !== '--verbose');
   const [command, ...rest] = args;
-  if (!verbose && needsDawnFilter(command, rest)) return runFilteringDawnLog(args);
+  // inspect and demo run the engine in its own process; analyze and tokenize call native code here, so
+  // they run in a child copy of this command (isolated.ts). A crash in either is a clean error, exit 1.
+  const isolated = (run: () => Promise<number>) => (inIsolatedChild() ? run() : runIsolated(args, { verbose }));
   switch (command) {
     case 'inspect':
-      return runInspect(rest);
+      return runInspect(rest, { verbose });
     case 'analyze':
-      return runAnalyze(rest);
+      return isolated(() => runAnalyze(rest));
     case 'tokenize':
-      return runTokenize(rest);
+      return isolated(() => runTokenize(rest));
     case 'demo':
-      return runDemo(rest);
+      return runDemo(rest, { verbose });
     case 'download':
       return runDownload(rest);
     case undefined:

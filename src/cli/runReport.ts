@@ -22,7 +22,6 @@ export class CliReport {
 
   start(started: InspectStarted): void {
     this.started = started;
-    this.messages.push(startedMessage(RUN_ID, started, this.texts, this.generation));
   }
 
   event(event: ForwardEvent): void {
@@ -40,8 +39,11 @@ export class CliReport {
 
   /** Writes the page; returns its size in bytes. */
   write(file: string, summary: InspectionSummary, assetsRoot: string, title: string): number {
+    // The started message is made last: generation learns the decoder's start token only from the engine's summary.
+    const generation = this.generation && { ...this.generation, decoderStartToken: this.generation.decoderStartToken ?? summary.generated?.startToken };
+    const started = this.started ? [startedMessage(RUN_ID, this.started, this.texts, generation)] : [];
     try {
-      return this.builder.write(file, [...this.messages, finishedMessage(RUN_ID, summary.timings)], loadReportAssets(assetsRoot), title);
+      return this.builder.write(file, [...started, ...this.messages, finishedMessage(RUN_ID, summary.timings)], loadReportAssets(assetsRoot), title);
     } finally {
       this.builder.dispose();
     }

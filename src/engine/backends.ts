@@ -8,6 +8,7 @@ import type { BackendReport } from '../protocol/run';
 import type { Backend } from './backend';
 import { createCpuBackend } from './cpu/createCpuBackend';
 import { EngineError, isEngineError } from './errors';
+import { duringNativeAsync } from './nativeActivity';
 import { RACE_SHAPE, timeLinear } from './webgpu/selfBenchmark';
 import { WebGpuBackend } from './webgpu/webgpuBackend';
 
@@ -27,7 +28,7 @@ export async function selectBackend(choice: BackendChoice): Promise<BackendSelec
   if (choice === 'cpu') return onCpu(null);
   let gpu: WebGpuBackend;
   try {
-    gpu = await WebGpuBackend.create();
+    gpu = await duringNativeAsync({ task: 'gpu-start' }, () => WebGpuBackend.create());
   } catch (err) {
     const reason = isEngineError(err) ? err.message : `WebGPU could not start: ${(err as Error).message}`;
     if (choice === 'webgpu') throw isEngineError(err) ? err : new EngineError('NO_GPU', reason, { remedies: ['use-cpu'] });

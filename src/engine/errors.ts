@@ -26,7 +26,9 @@ export type Remedy =
   /** Install a working WebGPU driver (Vulkan; Mesa ≥ 25 lavapipe without a GPU). */
   | 'install-webgpu'
   /** Run it again (a download resumes where it stopped). */
-  | 'retry';
+  | 'retry'
+  /** Allow runs more memory (details.bytes is the estimate, details.budgetBytes the budget it broke). */
+  | 'raise-memory-budget';
 
 /** What an error is about, as data: tests and surfaces read these rather than parse the message. */
 export interface ErrorDetails {
@@ -40,6 +42,12 @@ export interface ErrorDetails {
   /** MODEL_NOT_CACHED, downloads: the Hub model. */
   readonly repoId?: string;
   readonly revision?: string;
+  /** TOO_MUCH_MEMORY: the estimate and the budget, in bytes. */
+  readonly bytes?: number;
+  readonly budgetBytes?: number;
+  /** ENGINE_CRASHED: what the engine was doing, and the crashing library's last words (a panic message). */
+  readonly activity?: string;
+  readonly reason?: string;
 }
 
 export interface EngineErrorOptions {
@@ -84,8 +92,14 @@ export interface SerializedError {
   readonly details?: ErrorDetails;
 }
 
+/** What V8 throws when an array or buffer cannot be allocated: the run asked for more memory than there is. */
+const ALLOCATION_FAILURE = /Array buffer allocation failed|Invalid (typed )?array length|Array length must be|out of memory/i;
+
 export function serializeError(err: unknown): SerializedError {
   if (isEngineError(err)) return { code: err.code, message: err.message, remedies: err.remedies, details: err.details };
+  if (err instanceof RangeError && ALLOCATION_FAILURE.test(err.message)) {
+    return { code: 'TOO_MUCH_MEMORY', message: `The run needed more memory than could be allocated (${err.message}).`, remedies: ['shorter-input', 'raise-memory-budget'] };
+  }
   return { code: 'INTERNAL', message: err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err) };
 }
 

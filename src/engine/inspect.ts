@@ -4,8 +4,10 @@
  */
 import type { Backend } from './backend';
 import { EngineError } from './errors';
+import { checkFinite } from './finiteCheck';
 import { generate } from './generate';
 import type { LoadedModel } from './loadModel';
+import { checkRunMemory, estimateRunMemory, memoryBudget } from './memory';
 import type { ForwardEvent, ForwardWants } from './model';
 import type { GeneratedToken, Timings, TokenizedText } from '../protocol/run';
 
@@ -25,8 +27,8 @@ export interface InspectionSummary {
   readonly target?: TokenizedText;
   /** Encoder-decoder teacher forcing: the target's ids, which the decoder input is shifted from. */
   readonly labels?: readonly number[];
-  /** The tokens generation produced, in order. */
-  readonly generated?: { ids: number[]; tokens: string[] };
+  /** The tokens generation produced, in order, their text, and (encoder-decoder) the decoder's start token. */
+  readonly generated?: { ids: number[]; tokens: string[]; text?: string; startToken?: string };
   readonly timings: Timings;
 }
 
@@ -55,7 +57,37 @@ async function tokenize(loaded: LoadedModel, text: string | undefined, ids: read
     throw new EngineError('BAD_TOKENIZER', `${loaded.model.info.name} has no tokenizer.json, so it cannot read text.`, { remedies: ['pass-ids', 'choose-model'] });
   }
   const enc = await loaded.tokenizer.encode(text);
+  // An id past the embeddings is the tokenizer's fault (a vocabulary bigger than the model's), not the input's.
+  const { vocabSize, name } = loaded.model.info;
+  const outside = enc.ids.findIndex((id) => id >= vocabSize);
+  if (outside >= 0) {
+    const file = loaded.tokenizer.file;
+    throw new EngineError('BAD_TOKENIZER', `${file ?? 'The tokenizer'} gives the token "${enc.tokens[outside]}" the id ${enc.ids[outside]}, but ${name} has ${vocabSize} embeddings (config.json vocab_size): the tokenizer does not belong to this model.`, {
+      remedies: ['choose-model'], details: { file, field: 'model.vocab' },
+    });
+  }
   return { ids: enc.ids, tokens: enc.tokens, offsetsUtf16: enc.offsetsUtf16, special: enc.special };
+}
+
+/** Limits a run is held to. */
+export interface InspectLimits {
+  /** The memory the run may use, in MB; absent or 0: half of the free memory. */
+  readonly memoryBudgetMB?: number;
+}
+
+/** Refuses, before any layer runs, a run whose memory estimate exceeds the budget. */
+function checkMemory(loaded: LoadedModel, wants: ForwardWants, limits: InspectLimits, tokens: { source: number; target?: number; generate?: number }): void {
+  const estimate = estimateRunMemory(loaded.model.info, loaded.weightSize ?? { storedBytes: 0, elements: 0 }, { sourceTokens: tokens.source, targetTokens: tokens.target, generate: tokens.generate, wants });
+  const length = `${tokens.source} tokens${tokens.target ? ` → ${tokens.target}` : ''}${tokens.generate ? ` + ${tokens.generate} generated` : ''}`;
+  checkRunMemory(estimate, memoryBudget(limits.memoryBudgetMB), `Inspecting ${length} on ${loaded.model.info.name}`);
+}
+
+/** Every event is checked for NaN before the caller sees it. */
+function checked(loaded: LoadedModel, handlers: InspectHandlers): (event: ForwardEvent) => void | Promise<void> {
+  return (event) => {
+    checkFinite(event, loaded.weights, loaded.model.info.name);
+    return handlers.onEvent(event);
+  };
 }
 
 /** The tokens of a run, known before its first layer. */
@@ -98,14 +130,17 @@ class RunClock {
 
 export async function inspect(
   loaded: LoadedModel, backend: Backend, input: InspectInput, wants: ForwardWants,
-  handlers: InspectHandlers, signal?: AbortSignal,
+  handlers: InspectHandlers, signal?: AbortSignal, limits: InspectLimits = {},
 ): Promise<InspectionSummary> {
   const clock = new RunClock();
   const source = await tokenize(loaded, input.text, input.ids, 'input');
   const hasTarget = input.targetText !== undefined || input.targetIds !== undefined;
+  const onEvent = checked(loaded, handlers);
   if (input.generate !== undefined) {
     if (hasTarget) throw new EngineError('BAD_INPUT', 'Give either a target or a number of tokens to generate, not both.');
-    return inspectGenerating(loaded, backend, source, input.generate, wants, handlers, clock, signal);
+    handlers.onStart?.({ source });
+    checkMemory(loaded, wants, limits, { source: source.ids.length, generate: input.generate });
+    return inspectGenerating(loaded, backend, source, input.generate, wants, { ...handlers, onEvent }, clock, signal);
   }
   if (hasTarget && !loaded.model.info.crossAttention) {
     throw new EngineError('BAD_INPUT', `${loaded.model.info.name} is a ${loaded.model.info.kind} model without cross-attention; a target applies only to encoder-decoder models and the demo.`);
@@ -115,11 +150,12 @@ export async function inspect(
   const startToken = decoderStartTokenId === undefined ? '' : loaded.tokenizer?.idToToken(decoderStartTokenId) ?? String(decoderStartTokenId);
   const target = labels && decoderInput(labels, decoderStartTokenId, startToken);
   handlers.onStart?.({ source, target });
+  checkMemory(loaded, wants, limits, { source: source.ids.length, target: target?.ids.length });
   clock.tokenizeDone();
   const stream = loaded.model.forward(backend, { ids: source.ids, decoderIds: target?.ids, wants, signal });
   for await (const event of stream) {
     clock.observe(event);
-    await handlers.onEvent(event);
+    await onEvent(event);
   }
   return { source, target, labels: decoderStartTokenId === undefined ? undefined : labels?.ids, timings: clock.timings() };
 }
@@ -128,7 +164,6 @@ async function inspectGenerating(
   loaded: LoadedModel, backend: Backend, source: TokenizedText, count: number, wants: ForwardWants,
   handlers: InspectHandlers, clock: RunClock, signal?: AbortSignal,
 ): Promise<InspectionSummary> {
-  handlers.onStart?.({ source });
   clock.tokenizeDone();
   const generated = { ids: [] as number[], tokens: [] as string[] };
   for await (const event of generate(loaded.model, backend, { ids: source.ids, maxNewTokens: count, wants, signal })) {
@@ -142,5 +177,9 @@ async function inspectGenerating(
     clock.observe(event);
     await handlers.onEvent(event);
   }
-  return { source, generated, timings: clock.timings() };
+  const timings = clock.timings();
+  const text = generated.ids.length && loaded.tokenizer ? await loaded.tokenizer.decode(generated.ids) : undefined;
+  const startId = loaded.model.info.decoderStartTokenId;
+  const startToken = startId === undefined ? undefined : loaded.tokenizer?.idToToken(startId);
+  return { source, generated: { ...generated, text, startToken }, timings };
 }

@@ -19,6 +19,8 @@ import { qwen3Model } from './models/qwen3';
 import { T5Model } from './models/t5';
 import { HfTokenizer, TextTokenizer } from './tokenizer';
 import { WeightFile } from './loader/weights';
+import { checkSizesAgainstWeights } from './loader/sizeCheck';
+import { type MemoryEstimate, type WeightSize, checkRunMemory, memoryBudget, weightMemory } from './memory';
 
 export interface LoadedModel {
   readonly model: TransformerModel;
@@ -26,6 +28,10 @@ export interface LoadedModel {
   readonly tokenizer?: TextTokenizer;
   /** The folder, or "demo". */
   readonly source: string;
+  /** The weights (absent for the demo): their size for memory estimates, their data to find a damaged tensor. */
+  readonly weights?: WeightFile;
+  /** Absent: nothing to count (the demo, a model built in a test). */
+  readonly weightSize?: WeightSize;
 }
 
 /** The model file of each RoPE decoder family. */
@@ -48,7 +54,23 @@ function buildModel(name: string, config: ModelConfig, weights: WeightFile): Tra
   }
 }
 
-export function loadModel(source: string): LoadedModel {
+export interface LoadOptions {
+  /** The memory the model may take, in MB; absent or 0: half of the free memory. */
+  readonly memoryBudgetMB?: number;
+}
+
+/** The weights' size from their headers. */
+function sizeOf(weights: WeightFile): WeightSize {
+  let storedBytes = 0;
+  let elements = 0;
+  for (const e of weights.entries()) {
+    storedBytes += e.end - e.begin;
+    elements += e.shape.reduce((a, b) => a * b, 1);
+  }
+  return { storedBytes, elements };
+}
+
+export function loadModel(source: string, options: LoadOptions = {}): LoadedModel {
   if (isDemoModel(source)) return { model: new DemoModel(source === 'demo-causal'), tokenizer: new DemoTokenizer(), source };
   const folder = path.resolve(source);
   if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
@@ -56,8 +78,13 @@ export function loadModel(source: string): LoadedModel {
   }
   const config = readConfigFile(folder);
   const weights = WeightFile.open(folder);
+  // Nothing is allocated before the config's sizes agree with the weights and the weights fit.
+  checkSizesAgainstWeights(config, weights, path.join(folder, 'config.json'));
+  const weightSize = sizeOf(weights);
+  const loading: MemoryEstimate = { weights: weightMemory(weightSize), activations: 0, retained: 0, total: weightMemory(weightSize) };
+  checkRunMemory(loading, memoryBudget(options.memoryBudgetMB), `Loading ${folder}`);
   const name = repoIdFromSnapshotPath(folder) ?? path.basename(folder); // a cache snapshot is named by its commit
   const model = buildModel(name, config, weights);
   const tokenizer = fs.existsSync(path.join(folder, 'tokenizer.json')) ? HfTokenizer.load(folder) : undefined;
-  return { model, tokenizer, source: folder };
+  return { model, tokenizer, source: folder, weights, weightSize };
 }

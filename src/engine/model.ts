@@ -118,9 +118,8 @@ export interface TransformerModel {
 export function tensorName(event: ForwardEvent, part: 'probs' | 'scores' = 'probs'): string {
   switch (event.type) {
     case 'attention': {
-      if (part === 'scores') return `scores.${event.layer}`;
       const prefix = event.stack === 'self' ? '' : `${event.stack}_`;
-      return `${prefix}attentions.${event.layer}`;
+      return `${prefix}${part === 'scores' ? 'scores' : 'attentions'}.${event.layer}`;
     }
     case 'hidden':
       return `${event.stack === 'main' ? '' : `${event.stack}_`}hidden_states.${event.index}`;

@@ -38,19 +38,18 @@ export function f32Tensor(shape: readonly number[], data?: Float32Array): HostTe
   return { dtype: 'F32', shape, data: data ?? new Float32Array(numel(shape)) };
 }
 
-function sameDtype(tensors: readonly HostTensor[]): StorageDType {
-  const dtype = tensors[0].dtype;
-  if (tensors.some((t) => t.dtype !== dtype)) throw new Error(`cannot combine tensors of dtypes ${tensors.map((t) => t.dtype).join(', ')}`);
-  return dtype;
-}
 
 function allocLike(dtype: StorageDType, length: number): Float32Array | Uint16Array {
   return dtype === 'F32' ? new Float32Array(length) : new Uint16Array(length);
 }
 
-/** Stacks 2-D (or 1-D) tensors along the first dimension, keeping their storage dtype. */
+/**
+ * Stacks 2-D (or 1-D) tensors along the first dimension, keeping their storage dtype; tensors stored in
+ * different dtypes (q in F16, k in BF16: an odd exporter) are stacked as float32.
+ */
 export function concatRows(tensors: readonly HostTensor[]): HostTensor {
-  const dtype = sameDtype(tensors);
+  if (tensors.some((t) => t.dtype !== tensors[0].dtype)) return concatRows(tensors.map((t) => f32Tensor(t.shape, toFloat32(t))));
+  const dtype = tensors[0].dtype;
   const rest = tensors[0].shape.slice(1);
   const rows = tensors.reduce((n, t) => n + t.shape[0], 0);
   const data = allocLike(dtype, tensors.reduce((n, t) => n + t.data.length, 0));

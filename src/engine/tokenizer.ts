@@ -10,8 +10,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Offset, TokenizedText } from '../protocol/run';
 import { EngineError } from './errors';
+import { readTokenizerJson } from './loader/tokenizerJson';
+import { duringNative, duringNativeAsync } from './nativeActivity';
 
 export interface TextTokenizer {
+  /** The tokenizer.json it reads, for messages (absent for the demo's built-in vocabulary). */
+  readonly file?: string;
   encode(text: string, options?: { addSpecialTokens?: boolean }): Promise<TokenizedText>;
   decode(ids: readonly number[]): Promise<string>;
   idToToken(id: number): string;
@@ -33,7 +37,7 @@ export function codePointToUtf16Map(text: string): Uint32Array {
 }
 
 export class HfTokenizer implements TextTokenizer {
-  private constructor(private readonly native: NativeTokenizer) {}
+  private constructor(private readonly native: NativeTokenizer, readonly file: string) {}
 
   static load(folder: string): HfTokenizer {
     const file = path.join(folder, 'tokenizer.json');
@@ -50,17 +54,31 @@ export class HfTokenizer implements TextTokenizer {
         + `in this installation (${(err as Error).message.split('\n')[0]}). Install the Attention Inspector package built for this platform, `
         + 'or the universal one; the built-in demo models need no tokenizer library.');
     }
+    const json = readTokenizerJson(file);
     let native: NativeTokenizer;
     try {
-      native = Tokenizer.fromFile(file);
+      native = duringNative({ task: 'tokenizer-load', file }, () => Tokenizer.fromString(json.text));
     } catch (err) {
-      throw new EngineError('BAD_TOKENIZER', `Cannot read ${file}: ${(err as Error).message}`, { remedies: ['choose-model'], details: { file } });
+      throw new EngineError('BAD_TOKENIZER', `Cannot read ${file}: ${(err as Error).message.replace(/^Error loading from file/, '')}.`, { remedies: ['choose-model'], details: { file } });
     }
-    return new HfTokenizer(native);
+    const normalizer = json.normalizedAddedTokens.length ? native.getNormalizer() : null;
+    for (const { field, content } of json.normalizedAddedTokens) {
+      if (normalizer && duringNative({ task: 'tokenizer-load', file }, () => normalizer.normalizeString(content)) === '') {
+        json.refuse(field, `is ${JSON.stringify(content)}, matched after normalization, but the normalizer turns it into nothing`);
+      }
+    }
+    return new HfTokenizer(native, file);
   }
 
   async encode(text: string, options: { addSpecialTokens?: boolean } = {}): Promise<TokenizedText> {
-    const enc = await this.native.encode(text, null, { addSpecialTokens: options.addSpecialTokens ?? true });
+    let enc: Awaited<ReturnType<NativeTokenizer['encode']>>;
+    try {
+      enc = await duringNativeAsync({ task: 'tokenizer-encode', file: this.file }, () => this.native.encode(text, null, { addSpecialTokens: options.addSpecialTokens ?? true }));
+    } catch (err) {
+      throw new EngineError('BAD_TOKENIZER', `${this.file} cannot tokenize this text: ${(err as Error).message}. The tokenizer's settings (its model, unk_token and vocab) do not cover it.`, {
+        remedies: ['choose-model'], details: { file: this.file },
+      });
+    }
     const cpToU16 = codePointToUtf16Map(text);
     const specialMask = enc.getSpecialTokensMask();
     const offsetsUtf16 = enc.getOffsets().map(([start, end], i): Offset => {
@@ -70,8 +88,12 @@ export class HfTokenizer implements TextTokenizer {
     return { ids: enc.getIds(), tokens: enc.getTokens(), offsetsUtf16, special: specialMask.map((m) => m === 1) };
   }
 
-  decode(ids: readonly number[]): Promise<string> {
-    return this.native.decode([...ids], false);
+  async decode(ids: readonly number[]): Promise<string> {
+    try {
+      return await duringNativeAsync({ task: 'tokenizer-decode', file: this.file }, () => this.native.decode([...ids], false));
+    } catch (err) {
+      throw new EngineError('BAD_TOKENIZER', `${this.file} cannot turn the generated ids back into text: ${(err as Error).message}.`, { remedies: ['choose-model'], details: { file: this.file } });
+    }
   }
 
   idToToken(id: number): string {

@@ -25,6 +25,8 @@ function remedyText(remedy: Remedy): string | undefined {
       return vscode.l10n.t('Install a Vulkan driver for WebGPU (without a GPU, Mesa 25 or newer with lavapipe works).');
     case 'retry':
       return vscode.l10n.t('Run it again.');
+    case 'raise-memory-budget':
+      return vscode.l10n.t('Raise the attentionInspector.memoryBudgetMB setting (0 allows half of the free memory).');
   }
 }
 
@@ -42,6 +44,8 @@ function remedyAction(remedy: Remedy, err: EngineError): NoticeAction | undefine
       return openSetting('attentionInspector.backend');
     case 'allow-downloads':
       return openSetting('attentionInspector.offline');
+    case 'raise-memory-budget':
+      return openSetting('attentionInspector.memoryBudgetMB');
     default:
       return undefined;
   }

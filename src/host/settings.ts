@@ -11,6 +11,8 @@ export interface InspectorSettings {
   readonly backend: BackendChoice;
   /** Above this many tokens a run stops and offers to truncate. */
   readonly maxTokens: number;
+  /** The memory a run may use, in MB; 0: half of the free memory. */
+  readonly memoryBudgetMB: number;
   readonly hoverTopK: number;
   /** How hovers and the heat overlay combine heads until the panel reports its own choice. */
   readonly defaultAggregation: HeadAggregate;
@@ -24,6 +26,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): InspectorSettin
     model: config.get<string>('model', 'demo').trim() || 'demo',
     backend: config.get<BackendChoice>('backend', 'auto'),
     maxTokens: Math.max(1, Math.floor(config.get<number>('maxTokens', 1024))),
+    memoryBudgetMB: Math.max(0, Math.floor(config.get<number>('memoryBudgetMB', 0))),
     hoverTopK: Math.max(1, Math.floor(config.get<number>('hover.topK', 5))),
     defaultAggregation: config.get<HeadAggregate>('defaultAggregation', 'mean'),
     offline: config.get<boolean>('offline', false),

@@ -6,6 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { assertClose } from '../helpers/compare';
 import { readReference, sharedPath } from '../helpers/shared';
+import { crashingTokenizer } from '../helpers/scratchModel';
 
 const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
 
@@ -103,6 +104,26 @@ describe('CLI', () => {
     assert.match(tooLong.stderr, /12 tokens, but this model supports at most 11/);
     const unknown = cli('frobnicate');
     assert.strictEqual(unknown.status, 2);
+  });
+
+  it('a tokenizer that aborts the engine is a clean error and exit 1, for inspect and tokenize', () => {
+    const dir = crashingTokenizer();
+    try {
+      for (const command of ['inspect', 'tokenize']) {
+        const r = cli(command, '--model', dir, '--text', 'Once upon a time');
+        assert.strictEqual(r.status, 1, `${command}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`^error: The model's tokenizer crashed while tokenizing the text with ${dir}/tokenizer\\.json \\(the tokenizers library aborted`));
+        assert.doesNotMatch(r.stderr, /panicked at|RUST_BACKTRACE|internal error|\n\s+at /);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a run over --memory-budget is refused with the numbers', () => {
+    const r = cli('inspect', '--model', sharedPath('models', 'llama-stories260K'), '--text', 'Once upon a time, there was a little girl. '.repeat(400), '--backend', 'cpu', '--memory-budget', '256');
+    assert.strictEqual(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^error: Inspecting \d+ tokens on llama-stories260K needs about [\d.]+ GB .* more than the memory budget of 256 MB\. Use a shorter text\. Allow more memory with --memory-budget MB \(this needs about \d+ MB\)\./);
   });
 
   it('demo runs offline and names what 他 attends to in every head', () => {

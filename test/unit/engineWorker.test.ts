@@ -1,10 +1,12 @@
-/** The engine in its worker thread: streaming, a free caller thread, cancellation and errors. */
+/** The engine in its own process: streaming, a free caller thread, cancellation, errors and crashes. */
 import * as assert from 'assert';
+import * as fs from 'fs';
 import * as path from 'path';
 import { EngineError } from '../../src/engine/errors';
 import type { AttentionEvent } from '../../src/engine/model';
 import { EngineClient } from '../../src/engine/worker/engineClient';
 import { sharedPath } from '../helpers/shared';
+import { crashingTokenizer, isError } from '../helpers/scratchModel';
 
 const WORKER = path.resolve(__dirname, '..', '..', '..', 'dist', 'engineWorker.js');
 const STORY = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. ';
@@ -55,6 +57,26 @@ describe('engine worker', function () {
     // The client still works after a cancellation.
     const again = await client.inspect({ model: 'demo', backend: 'cpu', input: { text: '我爱吃苹果' }, wants: {} }, { onEvent: () => undefined });
     assert.strictEqual(again.source.tokens.length, 5);
+  });
+
+  it('a tokenizer that aborts the engine fails the run with what crashed and on which file; the next run gets a fresh engine', async () => {
+    const dir = crashingTokenizer();
+    try {
+      const first = client.enginePid;
+      await client.inspect({ model: 'demo', backend: 'cpu', input: { text: '我爱吃苹果' }, wants: {} }, { onEvent: () => undefined });
+      const crashed = client.enginePid;
+      assert.ok(crashed !== undefined && first === undefined);
+      await assert.rejects(
+        client.inspect({ model: dir, backend: 'cpu', input: { text: 'Once upon a time' }, wants: {} }, { onEvent: () => undefined }),
+        (err: unknown) => isError(err, 'ENGINE_CRASHED', "The model's tokenizer crashed while tokenizing the text with", path.join(dir, 'tokenizer.json'))
+          && (err as EngineError).details.file === path.join(dir, 'tokenizer.json') && /normalizer\.rs/.test((err as EngineError).details.reason ?? ''),
+      );
+      const again = await client.inspect({ model: sharedPath('models', 'llama-stories260K'), backend: 'cpu', input: { text: STORY }, wants: {} }, { onEvent: () => undefined });
+      assert.ok(again.source.ids.length > 10);
+      assert.notStrictEqual(client.enginePid, crashed, 'a new engine process');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports engine errors with their code', async () => {

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigReader, Raw } from './configReader';
 import { EngineError } from '../errors';
+import { readJsonObject } from './files';
 import { Seq2SeqConfig, bartConfig, t5Config } from './seq2seqConfig';
 import { DECODER_MODEL_TYPES, DecoderConfig, DecoderModelType, decoderConfig } from './decoderConfig';
 
@@ -40,14 +41,8 @@ export function readConfigFile(folder: string): ModelConfig {
       remedies: ['choose-model'], details: { file },
     });
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new EngineError('BAD_CONFIG', `${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new EngineError('BAD_CONFIG', `${file} must hold a JSON object.`);
-  return parseConfig(raw as Raw, file);
+  const raw = readJsonObject(file, 'BAD_CONFIG');
+  return parseConfig(raw, file);
 }
 
 export function parseConfig(raw: Raw, file: string): ModelConfig {
@@ -68,7 +63,7 @@ export function parseConfig(raw: Raw, file: string): ModelConfig {
       throw new EngineError(
         'UNSUPPORTED_ARCHITECTURE',
         `${file}: model_type ${JSON.stringify(modelType)} is not supported. Supported: ${SUPPORTED_MODEL_TYPES.join(', ')}.`,
-        { details: { file, field: 'model_type' } },
+        { remedies: ['choose-model'], details: { file, field: 'model_type' } },
       );
   }
 }

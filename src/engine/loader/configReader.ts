@@ -20,6 +20,25 @@ export interface CommonConfig {
 
 export type Raw = Record<string, unknown>;
 
+/**
+ * The largest count a config field may hold. Every size is cross-checked against the weights before
+ * anything is allocated (sizeCheck.ts); this bound keeps counts that no weights check can reach
+ * (layers of an absent stack, position limits) inside what arrays and typed arrays can index.
+ */
+export const MAX_CONFIG_INTEGER = 2 ** 31 - 1;
+
+/**
+ * Tighter bounds for the counts a config parser itself sizes arrays by (one entry per layer) before any
+ * weight can contradict them: far above any real model, far below what would take seconds to build.
+ */
+const COUNT_LIMITS: Readonly<Record<string, number>> = Object.fromEntries([
+  ...['num_hidden_layers', 'n_layer', 'num_layers', 'num_decoder_layers', 'encoder_layers', 'decoder_layers'].map((f) => [f, 10_000]),
+  ...['num_attention_heads', 'n_head', 'num_heads', 'num_key_value_heads', 'encoder_attention_heads', 'decoder_attention_heads'].map((f) => [f, 100_000]),
+]);
+
+const FLOAT32_MIN_NORMAL = 2 ** -126;
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 export class ConfigReader {
   constructor(
     private readonly raw: Raw,
@@ -30,7 +49,7 @@ export class ConfigReader {
 
   reject(field: string, why: string): never {
     const name = this.path + field;
-    throw new EngineError('BAD_CONFIG', `${this.file}: field "${name}" ${why}.`, { details: { file: this.file, field: name } });
+    throw new EngineError('BAD_CONFIG', `${this.file}: field "${name}" ${why}.`, { remedies: ['choose-model'], details: { file: this.file, field: name } });
   }
 
   /** A nested object (rope_scaling, rope_parameters …) read with the same checks; undefined when absent or null. */
@@ -58,10 +77,13 @@ export class ConfigReader {
     return this.raw[field] !== undefined;
   }
 
+  /** A count or size: a positive integer no larger than MAX_CONFIG_INTEGER. */
   int(field: string, fallback?: number): number {
     const v = this.raw[field] ?? fallback;
     if (v === undefined || v === null) this.reject(field, 'is missing');
     if (!Number.isInteger(v) || (v as number) <= 0) this.reject(field, `must be a positive integer, not ${JSON.stringify(v)}`);
+    const max = COUNT_LIMITS[field] ?? MAX_CONFIG_INTEGER;
+    if ((v as number) > max) this.reject(field, `is ${v}, larger than any model has (at most ${max})`);
     return v as number;
   }
 
@@ -70,7 +92,7 @@ export class ConfigReader {
     const v = this.raw[field];
     if (v === undefined || v === null) return [];
     const ids = Array.isArray(v) ? v : [v];
-    if (!ids.every((id) => Number.isInteger(id) && id >= 0)) this.reject(field, `must be a token id or a list of ids, not ${JSON.stringify(v)}`);
+    if (!ids.every((id) => Number.isInteger(id) && id >= 0 && id <= MAX_CONFIG_INTEGER)) this.reject(field, `must be a token id or a list of ids, not ${JSON.stringify(v)}`);
     return ids as number[];
   }
 
@@ -78,14 +100,23 @@ export class ConfigReader {
   intOrZero(field: string, fallback?: number): number {
     const v = this.raw[field] ?? fallback;
     if (v === undefined || v === null) this.reject(field, 'is missing');
-    if (!Number.isInteger(v) || (v as number) < 0) this.reject(field, `must be a non-negative integer, not ${JSON.stringify(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > MAX_CONFIG_INTEGER) {
+      this.reject(field, `must be a non-negative integer (at most ${MAX_CONFIG_INTEGER}), not ${JSON.stringify(v)}`);
+    }
     return v as number;
   }
 
+  /**
+   * A positive number that float32 holds as a normal number: every real-valued config field the models
+   * compute with is one (norm epsilons, RoPE theta and scaling factors). Zero, a negative, a string, or
+   * an epsilon that float32 rounds to zero would turn outputs into NaN.
+   */
   num(field: string, fallback?: number): number {
     const v = this.raw[field] ?? fallback;
     if (v === undefined || v === null) this.reject(field, 'is missing');
-    if (typeof v !== 'number' || !Number.isFinite(v)) this.reject(field, `must be a number, not ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !(v >= FLOAT32_MIN_NORMAL && v <= FLOAT32_MAX)) {
+      this.reject(field, `must be a positive number between ${FLOAT32_MIN_NORMAL.toPrecision(2)} and ${FLOAT32_MAX.toPrecision(2)}, not ${JSON.stringify(v)}`);
+    }
     return v;
   }
 

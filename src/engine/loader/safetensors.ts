@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EngineError } from '../errors';
+import { requireRegularFile } from './files';
 import { BYTES_PER_ELEMENT, HostTensor, StorageDType, numel } from '../tensor';
 
 export interface TensorEntry {
@@ -29,38 +30,67 @@ const SUPPORTED_DTYPES: readonly string[] = ['F32', 'F16', 'BF16'];
 const KNOWN_DTYPES: readonly string[] = [...SUPPORTED_DTYPES, 'F64', 'I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2'];
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
-function fail(file: string, detail: string): never {
-  throw new EngineError('BAD_SAFETENSORS', `${path.basename(file)}: ${detail} (${file}). The file is damaged or not a safetensors file; download it again.`);
+/** A header value for a message: its JSON, or "missing". */
+function shown(value: unknown): string {
+  return value === undefined ? '(missing)' : JSON.stringify(value);
+}
+
+function fail(file: string, detail: string, tensor?: string): never {
+  throw new EngineError('BAD_SAFETENSORS', `${path.basename(file)}: ${detail} (${file}). The file is damaged or not a safetensors file; download it again.`, {
+    remedies: ['choose-model'], details: { file, tensor },
+  });
 }
 
 export function readSafetensorsIndex(file: string): SafetensorsIndex {
+  requireRegularFile(file, 'BAD_MODEL_FOLDER');
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
   } catch (err) {
-    throw new EngineError('BAD_MODEL_FOLDER', `Cannot open ${file}: ${(err as Error).message}`);
+    throw new EngineError('BAD_MODEL_FOLDER', `Cannot open ${file}: ${(err as Error).message}`, { remedies: ['choose-model'], details: { file } });
   }
   try {
     const fileSize = fs.fstatSync(fd).size;
     if (fileSize < 8) fail(file, `file is ${fileSize} bytes, too short for a header`);
     const lengthBytes = Buffer.alloc(8);
-    fs.readSync(fd, lengthBytes, 0, 8, 0);
+    readExactly(fd, lengthBytes, 0, file);
     const headerLength = Number(lengthBytes.readBigUInt64LE(0));
     if (headerLength > fileSize - 8) fail(file, `header length ${headerLength} runs past the end of the file (${fileSize} bytes)`);
     if (headerLength > MAX_HEADER_BYTES) fail(file, `header length ${headerLength} is implausibly large`);
     const headerBytes = Buffer.alloc(headerLength);
-    fs.readSync(fd, headerBytes, 0, headerLength, 8);
-    let header: unknown;
-    try {
-      header = JSON.parse(headerBytes.toString('utf8'));
-    } catch (err) {
-      fail(file, `header is not valid JSON (${(err as Error).message})`);
-    }
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(file, 'header is not a JSON object');
-    return parseHeader(file, header as Record<string, unknown>, 8 + headerLength, fileSize);
+    readExactly(fd, headerBytes, 8, file);
+    return parseHeader(file, decodeHeader(file, headerBytes), 8 + headerLength, fileSize);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function readExactly(fd: number, into: Uint8Array, position: number, file: string): void {
+  let done = 0;
+  while (done < into.length) {
+    const n = fs.readSync(fd, into, done, into.length - done, position + done);
+    if (n === 0) fail(file, 'the file ends early: it was truncated while being read');
+    done += n;
+  }
+}
+
+/** As the reference implementation: UTF-8, a JSON object starting at the first byte, trailing spaces allowed. */
+function decodeHeader(file: string, bytes: Buffer): Record<string, unknown> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    fail(file, 'header is not valid UTF-8');
+  }
+  if (!text.startsWith('{')) fail(file, `header does not start with "{" (it starts with ${JSON.stringify(text.slice(0, 8))}), so the header length is wrong`);
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (err) {
+    fail(file, `header is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(file, 'header is not a JSON object');
+  return header as Record<string, unknown>;
 }
 
 function parseHeader(file: string, header: Record<string, unknown>, dataStart: number, fileSize: number): SafetensorsIndex {
@@ -69,33 +99,60 @@ function parseHeader(file: string, header: Record<string, unknown>, dataStart: n
   const dataSize = fileSize - dataStart;
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
-      metadata = (raw ?? {}) as Record<string, string>;
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
+        fail(file, '"__metadata__" must map names to strings');
+      }
+      metadata = raw as Record<string, string>;
       continue;
     }
-    const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof info !== 'object' || info === null) fail(file, `tensor "${name}" has no description`);
-    if (typeof info.dtype !== 'string' || !KNOWN_DTYPES.includes(info.dtype)) fail(file, `tensor "${name}" has unknown dtype ${JSON.stringify(info.dtype)}`);
-    if (!SUPPORTED_DTYPES.includes(info.dtype)) {
-      throw new EngineError('BAD_SAFETENSORS', `${path.basename(file)}: tensor "${name}" is stored as ${info.dtype}; Attention Inspector reads F32, F16 and BF16 weights (${file}).`);
-    }
-    const shape = info.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(file, `tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
-    const offsets = info.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
-      fail(file, `tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}`);
-    }
-    const [begin, end] = offsets as [number, number];
-    if (end > dataSize) fail(file, `tensor "${name}" data [${begin}, ${end}) lies outside the ${dataSize} data bytes`);
-    const dtype = info.dtype as StorageDType;
-    const expected = numel(shape) * BYTES_PER_ELEMENT[dtype];
-    if (end - begin !== expected) fail(file, `tensor "${name}" spans ${end - begin} bytes but ${dtype} ${JSON.stringify(shape)} needs ${expected}`);
-    entries.set(name, { name, dtype, shape, begin: dataStart + begin, end: dataStart + end });
+    entries.set(name, parseEntry(file, name, raw, dataStart, dataSize));
   }
-  const sorted = [...entries.values()].sort((a, b) => a.begin - b.begin);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i].begin < sorted[i - 1].end) fail(file, `tensors "${sorted[i - 1].name}" and "${sorted[i].name}" overlap`);
-  }
+  checkLayout(file, [...entries.values()], dataStart, dataSize);
   return { file, entries, metadata };
+}
+
+function parseEntry(file: string, name: string, raw: unknown, dataStart: number, dataSize: number): TensorEntry {
+  const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  if (typeof info !== 'object' || info === null) fail(file, `tensor "${name}" has no description`);
+  if (typeof info.dtype !== 'string' || !KNOWN_DTYPES.includes(info.dtype)) fail(file, `tensor "${name}" has unknown dtype ${shown(info.dtype)}`);
+  if (!SUPPORTED_DTYPES.includes(info.dtype)) {
+    throw new EngineError('BAD_SAFETENSORS', `${path.basename(file)}: tensor "${name}" is stored as ${info.dtype}; Attention Inspector reads F32, F16 and BF16 weights (${file}).`, {
+      remedies: ['choose-model'], details: { file, tensor: name },
+    });
+  }
+  const shape = info.shape;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(file, `tensor "${name}" has an invalid shape ${shown(shape)}`, name);
+  const offsets = info.data_offsets;
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
+    fail(file, `tensor "${name}" has invalid data_offsets ${shown(offsets)}`, name);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (end > dataSize) fail(file, `tensor "${name}" data [${begin}, ${end}) lies outside the ${dataSize} data bytes`, name);
+  const dtype = info.dtype as StorageDType;
+  const expected = numel(shape) * BYTES_PER_ELEMENT[dtype];
+  if (end - begin !== expected) fail(file, `tensor "${name}" spans ${end - begin} bytes but ${dtype} ${JSON.stringify(shape)} needs ${expected}`, name);
+  return { name, dtype, shape, begin: dataStart + begin, end: dataStart + end };
+}
+
+/**
+ * The data must be exactly the tensors, back to back, as the format requires: a hole or bytes after the
+ * last tensor mean the header and the data disagree (a header length a few bytes off shifts every tensor
+ * and still parses, because the header ends in padding spaces).
+ */
+function checkLayout(file: string, entries: TensorEntry[], dataStart: number, dataSize: number): void {
+  const sorted = entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = dataStart;
+  let previous: TensorEntry | undefined;
+  for (const entry of sorted) {
+    if (entry.begin < at) fail(file, `tensors "${previous!.name}" and "${entry.name}" overlap`, entry.name);
+    if (entry.begin > at) {
+      fail(file, `${entry.begin - at} bytes ${previous ? `between tensors "${previous.name}" and "${entry.name}"` : `before the first tensor "${entry.name}"`} belong to no tensor`, entry.name);
+    }
+    at = entry.end;
+    previous = entry;
+  }
+  const trailing = dataStart + dataSize - at;
+  if (trailing > 0) fail(file, `${trailing} bytes after ${previous ? `the last tensor "${previous.name}"` : 'the header'} belong to no tensor (the header length or the file size is wrong)`);
 }
 
 /** Reads one tensor's bytes into a freshly aligned typed array. */
@@ -104,12 +161,7 @@ export function readTensor(index: SafetensorsIndex, entry: TensorEntry): HostTen
   const buffer = new ArrayBuffer(length);
   const fd = fs.openSync(index.file, 'r');
   try {
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(fd, new Uint8Array(buffer, done, length - done), 0, length - done, entry.begin + done);
-      if (n === 0) fail(index.file, `tensor "${entry.name}" ends early: the file was truncated`);
-      done += n;
-    }
+    readExactly(fd, new Uint8Array(buffer), entry.begin, index.file);
   } finally {
     fs.closeSync(fd);
   }
@@ -163,6 +215,7 @@ export class SafetensorsWriter {
 
   add(t: NamedTensor): void {
     if (t.data.length !== numel(t.shape)) throw new Error(`writeSafetensors: ${t.name} has ${t.data.length} values for shape ${JSON.stringify(t.shape)}`);
+    if (t.name in this.header) throw new Error(`writeSafetensors: two tensors are named ${t.name}`);
     const values = t.dtype === 'BF16' ? toBfloat16Bits(t.data) : t.data;
     const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     this.header[t.name] = { dtype: t.dtype ?? 'F32', shape: t.shape, data_offsets: [this.offset, this.offset + bytes.length] };

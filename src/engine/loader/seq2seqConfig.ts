@@ -41,6 +41,12 @@ export function t5Config(r: ConfigReader): T5Config {
   const gated = projection.startsWith('gated-');
   const actName = gated ? projection.slice(6) : projection;
   const activation = r.activationNamed('feed_forward_proj', actName === 'gelu' && gated ? 'gelu_new' : actName);
+  const relativeBuckets = r.int('relative_attention_num_buckets', 32);
+  const relativeMaxDistance = r.int('relative_attention_max_distance', 128);
+  // Exact buckets come first (a quarter of them in the encoder), then log-spaced ones up to the max
+  // distance: fewer than 4 buckets, or a max distance inside the exact range, divides by zero.
+  if (relativeBuckets < 4) r.reject('relative_attention_num_buckets', `(${relativeBuckets}) must be at least 4`);
+  if (relativeMaxDistance <= Math.floor(relativeBuckets / 2)) r.reject('relative_attention_max_distance', `(${relativeMaxDistance}) must be larger than half of relative_attention_num_buckets (${relativeBuckets})`);
   return {
     family: 't5', modelType: 't5',
     vocabSize: r.int('vocab_size'),
@@ -57,8 +63,8 @@ export function t5Config(r: ConfigReader): T5Config {
     eosTokenIds: r.idList('eos_token_id'),
     decoderStartTokenId: r.intOrZero('decoder_start_token_id', r.has('pad_token_id') ? r.intOrZero('pad_token_id') : 0),
     layerNormEps: r.num('layer_norm_epsilon', 1e-6),
-    relativeBuckets: r.int('relative_attention_num_buckets', 32),
-    relativeMaxDistance: r.int('relative_attention_max_distance', 128),
+    relativeBuckets,
+    relativeMaxDistance,
     activation,
     gatedFeedForward: gated,
     scaleDecoderOutputs: r.bool('scale_decoder_outputs', tie),

@@ -101,7 +101,9 @@ export class BertModel implements TransformerModel {
     const ids = checkIds(request.ids, c.vocabSize, c.maxPositions);
     const w = this.weights.get(backend);
     const { wants, signal } = request;
-    if (wants.logits && !w.head) throw new EngineError('MISSING_TENSOR', `${this.info.name} has no masked-LM head (cls.predictions.*), so it has no logits. Inspect its attention without logits.`);
+    if (wants.logits && !w.head) throw new EngineError('MISSING_TENSOR', `${this.info.name} has no masked-LM head (cls.predictions.*), so it has no logits. Inspect its attention without logits.`, {
+      remedies: ['choose-model'], details: { tensor: 'cls.predictions.decoder.weight' },
+    });
     // A single segment: token type 0 everywhere, as the fixtures' attention_mask / token_type_ids.
     const parts = [backend.gather(w.word, ids), backend.gather(w.position, positions(ids.length)), backend.gather(w.tokenType, new Int32Array(ids.length))];
     const wordAndPosition = backend.add(parts[0], parts[1]);

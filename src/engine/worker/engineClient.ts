@@ -1,15 +1,16 @@
 /**
- * The client side of the engine worker: what the extension host (and tests) call. Runs never block the
- * caller's thread; each can be cancelled; a worker that stops answering a cancel, crashes or exits is
- * replaced by a fresh one on the next run, and the runs it held fail with a clear message.
+ * The client side of the engine: what the extension host, the CLI and tests call. The engine runs in
+ * its own process (transport.ts), so runs never block the caller and nothing the engine does can take
+ * the caller down. Each run can be cancelled; an engine that stops answering a cancel is ended, and
+ * one that crashes or exits fails the runs it held with what happened (ENGINE_CRASHED: which native
+ * library, on which file) and is replaced by a fresh one on the next run.
  */
-import { Worker } from 'worker_threads';
-import { EngineError, deserializeError } from '../errors';
+import { EngineError, deserializeError, isEngineError } from '../errors';
 import type { InspectHandlers } from '../inspect';
-import type { FromWorker, InspectRequest, InspectResult, InspectStarted, ToWorker } from './messages';
+import type { FromWorker, InspectRequest, InspectResult, InspectStarted } from './messages';
+import { EngineTransport, TransportKind, startTransport } from './transport';
 
 export type { InspectRequest, InspectResult, InspectStarted } from './messages';
-
 
 interface PendingRun {
   readonly handlers: InspectHandlers<InspectStarted>;
@@ -17,74 +18,86 @@ interface PendingRun {
   reject(err: Error): void;
 }
 
-/** A cancel that the worker has not honoured by then (one long layer) ends the worker instead. */
+export interface EngineClientOptions {
+  /** 'process' (default): isolated. 'thread': in the caller's process, for measuring what isolation costs. */
+  readonly transport?: TransportKind;
+  /** The memory budget in MB sent with every run (read at each run: a setting may change); 0 or absent: automatic. */
+  readonly memoryBudgetMB?: () => number | undefined;
+  /** The engine's stdout and stderr, for a log. */
+  readonly onOutput?: (text: string) => void;
+}
+
+/** A cancel that the engine has not honoured by then (one long layer) ends the engine instead. */
 const CANCEL_GRACE_MS = 1500;
 
 export class EngineClient {
-  private worker: Worker | undefined;
+  private transport: EngineTransport | undefined;
   private nextRunId = 1;
   private readonly pending = new Map<number, PendingRun>();
+  /** Resolves a dispose's wait when the engine confirms it has released its devices. */
+  private closed: (() => void) | undefined;
+  /** Why WebGPU crashed an engine, once it has: later auto runs go to the CPU instead of crashing again. */
+  private gpuCrashed: string | undefined;
 
-  constructor(private readonly workerScript: string) {}
+  constructor(private readonly workerScript: string, private readonly options: EngineClientOptions = {}) {}
 
   inspect(request: InspectRequest, handlers: InspectHandlers<InspectStarted>, signal?: AbortSignal): Promise<InspectResult> {
     if (signal?.aborted) return Promise.reject(new EngineError('CANCELLED', 'The run was cancelled.'));
     const runId = this.nextRunId++;
-    const worker = this.ensureWorker();
+    const transport = this.ensureTransport();
+    const memoryBudgetMB = request.memoryBudgetMB ?? this.options.memoryBudgetMB?.();
     return new Promise<InspectResult>((resolve, reject) => {
       this.pending.set(runId, { handlers, resolve, reject });
       signal?.addEventListener('abort', () => this.cancel(runId), { once: true });
-      this.send(worker, { type: 'inspect', runId, request });
+      transport.send({ type: 'inspect', runId, request: { ...request, memoryBudgetMB, gpuCrashed: request.gpuCrashed ?? this.gpuCrashed } });
     });
   }
 
-  /** Stops the worker and releases its GPU device; later runs start a new worker. */
+  /** The engine process's id while one runs (for measuring its memory). */
+  get enginePid(): number | undefined {
+    return this.transport?.pid;
+  }
+
+  /** Stops the engine and releases its GPU device; later runs start a new one. */
   async dispose(): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return;
-    this.worker = undefined;
-    const closed = new Promise<void>((resolve) => {
-      worker.once('exit', () => resolve());
-      worker.on('message', (m: FromWorker) => m.type === 'closed' && resolve());
-    });
-    this.send(worker, { type: 'shutdown' });
-    await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
-    await worker.terminate();
+    const transport = this.transport;
+    if (!transport) return;
+    this.transport = undefined;
+    transport.send({ type: 'shutdown' });
+    const confirmed = new Promise<void>((resolve) => (this.closed = resolve));
+    await Promise.race([transport.exited, confirmed, new Promise((r) => setTimeout(r, 2000).unref())]);
+    this.closed = undefined;
+    transport.kill();
     this.failAll(new EngineError('CANCELLED', 'The engine was shut down.'));
   }
 
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(this.workerScript);
-    worker.on('message', (m: FromWorker) => this.receive(m));
-    worker.on('error', (err) => this.lost(worker, `The engine worker crashed: ${err.message}`));
-    worker.on('exit', (code) => this.lost(worker, `The engine worker exited (code ${code}).`));
-    this.worker = worker;
-    return worker;
-  }
-
-  private send(worker: Worker, message: ToWorker): void {
-    worker.postMessage(message);
+  private ensureTransport(): EngineTransport {
+    if (this.transport) return this.transport;
+    const transport: EngineTransport = startTransport(this.options.transport ?? 'process', this.workerScript, {
+      onMessage: (m) => this.receive(m),
+      onLost: (err) => {
+        if (this.transport !== transport) return;
+        this.transport = undefined;
+        if (isEngineError(err) && err.details.activity === 'gpu-start') this.gpuCrashed = err.message;
+        this.failAll(err);
+      },
+      onOutput: this.options.onOutput,
+    });
+    this.transport = transport;
+    return transport;
   }
 
   private cancel(runId: number): void {
-    const run = this.pending.get(runId);
-    const worker = this.worker;
-    if (!run || !worker) return;
-    this.send(worker, { type: 'cancel', runId });
+    const transport = this.transport;
+    if (!this.pending.has(runId) || !transport) return;
+    transport.send({ type: 'cancel', runId });
     setTimeout(() => {
-      if (!this.pending.has(runId) || this.worker !== worker) return;
-      // The worker is stuck inside one long computation: end it rather than let the run linger.
-      this.worker = undefined;
-      void worker.terminate();
+      if (!this.pending.has(runId) || this.transport !== transport) return;
+      // The engine is stuck inside one long computation: end it rather than let the run linger.
+      this.transport = undefined;
+      transport.kill();
       this.failAll(new EngineError('CANCELLED', 'The run was cancelled.'));
     }, CANCEL_GRACE_MS).unref();
-  }
-
-  private lost(worker: Worker, why: string): void {
-    if (this.worker !== worker) return;
-    this.worker = undefined;
-    this.failAll(new Error(why));
   }
 
   private failAll(err: Error): void {
@@ -93,7 +106,7 @@ export class EngineClient {
   }
 
   private receive(message: FromWorker): void {
-    if (message.type === 'closed') return;
+    if (message.type === 'closed') return this.closed?.();
     const run = this.pending.get(message.runId);
     if (!run) return; // a cancelled run's late messages
     switch (message.type) {

@@ -1,35 +1,76 @@
 /**
- * The engine's thread. Loads models, picks backends and runs inspections, streaming every layer back
- * to the client as soon as it is read. It yields to the event loop between layers so a cancel message
- * is seen mid-run. If WebGPU fails during an `auto` run, the run is repeated on the CPU and the reason
- * is reported: the user gets a correct picture, never a partial one.
+ * The engine: its own process (or a worker thread, see transport.ts). Loads models, picks backends and
+ * runs inspections, streaming every layer back to the client as soon as it is read. It yields to the
+ * event loop between layers so a cancel message is seen mid-run. If WebGPU fails during an `auto` run,
+ * the run is repeated on the CPU and the reason is reported: the user gets a correct picture, never a
+ * partial one.
  */
-import { parentPort } from 'worker_threads';
+import * as fs from 'fs';
+import * as path from 'path';
 import { BackendChoice, BackendSelection, selectBackend } from '../backends';
 import { EngineError, isEngineError, serializeError } from '../errors';
 import { inspect } from '../inspect';
 import { LoadedModel, loadModel } from '../loadModel';
 import { createCpuBackend } from '../cpu/createCpuBackend';
+import { isDemoModel } from '../demo/demoModel';
 import { eventBuffers, FromWorker, InspectRequest, InspectStarted, ToWorker } from './messages';
+import { openWorkerPort } from './workerPort';
 
-const port = parentPort;
-if (!port) throw new Error('engineWorker must run in a worker thread');
+const port = openWorkerPort();
 
+/** Loaded models by folder and the state of its files: an edited config.json or tokenizer.json is read again. */
 const models = new Map<string, LoadedModel>();
+/** Models kept loaded: switching between two is instant, and a long session does not pile them up. */
+const MODELS_KEPT = 2;
 const backends = new Map<BackendChoice, Promise<BackendSelection>>();
 const runs = new Map<number, AbortController>();
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
-  port!.postMessage(message, transfer);
+  port.post(message, transfer);
 }
 
-function model(source: string): LoadedModel {
-  let loaded = models.get(source);
-  if (!loaded) {
-    loaded = loadModel(source);
-    models.set(source, loaded);
+function modelKey(source: string): string {
+  if (isDemoModel(source)) return source;
+  const files = ['config.json', 'model.safetensors', 'model.safetensors.index.json', 'tokenizer.json'].map((name) => {
+    try {
+      const stat = fs.statSync(path.join(source, name));
+      return `${stat.size}:${stat.mtimeMs}`;
+    } catch {
+      return '-';
+    }
+  });
+  return `${path.resolve(source)}|${files.join('|')}`;
+}
+
+function model(request: InspectRequest): LoadedModel {
+  const key = modelKey(request.model);
+  let loaded = models.get(key);
+  if (loaded) {
+    models.delete(key); // most recently used last
+  } else {
+    loaded = loadModel(request.model, { memoryBudgetMB: request.memoryBudgetMB });
+  }
+  models.set(key, loaded);
+  for (const old of [...models.keys()].slice(0, -MODELS_KEPT)) {
+    models.delete(old);
+    backendsHoldEvicted = true;
   }
   return loaded;
+}
+
+/** A backend frees weights only when disposed: after an eviction, the next idle run starts fresh backends. */
+let backendsHoldEvicted = false;
+
+async function disposeBackends(): Promise<void> {
+  const selections = [...backends.values()];
+  backends.clear();
+  for (const selection of selections) {
+    try {
+      (await selection).backend.dispose();
+    } catch {
+      // A backend that failed to start has nothing to release.
+    }
+  }
 }
 
 function backend(choice: BackendChoice): Promise<BackendSelection> {
@@ -42,10 +83,11 @@ function backend(choice: BackendChoice): Promise<BackendSelection> {
   return selection;
 }
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Yields through the event loop's poll phase, where a cancel that arrived during the layer is read. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
 
 async function runOnce(runId: number, request: InspectRequest, selection: BackendSelection, signal: AbortSignal): Promise<void> {
-  const loaded = model(request.model);
+  const loaded = model(request);
   const report = { used: selection.used, adapter: selection.adapter, fallbackReason: selection.fallbackReason };
   let started: InspectStarted | undefined;
   const summary = await inspect(loaded, selection.backend, request.input, request.wants, {
@@ -59,24 +101,35 @@ async function runOnce(runId: number, request: InspectRequest, selection: Backen
       if (signal.aborted) throw new EngineError('CANCELLED', 'The run was cancelled.');
     },
     onToken: (token) => post({ type: 'token', runId, token }),
-  }, signal);
+  }, signal, { memoryBudgetMB: request.memoryBudgetMB });
   post({ type: 'done', runId, result: { ...started!, timings: summary.timings, labels: summary.labels, generated: summary.generated } });
+}
+
+/** From now on, `auto` runs on the CPU, with the reason reported. */
+function cpuForAuto(reason: string): BackendSelection {
+  const cpu = createCpuBackend();
+  const fallback: BackendSelection = { backend: cpu, used: 'cpu', adapter: cpu.description.name, fallbackReason: reason };
+  backends.set('auto', Promise.resolve(fallback));
+  return fallback;
 }
 
 async function run(runId: number, request: InspectRequest): Promise<void> {
   const controller = new AbortController();
   runs.set(runId, controller);
   try {
+    if (backendsHoldEvicted && runs.size === 1) {
+      backendsHoldEvicted = false;
+      await disposeBackends();
+    }
+    // WebGPU crashed an earlier engine process: auto runs go to the CPU and say why.
+    if (request.backend === 'auto' && request.gpuCrashed && !backends.has('auto')) cpuForAuto(`WebGPU crashed the engine: ${request.gpuCrashed}`);
     const selection = await backend(request.backend);
     try {
       await runOnce(runId, request, selection, controller.signal);
     } catch (err) {
       if (!(isEngineError(err) && err.code === 'GPU_FAILURE' && request.backend === 'auto')) throw err;
       // The GPU failed mid-run: every later auto run uses the CPU, and this one starts again there.
-      const cpu = createCpuBackend();
-      const fallback: BackendSelection = { backend: cpu, used: 'cpu', adapter: cpu.description.name, fallbackReason: `WebGPU failed: ${err.message}` };
-      backends.set('auto', Promise.resolve(fallback));
-      await runOnce(runId, request, fallback, controller.signal);
+      await runOnce(runId, request, cpuForAuto(`WebGPU failed: ${err.message}`), controller.signal);
     }
   } catch (err) {
     post({ type: 'failed', runId, error: serializeError(err) });
@@ -87,19 +140,12 @@ async function run(runId: number, request: InspectRequest): Promise<void> {
 
 async function shutdown(): Promise<void> {
   for (const controller of runs.values()) controller.abort();
-  for (const selection of backends.values()) {
-    try {
-      (await selection).backend.dispose();
-    } catch {
-      // A backend that failed to start has nothing to release.
-    }
-  }
-  backends.clear();
+  await disposeBackends();
   post({ type: 'closed' });
-  port!.close();
+  port.close();
 }
 
-port.on('message', (message: ToWorker) => {
+port.onMessage((message: ToWorker) => {
   switch (message.type) {
     case 'inspect':
       void run(message.runId, message.request);

@@ -14,6 +14,10 @@ export interface InspectRequest {
   readonly backend: BackendChoice;
   readonly input: InspectInput;
   readonly wants: ForwardWants;
+  /** The memory the model and the run may take, in MB; absent or 0: half of the free memory. */
+  readonly memoryBudgetMB?: number;
+  /** Set by the client after WebGPU crashed an engine process (why): `auto` then runs on the CPU. */
+  readonly gpuCrashed?: string;
 }
 
 /** What the client learns before the first layer: the tokens, the model and the backend. */
