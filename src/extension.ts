@@ -32,6 +32,7 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
   const getEngine = () => (engine ??= new EngineClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'engineWorker.js').fsPath, {
     memoryBudgetMB: () => readSettings().memoryBudgetMB,
     onOutput: (text) => log.append(text),
+    lowPriority: true,
   }));
   const notifier = new Notifier(log);
   const session = new RunSession();

@@ -3,10 +3,12 @@
  * reading of a dead engine's last words into an error that says what crashed.
  */
 import * as assert from 'assert';
+import * as os from 'os';
 import * as path from 'path';
 import { EngineClient } from '../../src/engine/worker/engineClient';
 import { crashError, panicOf } from '../../src/engine/worker/crash';
 import { FrameKind, FrameReader, encodeFrame } from '../../src/engine/worker/frames';
+import { startTransport } from '../../src/engine/worker/transport';
 
 const WORKER = path.resolve(__dirname, '..', '..', '..', 'dist', 'engineWorker.js');
 
@@ -69,6 +71,21 @@ describe('engine transport', () => {
       assert.strictEqual(client.enginePid, undefined);
     } finally {
       await client.dispose();
+    }
+  });
+
+  it('starts the editor\'s engine below normal priority, and the CLI\'s at the caller\'s', async function () {
+    const mine = os.getPriority();
+    for (const lowPriority of [true, false]) {
+      const transport = startTransport('process', WORKER, { onMessage: () => undefined, onLost: () => undefined }, { lowPriority });
+      try {
+        assert.ok(transport.pid !== undefined);
+        const expected = lowPriority ? Math.max(mine, 10) : mine;
+        assert.strictEqual(os.getPriority(transport.pid), expected, `lowPriority ${lowPriority}`);
+      } finally {
+        transport.kill();
+        await transport.exited;
+      }
     }
   });
 });

@@ -25,6 +25,11 @@ export interface EngineClientOptions {
   readonly memoryBudgetMB?: () => number | undefined;
   /** The engine's stdout and stderr, for a log. */
   readonly onOutput?: (text: string) => void;
+  /**
+   * Run the engine process below normal priority: in the editor, where on a busy machine the panel,
+   * the extension host and the workbench must not wait behind the engine's threads.
+   */
+  readonly lowPriority?: boolean;
 }
 
 /** A cancel that the engine has not honoured by then (one long layer) ends the engine instead. */
@@ -82,7 +87,7 @@ export class EngineClient {
         this.failAll(err);
       },
       onOutput: this.options.onOutput,
-    });
+    }, { lowPriority: this.options.lowPriority });
     this.transport = transport;
     return transport;
   }

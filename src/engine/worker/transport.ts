@@ -6,6 +6,7 @@
  * The client sees the same two callbacks either way, so message contents change without touching this.
  */
 import { ChildProcess, fork } from 'child_process';
+import * as os from 'os';
 import { Worker } from 'worker_threads';
 import { EngineError } from '../errors';
 import type { ActivityNote, NativeActivity } from '../nativeActivity';
@@ -41,7 +42,12 @@ export interface ProcessOptions {
   /** Let the process write to this one's stdout (a CLI command's output) instead of reporting it. */
   readonly inheritStdout?: boolean;
   readonly env?: Readonly<Record<string, string>>;
+  /** Run below normal priority, so that the editor's own processes keep the CPU while the engine computes. */
+  readonly lowPriority?: boolean;
 }
+
+/** A nice value of 10: below the editor, above idle work (Windows: below-normal priority class). */
+const LOW_PRIORITY = 10;
 
 /** A script in its own Node process, its frames read from fd 3 and its death explained (crash.ts). */
 export class ProcessTransport implements EngineTransport {
@@ -60,6 +66,13 @@ export class ProcessTransport implements EngineTransport {
       // Under Electron (desktop VS Code) process.execPath is the editor: this makes it plain Node.
       env: { ...process.env, ...options.env, ELECTRON_RUN_AS_NODE: '1' },
     });
+    if (options.lowPriority && this.child.pid !== undefined) {
+      try {
+        os.setPriority(this.child.pid, Math.max(os.getPriority(), LOW_PRIORITY));
+      } catch {
+        // Not permitted here (some containers): the engine runs at normal priority.
+      }
+    }
     const frames = new FrameReader((kind, value) => {
       if (kind === FrameKind.Message) this.events.onMessage(value as FromWorker);
     });
@@ -139,6 +152,6 @@ class ThreadTransport implements EngineTransport {
   }
 }
 
-export function startTransport(kind: TransportKind, script: string, events: TransportEvents): EngineTransport {
-  return kind === 'process' ? new ProcessTransport(script, events) : new ThreadTransport(script, events);
+export function startTransport(kind: TransportKind, script: string, events: TransportEvents, options: ProcessOptions = {}): EngineTransport {
+  return kind === 'process' ? new ProcessTransport(script, events, options) : new ThreadTransport(script, events);
 }
