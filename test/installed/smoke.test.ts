@@ -86,7 +86,8 @@ describe('Installed .vsix', () => {
       await vscode.commands.executeCommand('editor.action.showHover');
       const widget = await askPage({ kind: 'hover', read: [':scope', 'table'], screenshot: 'installed-hover', timeoutMs: 15_000 });
       assert.ok(widget[':scope'].text.includes('“他” —'), widget[':scope'].text);
-      assert.ok(widget.table.count >= 2, 'two tables rendered');
+      assert.strictEqual(widget.table.count, 1, 'one table: the two directions side by side');
+      assert.match(widget.table.text, /Attends to[\s\S]*Attended by/);
     });
 
     it('the heat overlay paints the cursor token\'s attention and clears on toggle', async () => {
