@@ -111,26 +111,17 @@ export class ReportHost {
   private async stepLayer(steps: ReadonlyMap<string, ReportChunk>, stack: AttentionStack, layer: number): Promise<StepLayer | string> {
     const message = this.run.layer(stack, layer);
     const chunk = message && steps.get(layerKey(message));
-    if (!message || !chunk) return 'This report carries step-by-step data for short inputs only: open the run in VS Code to see it.';
+    if (!message || !chunk?.stages || !chunk.recipe) return 'This report carries step-by-step data for short inputs only: open the run in VS Code to see it.';
     const values = new Float32Array(await inflate(chunk.element));
-    const { numHeads: H, numKvHeads: Hkv, headDim: D, queryLength: Tq, keyLength: Tk } = message;
-    const sizes = [H * Tq * Tk, Tq * H * D, Tk * Hkv * D, Tk * Hkv * D, Tq * H * D];
-    const [scores, q, k, v, headOutputs] = sizes.map((_, i) => values.subarray(sizes.slice(0, i).reduce((a, b) => a + b, 0), sizes.slice(0, i + 1).reduce((a, b) => a + b, 0)));
-    // The weights from the exact scores (the embedded ones went through float16).
-    return { ...message, probs: softmaxRows(scores, Tk), scores, q, k, v, headOutputs };
+    const stages: StepLayer['stages'] = {};
+    let at = 0;
+    for (const { name, length } of chunk.stages) {
+      stages[name] = values.subarray(at, at + length);
+      at += length;
+    }
+    // The exact weights of the trace (the embedded ones went through float16).
+    if (!stages.probs) return 'This report\'s step-by-step data lacks the probabilities.';
+    return { ...message, probs: stages.probs, recipe: chunk.recipe, stages };
   }
 }
 
-/** softmax of each row of scores (−∞: masked, weight 0; a row with every key masked stays 0). */
-function softmaxRows(scores: Float32Array, keys: number): Float32Array {
-  const probs = new Float32Array(scores.length);
-  for (let row = 0; row < scores.length; row += keys) {
-    let max = -Infinity;
-    for (let j = 0; j < keys; j++) max = Math.max(max, scores[row + j]);
-    if (max === -Infinity) continue;
-    let sum = 0;
-    for (let j = 0; j < keys; j++) sum += probs[row + j] = Math.exp(scores[row + j] - max);
-    for (let j = 0; j < keys; j++) probs[row + j] /= sum;
-  }
-  return probs;
-}

@@ -25,6 +25,7 @@ export class Toolbar {
   private readonly mergeWords = h('input', { type: 'checkbox' });
   private readonly exports = new Map<ExportFormat, HTMLButtonElement>();
   private ctx: ViewContext | undefined;
+  private swatchLayout = '';
 
   constructor(onExport: (format: ExportFormat) => void) {
     for (const view of Object.keys(VIEW_TITLES) as ViewName[]) {
@@ -87,17 +88,26 @@ export class Toolbar {
     this.hideSpecial.checked = s.hideSpecial;
     this.mergeWords.checked = s.mergeWords;
     this.mergeWords.disabled = !started || started.source.text === null;
-    this.syncSwatches(s);
+    this.syncSwatches(s, started?.model.numKvHeads ?? 0);
     const pictures = s.view === 'head' || s.view === 'matrix' || s.view === 'cross';
     for (const format of ['png', 'svg'] as const) this.exports.get(format)!.disabled = !pictures || !run.layersReceived;
     this.exports.get('json')!.disabled = this.exports.get('html')!.disabled = !run.layersReceived;
   }
 
-  private syncSwatches(s: Selection): void {
+  /** One swatch per head; heads that share a key/value head (GQA) sit together under its label. */
+  private syncSwatches(s: Selection, numKvHeads: number): void {
     const count = s.activeHeads.length;
-    if (this.swatches.childElementCount !== count) {
-      this.swatches.replaceChildren(...Array.from({ length: count }, (_, head) =>
-        h('button', { class: 'head-swatch', 'data-head': head, title: `Head ${head}: click toggles, double-click (or Shift+Enter) shows only this head` }, `${head}`)));
+    const perKv = numKvHeads > 0 && numKvHeads < count && count % numKvHeads === 0 ? count / numKvHeads : 1;
+    const layout = `${count}/${perKv}`;
+    if (this.swatchLayout !== layout) {
+      this.swatchLayout = layout;
+      const swatch = (head: number) => h('button', { class: 'head-swatch', 'data-head': head, title: `Head ${head}: click toggles, double-click (or Shift+Enter) shows only this head` }, `${head}`);
+      const heads = Array.from({ length: count }, (_, head) => head);
+      this.swatches.replaceChildren(...(perKv === 1 ? heads.map(swatch) : Array.from({ length: count / perKv }, (_, kv) => {
+        const group = heads.slice(kv * perKv, (kv + 1) * perKv);
+        return h('span', { class: 'kv-group', 'data-kv': kv, title: `Heads ${group[0]}–${group[group.length - 1]} share key/value head ${kv} (grouped-query attention)` },
+          h('span', { class: 'kv-label' }, `kv ${kv}`), ...group.map(swatch));
+      })));
     }
     this.swatches.querySelectorAll<HTMLElement>('.head-swatch').forEach((swatch, head) => {
       const on = s.activeHeads[head];

@@ -9,6 +9,7 @@ import type { AttentionEvent } from '../engine/model';
 import { parseArgs } from './args';
 import { type EngineOptions, withEngine } from './engine';
 import { CliReport } from './runReport';
+import { REPORT_STEP_DATA_MAX_KEYS } from '../protocol/report';
 
 export const TUTORIAL_SENTENCE = '那天雨很大,他等了很久,水汽打湿了衣服,也没有等到她。';
 const FOCUS = '他';
@@ -28,7 +29,7 @@ export async function runDemo(argv: string[], options: EngineOptions = {}): Prom
   const layers: AttentionEvent[] = [];
   const report = new CliReport({ source: TUTORIAL_SENTENCE });
   try {
-    const summary = await withEngine(options, (engine) => engine.inspect({ model: 'demo', backend, input: { text: TUTORIAL_SENTENCE }, wants: { scores: true, headVectors: true } }, {
+    const summary = await withEngine(options, (engine) => engine.inspect({ model: 'demo', backend, input: { text: TUTORIAL_SENTENCE }, wants: { trace: { everyLayer: true, maxTokens: REPORT_STEP_DATA_MAX_KEYS } } }, {
       onStart: (started) => report.start(started),
       onEvent: (e) => {
         report.event(e);

@@ -9,15 +9,16 @@ import { parseBackendChoice } from '../engine/backends';
 import { isDemoModel } from '../engine/demo/demoModel';
 import { EngineError } from '../engine/errors';
 import { resolveModelSource } from '../engine/hub';
-import { ForwardEvent, tensorName } from '../engine/model';
+import { ForwardEvent, TraceEvent, tensorName } from '../engine/model';
 import { NamedTensor, SafetensorsWriter } from '../engine/loader/safetensors';
 import type { InspectRequest } from '../engine/worker/engineClient';
 import { parseArgs, parseCount, parseIdList, readTextArg } from './args';
 import { type EngineOptions, withEngine } from './engine';
+import { REPORT_STEP_DATA_MAX_KEYS } from '../protocol/report';
 import { CliReport } from './runReport';
 
 /** Tensors named as the fixtures; generation steps are prefixed `steps.{step}.`. */
-export function eventTensors(event: ForwardEvent): NamedTensor[] {
+function eventTensors(event: Exclude<ForwardEvent, TraceEvent>): NamedTensor[] {
   const prefix = event.type !== 'hidden' && event.step !== undefined ? `steps.${event.step}.` : '';
   switch (event.type) {
     case 'attention': {
@@ -29,8 +30,6 @@ export function eventTensors(event: ForwardEvent): NamedTensor[] {
     case 'hidden':
     case 'logits':
       return [{ name: prefix + tensorName(event), shape: [event.rows, event.cols], data: event.data }];
-    case 'trace':
-      return event.stages.map((s) => ({ name: `${prefix}${tensorName(event)}.${s.name}`, shape: [...s.shape], data: s.data }));
   }
 }
 
@@ -60,9 +59,12 @@ export async function runInspect(argv: string[], options: EngineOptions = {}): P
       targetIds: targetIdsArg !== undefined ? parseIdList(targetIdsArg, 'target-ids') : undefined,
       generate: maxNewTokens,
     },
-    // The HTML report's step-by-step view needs the scores and head vectors; --out keeps only what was asked.
+    // The HTML report's step-by-step view needs each layer's trace (short inputs only); --out keeps only what was asked.
     // Generation keeps logits to choose tokens but writes only the attention unless asked.
-    wants: { scores: args.flags.has('scores') || html !== undefined, headVectors: html !== undefined, hiddenStates: args.flags.has('hidden-states'), logits: !isDemoModel(model) && generateArg === undefined },
+    wants: {
+      scores: args.flags.has('scores'), hiddenStates: args.flags.has('hidden-states'), logits: !isDemoModel(model) && generateArg === undefined,
+      ...(html !== undefined && { trace: { everyLayer: true, maxTokens: REPORT_STEP_DATA_MAX_KEYS } }),
+    },
   };
   const out = args.values.get('out');
   let tensors: SafetensorsWriter | undefined;
@@ -76,7 +78,8 @@ export async function runInspect(argv: string[], options: EngineOptions = {}): P
       },
       onEvent: (event) => {
         report?.event(event);
-        for (const t of eventTensors(event.type === 'attention' && !args.flags.has('scores') ? { ...event, scores: undefined } : event)) {
+        if (event.type === 'trace') return; // the report's, not asked for in --out
+        for (const t of eventTensors(event)) {
           shapes[t.name] = t.shape;
           tensors?.add(t);
         }

@@ -1,7 +1,7 @@
 /**
  * The CLI's standalone report (inspect --html, demo): the run's messages and each layer's weights are
  * handed to the report builder as the engine streams them, so nothing of the run accumulates; short
- * runs also carry each layer's step-by-step data.
+ * runs also carry each layer's step-by-step data (its trace).
  */
 import type { InspectionSummary } from '../engine/inspect';
 import type { ForwardEvent } from '../engine/model';
@@ -10,6 +10,7 @@ import type { RunMessage } from '../protocol/messages';
 import type { GeneratedToken } from '../protocol/run';
 import { ReportBuilder, loadReportAssets } from '../report/reportHtml';
 import { finishedMessage, generatedTokenMessage, layerMessage, startedMessage, type GenerationStart } from '../store/runMessages';
+import { stepRecipe } from '../view-model/computation';
 
 const RUN_ID = 1;
 
@@ -25,12 +26,11 @@ export class CliReport {
   }
 
   event(event: ForwardEvent): void {
-    if (event.type !== 'attention' || !this.started) return;
+    if (!this.started || (event.type !== 'attention' && event.type !== 'trace')) return;
     const message = layerMessage(RUN_ID, event, this.started.model);
+    if (event.type === 'trace') return this.builder.addSteps(message, event.stages, stepRecipe(event.recipe));
     this.messages.push(message);
     this.builder.addLayer('run', message, event.probs);
-    const { scores, q, k, v, headOutputs } = event;
-    if (scores && q && k && v && headOutputs) this.builder.addSteps(message, [scores, q, k, v, headOutputs]);
   }
 
   token(token: GeneratedToken): void {

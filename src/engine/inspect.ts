@@ -139,8 +139,9 @@ export async function inspect(
   if (input.generate !== undefined) {
     if (hasTarget) throw new EngineError('BAD_INPUT', 'Give either a target or a number of tokens to generate, not both.');
     handlers.onStart?.({ source });
-    checkMemory(loaded, wants, limits, { source: source.ids.length, generate: input.generate });
-    return inspectGenerating(loaded, backend, source, input.generate, wants, { ...handlers, onEvent }, clock, signal);
+    const generationWants = withTraceFor(wants, source.ids.length + input.generate);
+    checkMemory(loaded, generationWants, limits, { source: source.ids.length, generate: input.generate });
+    return inspectGenerating(loaded, backend, source, input.generate, generationWants, { ...handlers, onEvent }, clock, signal);
   }
   if (hasTarget && !loaded.model.info.crossAttention) {
     throw new EngineError('BAD_INPUT', `${loaded.model.info.name} is a ${loaded.model.info.kind} model without cross-attention; a target applies only to encoder-decoder models and the demo.`);
@@ -150,14 +151,21 @@ export async function inspect(
   const startToken = decoderStartTokenId === undefined ? '' : loaded.tokenizer?.idToToken(decoderStartTokenId) ?? String(decoderStartTokenId);
   const target = labels && decoderInput(labels, decoderStartTokenId, startToken);
   handlers.onStart?.({ source, target });
-  checkMemory(loaded, wants, limits, { source: source.ids.length, target: target?.ids.length });
+  const forwardWants = withTraceFor(wants, Math.max(source.ids.length, target?.ids.length ?? 0));
+  checkMemory(loaded, forwardWants, limits, { source: source.ids.length, target: target?.ids.length });
   clock.tokenizeDone();
-  const stream = loaded.model.forward(backend, { ids: source.ids, decoderIds: target?.ids, wants, signal });
+  const stream = loaded.model.forward(backend, { ids: source.ids, decoderIds: target?.ids, wants: forwardWants, signal });
   for await (const event of stream) {
     clock.observe(event);
     await onEvent(event);
   }
   return { source, target, labels: decoderStartTokenId === undefined ? undefined : labels?.ids, timings: clock.timings() };
+}
+
+/** Every-layer tracing applies only to inputs of at most its token count (the models trace what they are told). */
+function withTraceFor(wants: ForwardWants, tokens: number): ForwardWants {
+  const trace = wants.trace;
+  return trace && 'everyLayer' in trace && tokens > trace.maxTokens ? { ...wants, trace: undefined } : wants;
 }
 
 async function inspectGenerating(

@@ -21,10 +21,12 @@ export interface ForwardWants {
   readonly hiddenStates?: boolean;
   readonly logits?: boolean;
   /**
-   * One layer whose attention is traced: it also emits a TraceEvent with every intermediate tensor of
-   * its attention, for all heads (the step-by-step view). Costs a few extra score computations there.
+   * Traced layers: each also emits a TraceEvent with every intermediate tensor of its attention, for all
+   * heads. One layer (the step-by-step view), or every layer of a run whose source and target have at
+   * most `maxTokens` tokens each (a standalone report's step-by-step data; a longer run traces none).
+   * Costs a few extra score computations per traced layer.
    */
-  readonly trace?: { readonly stack: AttentionStack; readonly layer: number };
+  readonly trace?: { readonly stack: AttentionStack; readonly layer: number } | { readonly everyLayer: true; readonly maxTokens: number };
   /**
    * 'f16': attention events carry `probsF16` (IEEE half bits, half the memory: enough for display) and
    * an empty `probs`. Default 'f32' (exports, the numeric tests).

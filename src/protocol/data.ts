@@ -97,35 +97,63 @@ export interface ThumbnailReply {
 /** One key's line of the step-by-step table. */
 export interface KeyStep {
   readonly key: number;
+  /** q·k of the final q and k (after any q/k norm and RoPE). */
   readonly dot: number;
+  /** dot · scale. */
   readonly scaled: number;
-  /** Additive bias the scores hold besides scale · q·k (T5's relative position bias; 0 for most models). */
+  /** Gemma 2's soft-cap: cap · tanh(scaled / cap); absent for models without one. */
+  readonly capped?: number;
+  /** T5's relative position bias added next (0 for models without one). */
   readonly bias: number;
-  readonly masked: boolean;
-  /** What enters the softmax: scaled + bias, or −Infinity when masked. */
+  /** Why the key is hidden: after the query (causal) or outside the sliding window; absent when it is seen. */
+  readonly masked?: 'causal' | 'window';
+  /** What enters the softmax, or −Infinity when masked. */
   readonly score: number;
   /** The engine's attention probability. */
   readonly weight: number;
 }
 
-/** softmax(q·kᵀ · scale + bias + M) · V for one head and one query, with the model's numbers. */
+/** The query vector of one head along the stages this model has, each as the engine computed it. */
+export interface QueryStage {
+  /** 'q': x · W_Q; 'qNorm': after the q/k RMSNorm; 'qRope': after RoPE. */
+  readonly name: 'q' | 'qNorm' | 'qRope';
+  readonly vector: Float32Array;
+}
+
+/** What a layer's recipe says, as the step-by-step view words it (AttentionRecipe without its arrays). */
+export interface StepRecipe {
+  readonly scale: number;
+  readonly scaleSource: 'head_dim' | 'query_pre_attn_scalar' | 'none';
+  readonly softCap?: number;
+  readonly slidingWindow?: number;
+  readonly rope?: { readonly rotaryDims: number; readonly headDim: number; readonly theta: number; readonly scaling: string; readonly factor?: number };
+  readonly qkNorm?: 'per-head' | 'whole-projection';
+  readonly positionBias?: 'relative';
+  readonly causal: boolean;
+}
+
+/** softmax(capped(q·kᵀ · scale) + bias + M) · V for one head and one query, with the model's numbers. */
 export interface Computation {
   readonly head: number;
   readonly query: number;
   readonly kvHead: number;
   readonly headDim: number;
-  readonly scale: number;
+  readonly recipe: StepRecipe;
   /** "1/√8", "1" or the number itself. */
   readonly scaleLabel: string;
-  readonly hasBias: boolean;
   readonly steps: readonly KeyStep[];
+  readonly queryStages: readonly QueryStage[];
+  /** The final q (the last of queryStages). */
   readonly queryVector: Float32Array;
   /** Σ weight · v over the keys, computed here. */
   readonly output: Float32Array;
   /** The engine's output of this head for this query (its slice of concat before W_O). */
   readonly engineOutput: Float32Array;
-  /** Largest |softmax recomputed here − engine probability|, a check of the whole table. */
-  readonly softmaxError: number;
+  /**
+   * Largest |value computed here − the engine's| of each stage recomputed: the scaled scores, the
+   * soft-capped ones, the softmax probabilities.
+   */
+  readonly checks: { readonly scaled: number; readonly capped?: number; readonly softmax: number };
   /** [keys, headDim]: the value vector of each key (of this head's key/value head). */
   readonly values: Float32Array;
 }

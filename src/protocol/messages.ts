@@ -59,6 +59,8 @@ export interface LayerMessage {
   readonly keyLength: number;
   /** True where query i may not see key j > i (the mask region is drawn distinctly). */
   readonly causal: boolean;
+  /** A sliding window of this many keys: query i sees only keys j with i − window < j (Mistral, Gemma's local layers). */
+  readonly window?: number;
 }
 
 /** Generation: the token chosen at `step`, sent after that step's layers. */

@@ -4,16 +4,18 @@
  * its own — float16, rows packed (src/protocol/packing.ts), raw-deflated, base64 — so the page decodes
  * only the layers a view draws, and no string ever holds the whole run.
  */
+import type { StepRecipe } from './data';
 import type { ReplayMessage, RunMessage } from './messages';
+import type { TraceStageName } from './run';
 
 /** The <script type="application/json"> element that holds ReportData. */
 export const REPORT_DATA_ID = 'attention-data';
 
-export const REPORT_VERSION = 3;
+export const REPORT_VERSION = 4;
 
 /**
  * One layer message's data (one generation step of a layer, for a generation run): its weights, or
- * (short runs) what the step-by-step view needs: the scores, q, k, v and head outputs.
+ * (short runs) what the step-by-step view needs: the layer's traced stages and its recipe.
  */
 export interface ReportChunk {
   /** The run the layer belongs to. */
@@ -24,10 +26,14 @@ export interface ReportChunk {
   /** The id of the <script type="application/octet-stream"> element with the base64 text. */
   readonly element: string;
   /**
-   * probs: float16 little-endian bits of the packed rows; steps: float32 scores [H, Tq, Tk], q, k, v,
-   * head outputs, one after the other. Both raw-deflated.
+   * probs: float16 little-endian bits of the packed rows; steps: the float32 stages listed in `stages`,
+   * one after the other. Both raw-deflated.
    */
   readonly encoding: 'f16-deflate-raw' | 'f32-deflate-raw';
+  /** steps: the engine's trace stages in the chunk, in order, with their lengths. */
+  readonly stages?: readonly { readonly name: TraceStageName; readonly length: number }[];
+  /** steps: how the layer computes its scores. */
+  readonly recipe?: StepRecipe;
 }
 
 /** Runs up to this many keys carry step-by-step data (it is larger than the weights). */

@@ -13,9 +13,11 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { bytesToBase64 } from '../protocol/codec';
 import { toFloat16Bits } from '../protocol/float16';
+import type { StepRecipe } from '../protocol/data';
 import type { LayerMessage, ReplayMessage, RunMessage } from '../protocol/messages';
 import { packLayer } from '../protocol/packing';
 import { REPORT_DATA_ID, REPORT_STEP_DATA_MAX_KEYS, REPORT_VERSION, type ReportChunk, type ReportData } from '../protocol/report';
+import type { TraceStageName } from '../protocol/run';
 import { layerKey } from '../view-model/tensors';
 
 export interface ReportAssets {
@@ -67,12 +69,13 @@ export class ReportBuilder {
     this.addChunk({ part, key: layerKey(layer), content: 'probs', encoding: 'f16-deflate-raw' }, half);
   }
 
-  /** The step-by-step view's data of one layer message, for runs of at most REPORT_STEP_DATA_MAX_KEYS keys. */
-  addSteps(layer: LayerMessage, data: readonly Float32Array[]): void {
+  /** The step-by-step view's data of one layer message (its traced stages), for runs of at most REPORT_STEP_DATA_MAX_KEYS keys. */
+  addSteps(layer: LayerMessage, stages: readonly { readonly name: TraceStageName; readonly data: Float32Array }[], recipe: StepRecipe): void {
     if (layer.keyLength > REPORT_STEP_DATA_MAX_KEYS) return;
-    const values = new Float32Array(data.reduce((sum, d) => sum + d.length, 0));
-    data.reduce((at, d) => (values.set(d, at), at + d.length), 0);
-    this.addChunk({ part: 'run', key: layerKey(layer), content: 'steps', encoding: 'f32-deflate-raw' }, values);
+    const values = new Float32Array(stages.reduce((sum, s) => sum + s.data.length, 0));
+    stages.reduce((at, s) => (values.set(s.data, at), at + s.data.length), 0);
+    const listed = stages.map((s) => ({ name: s.name, length: s.data.length }));
+    this.addChunk({ part: 'run', key: layerKey(layer), content: 'steps', encoding: 'f32-deflate-raw', stages: listed, recipe }, values);
   }
 
   private addChunk(chunk: Omit<ReportChunk, 'element'>, values: Float32Array | Uint16Array): void {

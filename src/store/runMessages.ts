@@ -3,7 +3,7 @@
  * them in the standalone report. Engine types stay on this side; the protocol knows only its own.
  */
 import { isEngineError } from '../engine/errors';
-import type { AttentionEvent } from '../engine/model';
+import type { AttentionLayer } from '../engine/model';
 import type { InspectStarted } from '../engine/worker/messages';
 import type { GeneratedToken, ModelInfo, Timings, TokenizedText } from '../protocol/run';
 import type { GeneratedTokenMessage, LayerMessage, PanelTokens, RunFailed, RunFinished, RunStarted } from '../protocol/messages';
@@ -37,12 +37,13 @@ export function startedMessage(runId: number, run: InspectStarted, texts: { sour
   };
 }
 
-export function layerMessage(runId: number, event: AttentionEvent, model: ModelInfo): LayerMessage {
+export function layerMessage(runId: number, event: AttentionLayer, model: ModelInfo): LayerMessage {
   return {
     type: 'layer', runId, stack: event.stack, layer: event.layer, ...(event.step !== undefined && { step: event.step }),
     numHeads: event.numHeads, numKvHeads: event.numKvHeads, headDim: event.headDim,
     queryLength: event.queryLength, keyLength: event.keyLength,
     causal: event.stack === 'decoder' || (event.stack === 'self' && model.causal),
+    ...(event.recipe.slidingWindow !== undefined && { window: event.recipe.slidingWindow }),
   };
 }
 

@@ -1,23 +1,19 @@
 /**
- * The tutorial's walk-through with the model's real numbers, for one head and one query token:
- * softmax(q·kᵀ · scale + bias + M) · V, one row per key. The scale is read from the data (scores ÷ q·k),
- * because models differ (1/√dₖ for most, 1 for T5); whatever the scores hold beyond scale · q·k and the
- * mask (T5's relative position bias) is shown as its own column.
+ * The tutorial's walk-through with the model's real numbers, for one head and one query token, along
+ * the stages this layer really has (its recipe and the engine's trace): q (and its q/k norm and RoPE),
+ * q·k × the scale this model uses, the soft-cap, the position bias, the causal and sliding-window
+ * mask, the softmax, and Σ weight · v. Each number is computed here from the stage before it and
+ * checked against the engine's own value of that stage.
  */
-import type { Computation, KeyStep } from '../protocol/data';
+import type { Computation, KeyStep, QueryStage, StepRecipe } from '../protocol/data';
+import type { AttentionRecipe, TraceStageName } from '../protocol/run';
 import type { Layer } from './generation';
 
-/** A layer with what the table needs besides the weights: the scores and each head's vectors. */
+/** A traced layer: its weights, its recipe, and the engine's intermediate tensors by stage name. */
 export interface StepLayer extends Layer {
-  /** Pre-softmax scores (masked with −Infinity), [numHeads, queryLength, keyLength]. */
-  readonly scores: Float32Array;
-  /** [queryLength, numHeads · headDim], head-major. */
-  readonly q: Float32Array;
-  /** [keyLength, numKvHeads · headDim]; query head h reads kv head floor(h / (numHeads / numKvHeads)). */
-  readonly k: Float32Array;
-  readonly v: Float32Array;
-  /** [queryLength, numHeads · headDim]: each head's P·V, the concatenation W_O multiplies. */
-  readonly headOutputs: Float32Array;
+  readonly recipe: StepRecipe;
+  /** Vectors [rows, heads · headDim] head-major; scores [heads, queries, keys]. */
+  readonly stages: Partial<Record<TraceStageName, Float32Array>>;
 }
 
 export function kvHeadOf(head: number, numHeads: number, numKvHeads: number): number {
@@ -36,70 +32,87 @@ export function dot(a: Float32Array, b: Float32Array): number {
   return sum;
 }
 
-/**
- * The scale s with score ≈ s · dot: exact least squares when the scores hold nothing else (snapped to
- * 1/√dₖ or 1 when within rounding), else whichever of 1/√dₖ and 1 leaves the smaller bias.
- */
-export function deriveScale(dots: readonly number[], scores: readonly number[], headDim: number): { scale: number; exact: boolean } {
-  const standard = [1 / Math.sqrt(headDim), 1];
-  let num = 0, den = 0;
-  for (let j = 0; j < dots.length; j++) {
-    num += dots[j] * scores[j];
-    den += dots[j] * dots[j];
-  }
-  if (den === 0) return { scale: standard[0], exact: false };
-  const fitted = num / den;
-  const fits = (s: number) => dots.every((d, j) => Math.abs(scores[j] - s * d) <= 1e-4 * (1 + Math.abs(scores[j])));
-  const snapped = standard.find((s) => Math.abs(fitted - s) <= 1e-3 * s);
-  if (snapped !== undefined && fits(snapped)) return { scale: snapped, exact: true };
-  if (fits(fitted)) return { scale: fitted, exact: true };
-  const residual = (s: number) => dots.reduce((sum, d, j) => sum + (scores[j] - s * d) ** 2, 0);
-  return { scale: residual(standard[0]) <= residual(standard[1]) ? standard[0] : standard[1], exact: false };
-}
-
 export function scaleLabel(scale: number, headDim: number): string {
   if (Math.abs(scale - 1 / Math.sqrt(headDim)) < 1e-9) return `1/√${headDim}`;
   if (scale === 1) return '1';
   return scale.toPrecision(4);
 }
 
+/** The stage's tensor, or an error naming what the trace lacks. */
+function stage(layer: StepLayer, ...names: TraceStageName[]): Float32Array {
+  for (const name of names) {
+    const data = layer.stages[name];
+    if (data) return data;
+  }
+  throw new Error(`the engine's trace of ${layer.stack} layer ${layer.layer} has no ${names.join(' or ')}`);
+}
+
+/** A layer's recipe as the view needs it: its numbers, without the RoPE frequency table. */
+export function stepRecipe(r: AttentionRecipe): StepRecipe {
+  const { rope } = r;
+  return {
+    scale: r.scale, scaleSource: r.scaleSource, causal: r.causal,
+    ...(r.softCap !== undefined && { softCap: r.softCap }),
+    ...(r.slidingWindow !== undefined && { slidingWindow: r.slidingWindow }),
+    ...(r.qkNorm && { qkNorm: r.qkNorm }),
+    ...(r.positionBias && { positionBias: r.positionBias }),
+    ...(rope && { rope: { rotaryDims: rope.rotaryDims, headDim: rope.headDim, theta: rope.theta, scaling: rope.scaling, ...(rope.factor !== undefined && { factor: rope.factor }) } }),
+  };
+}
+
 export function computeSteps(layer: StepLayer, head: number, query: number): Computation {
-  const { numHeads, numKvHeads, headDim, keyLength, queryLength } = layer;
+  const { numHeads, numKvHeads, headDim, keyLength, queryLength, recipe } = layer;
   const kvHead = kvHeadOf(head, numHeads, numKvHeads);
-  const queryVector = headVector(layer.q, query, head, numHeads, headDim);
-  const scores = layer.scores.subarray((head * queryLength + query) * keyLength, (head * queryLength + query + 1) * keyLength);
+  const queryStages: QueryStage[] = (['q', 'qNorm', 'qRope'] as const)
+    .filter((name) => layer.stages[name])
+    .map((name) => ({ name, vector: headVector(layer.stages[name]!, query, head, numHeads, headDim).slice() }));
+  const queryVector = queryStages[queryStages.length - 1].vector;
+  const keys = stage(layer, 'keys', 'kRope', 'kNorm', 'k');
+  const values = stage(layer, 'values', 'v');
+  const row = (name: TraceStageName) => layer.stages[name]?.subarray((head * queryLength + query) * keyLength, (head * queryLength + query + 1) * keyLength);
+  const engineScaled = row('scaled')!, engineCapped = row('softCapped'), engineBiased = row('biased'), engineMasked = row('masked')!;
   const probs = layer.probs.subarray((head * queryLength + query) * keyLength, (head * queryLength + query + 1) * keyLength);
-  const dots = Array.from({ length: keyLength }, (_, j) => dot(queryVector, headVector(layer.k, j, kvHead, numKvHeads, headDim)));
-  const open = dots.map((_, j) => j).filter((j) => scores[j] !== -Infinity);
-  const { scale, exact } = deriveScale(open.map((j) => dots[j]), open.map((j) => scores[j]), headDim);
+  // The query's position among the keys (a cached generation step's query comes after every earlier key).
+  const position = query + keyLength - queryLength;
+  const cap = recipe.softCap;
+  const checks = { scaled: 0, capped: cap === undefined ? undefined : 0, softmax: 0 };
 
-  const steps: KeyStep[] = dots.map((d, j) => {
-    const masked = scores[j] === -Infinity;
-    const scaled = d * scale;
-    return { key: j, dot: d, scaled, bias: masked || exact ? 0 : scores[j] - scaled, masked, score: scores[j], weight: probs[j] };
-  });
+  const steps: KeyStep[] = [];
+  for (let j = 0; j < keyLength; j++) {
+    const d = dot(queryVector, headVector(keys, j, kvHead, numKvHeads, headDim));
+    const scaled = d * recipe.scale;
+    checks.scaled = Math.max(checks.scaled, Math.abs(scaled - engineScaled[j]));
+    const capped = cap === undefined ? undefined : cap * Math.tanh(scaled / cap);
+    if (capped !== undefined) checks.capped = Math.max(checks.capped!, Math.abs(capped - engineCapped![j]));
+    const beforeBias = capped ?? scaled;
+    const bias = engineBiased ? engineBiased[j] - (engineCapped?.[j] ?? engineScaled[j]) : 0;
+    const masked = engineMasked[j] === -Infinity ? (j > position ? 'causal' : 'window') : undefined;
+    steps.push({ key: j, dot: d, scaled, ...(capped !== undefined && { capped }), bias, ...(masked && { masked }), score: masked ? -Infinity : beforeBias + bias, weight: probs[j] });
+  }
 
-  const max = Math.max(...open.map((j) => scores[j]));
+  const open = steps.filter((s) => !s.masked);
+  const max = Math.max(...open.map((s) => s.score));
   const exps = steps.map((s) => (s.masked ? 0 : Math.exp(s.score - max)));
   const total = exps.reduce((a, b) => a + b, 0);
-  const softmaxError = steps.reduce((err, s, j) => Math.max(err, Math.abs((total > 0 ? exps[j] / total : 0) - s.weight)), 0);
+  steps.forEach((s, j) => (checks.softmax = Math.max(checks.softmax, Math.abs((total > 0 ? exps[j] / total : 0) - s.weight))));
 
   const output = new Float32Array(headDim);
-  steps.forEach((s) => {
-    if (s.weight === 0) return;
-    const v = headVector(layer.v, s.key, kvHead, numKvHeads, headDim);
+  for (const s of steps) {
+    if (s.weight === 0) continue;
+    const v = headVector(values, s.key, kvHead, numKvHeads, headDim);
     for (let d = 0; d < headDim; d++) output[d] += s.weight * v[d];
-  });
+  }
   return {
-    head, query, kvHead, headDim, scale, scaleLabel: scaleLabel(scale, headDim), hasBias: !exact && steps.some((s) => s.bias !== 0),
-    steps, queryVector, output, engineOutput: headVector(layer.headOutputs, query, head, numHeads, headDim), softmaxError,
-    values: keyValues(layer, kvHead),
+    head, query, kvHead, headDim, recipe, scaleLabel: scaleLabel(recipe.scale, headDim),
+    steps, queryStages, queryVector, output, checks,
+    engineOutput: headVector(stage(layer, 'context'), query, head, numHeads, headDim).slice(),
+    values: keyValues(values, layer, kvHead),
   };
 }
 
 /** [keys, headDim]: the value vectors of one key/value head. */
-function keyValues(layer: StepLayer, kvHead: number): Float32Array {
+function keyValues(values: Float32Array, layer: StepLayer, kvHead: number): Float32Array {
   const out = new Float32Array(layer.keyLength * layer.headDim);
-  for (let j = 0; j < layer.keyLength; j++) out.set(headVector(layer.v, j, kvHead, layer.numKvHeads, layer.headDim), j * layer.headDim);
+  for (let j = 0; j < layer.keyLength; j++) out.set(headVector(values, j, kvHead, layer.numKvHeads, layer.headDim), j * layer.headDim);
   return out;
 }

@@ -2,7 +2,7 @@
  * Heatmap pixels for the matrix and model views: one RGBA pixel per cell, or per block of cells when
  * the matrix is larger than the pixels available (max-pooled, so a single strong key stays visible).
  * Cells the causal mask hides are left blank (the background): they were never computed, and a blank
- * reads lighter than any pattern at 1,024 tokens.
+ * reads lighter than any pattern at 1,024 tokens. Cells outside a sliding window get a flat band color.
  */
 import { divergingIndex, logFloor, mix, rampIndex, scaleWeight, type Rgb, type ScaleMode } from './colors';
 import { downsample } from './layout';
@@ -20,7 +20,10 @@ export interface HeatInput {
   readonly ramp: Uint8ClampedArray;
   /** True when the cell (lastRow, firstCol) is masked: then every cell of a causal block up and right of it is. */
   readonly masked?: (lastRow: number, firstCol: number) => boolean;
+  /** True when the block of (firstRow, lastCol) lies outside a sliding window: drawn in `band`, apart from the causal mask. */
+  readonly outsideWindow?: (firstRow: number, lastCol: number) => boolean;
   readonly background: Rgb;
+  readonly band?: Rgb;
 }
 
 export interface HeatPixels {
@@ -39,17 +42,18 @@ export function heatPixels(input: HeatInput): HeatPixels {
   const max = maxValue(input.data);
   const pixels = new Uint8ClampedArray(rows * cols * 4);
   const floor = logFloor(input.cols);
-  const blank = input.background;
+  const blank = input.background, band = input.band ?? input.background;
   const rowStart = (r: number) => Math.ceil((r * input.rows) / rows);
   const colStart = (c: number) => Math.ceil((c * input.cols) / cols);
   for (let r = 0; r < rows; r++) {
     const lastRow = rowStart(r + 1) - 1;
     for (let c = 0; c < cols; c++) {
       const o = (r * cols + c) * 4;
-      if (input.masked?.(lastRow, colStart(c))) {
-        pixels[o] = blank[0];
-        pixels[o + 1] = blank[1];
-        pixels[o + 2] = blank[2];
+      const hidden = input.masked?.(lastRow, colStart(c)) ? blank : input.outsideWindow?.(rowStart(r), colStart(c + 1) - 1) ? band : undefined;
+      if (hidden) {
+        pixels[o] = hidden[0];
+        pixels[o + 1] = hidden[1];
+        pixels[o + 2] = hidden[2];
         pixels[o + 3] = 255;
         continue;
       }

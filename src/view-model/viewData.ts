@@ -26,6 +26,10 @@ export interface ViewShape {
    * causal and keyFirst[c] > queryLast[r]. */
   readonly queryLast: Int32Array;
   readonly keyFirst: Int32Array;
+  /** The layer's sliding window, if it has one: cell (r, c) is outside it when keyLast[c] ≤ queryFirst[r] − window. */
+  readonly window?: number;
+  readonly queryFirst: Int32Array;
+  readonly keyLast: Int32Array;
   /** "layer 3", "mean of 5 layers", … */
   readonly layerLabel: string;
   readonly headLabel: string;
@@ -66,6 +70,8 @@ export function viewShape(run: AttentionRun, p: ViewParameters): ViewShape | und
   const queries = displayTokens(queryTokens, options);
   const keys = displayTokens(keyTokens, options);
   const first = run.layer(p.stack, layers[0])!;
+  // A band only where every layer shown has the same window (a mean over local and global layers has none).
+  const window = sameWindow(layers.map((l) => run.layer(p.stack, l)!.window));
   const each = p.headMode === 'each';
   return {
     stack: p.stack, queries, keys,
@@ -74,6 +80,9 @@ export function viewShape(run: AttentionRun, p: ViewParameters): ViewShape | und
     causal: first.causal,
     queryLast: Int32Array.from(queries.groups, (g) => g[g.length - 1]),
     keyFirst: Int32Array.from(keys.groups, (g) => g[0]),
+    queryFirst: Int32Array.from(queries.groups, (g) => g[0]),
+    keyLast: Int32Array.from(keys.groups, (g) => g[g.length - 1]),
+    ...(window !== undefined && { window }),
     layerLabel: p.layerReduction === 'single' ? `layer ${p.layer}` : `${p.layerReduction} of ${layers.length} layer${layers.length === 1 ? '' : 's'}`,
     headLabel: each ? `${p.heads.length} of ${first.numHeads} heads` : `${p.headMode} of ${p.heads.length} heads`,
   };
@@ -144,8 +153,23 @@ export function focusIn(data: ViewShape, focus: Focus | null): Focus | null {
   return focus.index < (focus.side === 'query' ? data.queries : data.keys).labels.length ? focus : null;
 }
 
+function sameWindow(windows: readonly (number | undefined)[]): number | undefined {
+  return windows.every((w) => w === windows[0]) ? windows[0] : undefined;
+}
+
 export function isMasked(data: ViewShape, row: number, col: number): boolean {
   return data.causal && data.keyFirst[col] > data.queryLast[row];
+}
+
+/** True where the sliding window hides every key of column `col` from every query of row `row`. */
+export function isOutsideWindow(data: ViewShape, row: number, col: number): boolean {
+  return data.window !== undefined && data.keyLast[col] <= data.queryFirst[row] - data.window;
+}
+
+/** For heatmaps: whether a block whose first query row and last key column are given lies outside the window. */
+export function windowTest(data: Pick<ViewShape, 'window' | 'queryFirst' | 'keyLast'>): ((firstRow: number, lastCol: number) => boolean) | undefined {
+  const window = data.window;
+  return window === undefined ? undefined : (firstRow, lastCol) => data.keyLast[lastCol] <= data.queryFirst[firstRow] - window;
 }
 
 /** For heatmaps: whether a block whose last query row and first key column are given is masked. */

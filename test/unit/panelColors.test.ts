@@ -2,6 +2,7 @@
 import * as assert from 'assert';
 import { changeTicks, contrastRatio, headColor, logFloor, luminance, parseColor, rampIndex, scaleTicks, scaleWeight, sequentialRamp, type Rgb } from '../../src/view-model/colors';
 import { heatPixels } from '../../src/view-model/heatmap';
+import { maskTest, windowTest } from '../../src/view-model/viewData';
 
 describe('panel colors and scales', () => {
   it('maps weights linearly against the largest weight shown', () => {
@@ -101,5 +102,23 @@ describe('panel colors and scales', () => {
     assert.deepStrictEqual(pixel(0, 0), [0, 0, 4, 255]);
     for (const [r, c] of [[0, 1], [0, 3], [2, 3]]) assert.deepStrictEqual(pixel(r, c), [250, 250, 250, 255], `masked (${r}, ${c}) is the background`);
     assert.ok(pixel(3, 0)[0] > 0 && pixel(3, 0)[0] < 252);
+  });
+
+  it('draws the cells outside a sliding window in the band color, apart from the blank causal mask', () => {
+    // 6 tokens, causal, window 2: query i sees keys i − 1 and i.
+    const n = 6, window = 2;
+    const data = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = Math.max(0, i - window + 1); j <= i; j++) data[i * n + j] = 1 / Math.min(i + 1, window);
+    const positions = Int32Array.from({ length: n }, (_, i) => i);
+    const shape = { causal: true, window, queryFirst: positions, queryLast: positions, keyFirst: positions, keyLast: positions };
+    const heat = heatPixels({ data, rows: n, cols: n, maxPixels: 64, scale: 'linear', ramp: sequentialRamp(false), background: [250, 250, 250], band: [200, 200, 200], masked: maskTest(shape), outsideWindow: windowTest(shape) });
+    const pixel = (r: number, c: number) => Array.from(heat.pixels.subarray((r * n + c) * 4, (r * n + c) * 4 + 3));
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const expected = j > i ? 'blank' : j <= i - window ? 'band' : 'weight';
+        const got = pixel(i, j).join() === '250,250,250' ? 'blank' : pixel(i, j).join() === '200,200,200' ? 'band' : 'weight';
+        assert.strictEqual(got, expected, `cell (${i}, ${j})`);
+      }
+    }
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The step-by-step view: for one head and one query token, the tutorial's formula with this model's
- * numbers — q·k per key, the scale, the mask, the softmax weight, the weighted values and their sum —
- * then the head's output and its slice of concat(head₀ … head_H) · W_O.
+ * numbers along the stages this layer really has (computationStages.ts) — q·k per key, the scale, the
+ * soft-cap, the bias, the mask, the softmax weight, the weighted values and their sum — then the
+ * head's output and its slice of concat(head₀ … head_H) · W_O.
  */
 import { cssRgb, headColor } from '../../src/view-model/colors';
 import type { Computation, KeyStep } from '../../src/protocol/data';
@@ -10,11 +11,13 @@ import { topIndices } from '../../src/view-model/matrices';
 import { tokenLabel } from '../../src/view-model/tokens';
 import type { LayerMessage, PanelTokens } from '../../src/protocol/messages';
 import { formatWeight, h } from '../dom';
+import { formulaText, stageList, vector } from './computationStages';
 import { placeholder, showEmpty, type View, type ViewContext } from './view';
 
 /** Keys listed in the table; longer inputs list their strongest keys (the sums still use all). */
 const MAX_TABLE_KEYS = 64;
 const VECTOR_DIMS = 6;
+const MASK_REASON = { causal: 'causal', window: 'window' } as const;
 
 export class ComputationView implements View {
   readonly element = h('section', { class: 'view computation-view' });
@@ -50,7 +53,8 @@ export class ComputationView implements View {
     this.element.replaceChildren(
       this.controls(ctx, layer, queries, head, query),
       ...notes.map((n) => h('p', { class: 'note' }, n)),
-      formula(steps, layer),
+      formula(steps),
+      stageList(steps),
       this.table(steps, keys),
       output(steps, layer, started.model.hiddenSize, queries, query),
     );
@@ -93,10 +97,15 @@ export class ComputationView implements View {
     const shown = c.steps.length <= MAX_TABLE_KEYS
       ? c.steps
       : topIndices(Float32Array.from(c.steps, (s) => s.weight), MAX_TABLE_KEYS).sort((a, b) => a - b).map((j) => c.steps[j]);
-    const columns = ['key', 'q·k', c.scaleLabel === `1/√${c.headDim}` ? `÷ √${c.headDim}` : `× ${c.scaleLabel}`, ...(c.hasBias ? ['+ bias'] : []), '+ mask', 'softmax', `weight · v (first ${Math.min(VECTOR_DIMS, c.headDim)} of ${c.headDim})`];
+    const r = c.recipe;
+    const columns = [
+      'key', 'q·k', r.scaleSource === 'none' ? 'score' : `× ${c.scaleLabel}`, ...(r.softCap !== undefined ? [`${r.softCap}·tanh(·/${r.softCap})`] : []),
+      ...(r.positionBias ? ['+ bias'] : []), '+ mask', 'softmax', `weight · v (first ${Math.min(VECTOR_DIMS, c.headDim)} of ${c.headDim})`,
+    ];
     const head = h('tr', {}, ...columns.map((name) => h('th', { scope: 'col' }, name)));
     const rows = shown.map((step) => stepRow(step, c, keys));
-    const sum = h('tr', { class: 'sum' }, h('th', { scope: 'row' }, 'Σ'), h('td', {}), h('td', {}), ...(c.hasBias ? [h('td', {})] : []), h('td', {}),
+    const blanks = columns.length - 3;
+    const sum = h('tr', { class: 'sum' }, h('th', { scope: 'row' }, 'Σ'), ...Array.from({ length: blanks }, () => h('td', {})),
       h('td', {}, formatWeight(c.steps.reduce((a, s) => a + s.weight, 0))), h('td', { class: 'vector' }, vector(c.output)));
     const caption = h('caption', {}, c.steps.length > shown.length
       ? `The ${shown.length} keys with the largest weights of ${c.steps.length}, in order; the sums use all keys.`
@@ -108,28 +117,22 @@ export class ComputationView implements View {
 function stepRow(step: KeyStep, c: Computation, keys: PanelTokens): HTMLElement {
   const v = c.values.subarray(step.key * c.headDim, (step.key + 1) * c.headDim);
   const weighted = Float32Array.from(v, (x) => x * step.weight);
-  const row = h('tr', { class: step.masked ? 'masked' : '' },
+  const r = c.recipe;
+  return h('tr', { class: step.masked ? `masked ${step.masked}` : '' },
     h('th', { scope: 'row' }, `${step.key}: ${tokenLabel(keys.tokens[step.key])}`),
     h('td', {}, step.dot.toFixed(3)),
     h('td', {}, step.scaled.toFixed(3)),
-    ...(c.hasBias ? [h('td', {}, step.masked ? '' : step.bias.toFixed(3))] : []),
-    h('td', {}, step.masked ? '−∞' : '0'),
+    ...(r.softCap !== undefined ? [h('td', { class: 'capped' }, step.capped!.toFixed(3))] : []),
+    ...(r.positionBias ? [h('td', {}, step.masked ? '' : step.bias.toFixed(3))] : []),
+    h('td', {}, step.masked ? `−∞ (${MASK_REASON[step.masked]})` : '0'),
     h('td', { class: 'weight' }, step.masked ? '0' : formatWeight(step.weight)),
     h('td', { class: 'vector' }, step.masked ? '' : vector(weighted)),
   );
-  return row;
 }
 
-function formula(c: Computation, layer: LayerMessage): HTMLElement {
-  const standard = c.scaleLabel === `1/√${layer.headDim}`;
-  const text = standard ? 'softmax(QKᵀ / √dₖ + M) · V' : `softmax(QKᵀ · ${c.scaleLabel}${c.hasBias ? ' + B' : ''} + M) · V`;
-  const scale = standard
-    ? `√dₖ = √${layer.headDim}: each q·k is multiplied by ${c.scale.toPrecision(4)}`
-    : `this model scales q·k by ${c.scaleLabel}${c.hasBias ? ' and adds a position bias B' : ''} (read from its scores)`;
-  return h('div', { class: 'cv-formula' },
-    h('p', { class: 'formula', 'aria-label': text }, text),
-    h('p', { class: 'note' }, `Query q (first ${Math.min(VECTOR_DIMS, c.headDim)} of ${c.headDim}): `, vector(c.queryVector), `. ${scale}. M is −∞ where the causal mask hides a key, else 0.`),
-  );
+function formula(c: Computation): HTMLElement {
+  const text = formulaText(c);
+  return h('div', { class: 'cv-formula' }, h('p', { class: 'formula', 'aria-label': text }, text));
 }
 
 function output(c: Computation, layer: LayerMessage, hiddenSize: number, queries: PanelTokens, query: number): HTMLElement {
@@ -144,13 +147,8 @@ function output(c: Computation, layer: LayerMessage, hiddenSize: number, queries
   const width = layer.numHeads * layer.headDim;
   return h('div', { class: 'cv-output' },
     h('p', {}, `Output of head ${c.head} for “${tokenLabel(queries.tokens[query])}” = Σ weight · v: `, vector(c.output),
-      ` — the engine's: `, vector(c.engineOutput), ` (largest difference ${diff.toExponential(1)}; softmax check ${c.softmaxError.toExponential(1)}).`),
+      ` — the engine's: `, vector(c.engineOutput), ` (largest difference ${diff.toExponential(1)}; each stage recomputed here matches the engine's within ${Math.max(c.checks.scaled, c.checks.capped ?? 0, c.checks.softmax).toExponential(1)}).`),
     strip,
     h('p', { class: 'note' }, `concat(head 0 … head ${layer.numHeads - 1}) is a [1 × ${width}] row; × W_O [${width} × ${hiddenSize}] gives this token's attention output, which the residual connection adds to its hidden state.`),
   );
-}
-
-function vector(values: Float32Array): HTMLElement {
-  const shown = Array.from(values.subarray(0, VECTOR_DIMS), (x) => x.toFixed(3)).join(', ');
-  return h('code', {}, `[${shown}${values.length > VECTOR_DIMS ? ', …' : ''}]`);
 }

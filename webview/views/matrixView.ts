@@ -4,7 +4,7 @@
  * hovered query row is the shared focus, a click locks it. Linear or log scale from the toolbar.
  * Compared with a baseline: current − baseline on a diverging scale, gray where a token is new.
  */
-import { changeTicks, cssRgb, scaleTicks } from '../../src/view-model/colors';
+import { changeTicks, cssRgb, mix, scaleTicks } from '../../src/view-model/colors';
 import { maxAbsOf, type DiffData } from '../../src/view-model/diff';
 import { diffPixels, heatPixels } from '../../src/view-model/heatmap';
 import { cellAt, labelWidthFor, matrixLayout, type MatrixLayout } from '../../src/view-model/layout';
@@ -12,7 +12,7 @@ import type { HeadMatrices } from '../../src/view-model/matrices';
 import { matrixScene, type Scene } from '../../src/view-model/scene';
 import { hover, toggleLock } from '../../src/view-model/selection';
 import { uprightLabel } from '../../src/view-model/tokens';
-import { isMasked, maskTest, type ViewData } from '../../src/view-model/viewData';
+import { isMasked, isOutsideWindow, maskTest, windowTest, type ViewData } from '../../src/view-model/viewData';
 import { fitCanvas, formatWeight, h, observeSize } from '../dom';
 import { Legend } from '../legend';
 import { showEmpty, type View, type ViewContext } from './view';
@@ -80,7 +80,12 @@ export class MatrixView implements View {
     const head = ctx.selection.headMode === 'each' ? `head ${this.head(ctx)}` : data.headLabel;
     this.overlay.setAttribute('aria-label', `Attention matrix, ${data.layerLabel}, ${head}: ${rows} queries by ${cols} keys. Arrow keys move between cells, Enter locks the row.`);
     const caption = `${data.stack} · ${data.layerLabel} · ${head} · ${this.diff ? 'change since the baseline' : `${ctx.selection.scale} scale`}`;
-    const notes = [this.diff ? 'orange: more, blue: less, gray: token new since the baseline' : '', data.causal ? 'blank: masked (causal)' : ''].filter(Boolean);
+    const notes = [
+      this.diff ? 'orange: more, blue: less, gray: token new since the baseline' : '', data.causal ? 'blank: masked (causal)' : '',
+      data.window !== undefined ? `flat gray: outside the sliding window of ${data.window} keys` : '',
+    ].filter(Boolean);
+    if (data.window !== undefined) this.element.dataset.window = String(data.window);
+    else delete this.element.dataset.window;
     this.legend.sync({
       ramp: heat.ramp, caption, note: notes.join(' · ') || undefined,
       ticks: this.diff ? changeTicks(heat.max) : scaleTicks(heat.max, ctx.selection.scale, heat.floor),
@@ -144,7 +149,10 @@ export class MatrixView implements View {
     const cached = this.heat;
     if (cached && cached.source === source && cached.head === head && cached.scale === ctx.selection.scale && cached.ramp === ramp && cached.pixels === size) return cached;
     const cells = m.rows * m.cols;
-    const common = { rows: m.rows, cols: m.cols, maxPixels: size, background: ctx.theme.background, masked: maskTest(data) };
+    const common = {
+      rows: m.rows, cols: m.cols, maxPixels: size, background: ctx.theme.background, masked: maskTest(data),
+      outsideWindow: windowTest(data), band: mix(ctx.theme.background, ctx.theme.mask, 0.3),
+    };
     const { width, height, pixels, max, floor } = diff
       ? diffPixels({ ...common, mask: ctx.theme.mask, data: diff.delta.data.subarray(head * cells, (head + 1) * cells), maxAbs: maxAbsOf(diff, [head]), ramp })
       : heatPixels({ ...common, data: m.data.subarray(head * cells, (head + 1) * cells), scale: ctx.selection.scale, ramp });
@@ -185,8 +193,10 @@ export class MatrixView implements View {
     const m = data.matrices;
     const at = (this.headIndex(ctx, data) * m.rows + cell.row) * m.cols + cell.col;
     const weight = m.data[at];
-    const masked = isMasked(data, cell.row, cell.col);
-    const cellText = `query “${data.queries.labels[cell.row]}” (${cell.row}) → key “${data.keys.labels[cell.col]}” (${cell.col}): ${masked ? 'masked' : formatWeight(weight)}`;
+    const windowed = isOutsideWindow(data, cell.row, cell.col);
+    const masked = isMasked(data, cell.row, cell.col) || windowed;
+    const why = windowed ? `outside the sliding window of ${data.window} (−∞ before the softmax)` : 'masked';
+    const cellText = `query “${data.queries.labels[cell.row]}” (${cell.row}) → key “${data.keys.labels[cell.col]}” (${cell.col}): ${masked ? why : formatWeight(weight)}`;
     const delta = this.diff?.delta.data[at];
     if (delta === undefined || masked) return cellText;
     if (Number.isNaN(delta)) return `${cellText} (new since the baseline: nothing to compare)`;

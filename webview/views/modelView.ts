@@ -44,6 +44,17 @@ export class ModelView implements View {
     const grid = h('div', { class: 'mv-grid', role: 'grid', 'aria-label': `${s.stack} attention: ${layerCount} layers by ${numHeads} heads. Each button opens that head in the matrix view.` });
     grid.style.gridTemplateColumns = `auto repeat(${numHeads}, ${thumb}px)`;
     grid.style.gap = `${gap}px`;
+    // Heads sharing a key/value head (GQA) are labelled as a group above their columns.
+    const numKvHeads = started.model.numKvHeads, perKv = numKvHeads > 0 && numKvHeads < numHeads && numHeads % numKvHeads === 0 ? numHeads / numKvHeads : 1;
+    if (perKv > 1) {
+      const groups = h('div', { class: 'mv-row', role: 'row' }, h('span', { role: 'columnheader' }, ''));
+      for (let kv = 0; kv < numKvHeads; kv++) {
+        const label = h('span', { class: 'mv-kv', role: 'columnheader', 'data-kv': kv, title: `Heads ${kv * perKv}–${(kv + 1) * perKv - 1} share key/value head ${kv}` }, `kv head ${kv}`);
+        label.style.gridColumn = `span ${perKv}`;
+        groups.append(label);
+      }
+      grid.append(groups);
+    }
     const header = h('div', { class: 'mv-row', role: 'row' }, h('span', { role: 'columnheader' }, ''));
     for (let head = 0; head < numHeads; head++) {
       const label = h('span', { class: 'mv-head', role: 'columnheader' }, `head ${head}`);

@@ -34,7 +34,9 @@ export interface PendingHidden {
 
 /** Whether ForwardWants.trace names this layer. */
 export function isTraced(wants: ForwardWants, stack: AttentionStack, layer: number): boolean {
-  return wants.trace?.stack === stack && wants.trace.layer === layer;
+  const trace = wants.trace;
+  if (!trace) return false;
+  return 'everyLayer' in trace || (trace.stack === stack && trace.layer === layer);
 }
 
 /**

@@ -1,14 +1,15 @@
 /**
  * The step-by-step view's exact numbers, on demand: a run keeps only its attention weights, so for the
- * one layer the view shows, the engine runs the same input again and reads back that layer's scores
- * and q, k, v and head outputs (and stops there). For a generation, the input is the prompt and the
+ * one layer the view shows, the engine runs the same input again and traces that layer — every stage
+ * it computes, from q, k, v through its norms, RoPE, scale, soft-cap, mask and softmax to P·V — and
+ * stops there. For a generation, the input is the prompt and the
  * tokens generated so far, which gives exactly the rows the panel stacks from the steps.
  */
 import { isEngineError } from '../../engine/errors';
 import type { EngineClient, InspectRequest, InspectResult } from '../../engine/worker/engineClient';
 import type { AttentionStack } from '../../protocol/run';
 import { layerMessage } from '../../store/runMessages';
-import type { StepLayer } from '../../view-model/computation';
+import { stepRecipe, type StepLayer } from '../../view-model/computation';
 import type { StepData } from '../../view-model/dataService';
 import { errorText } from '../errorText';
 import type { RunSession } from './runSession';
@@ -33,12 +34,12 @@ export function explainer(engine: () => Pick<EngineClient, 'inspect'>, request: 
     const controller = new AbortController();
     let found: StepLayer | undefined;
     try {
-      await engine().inspect({ ...request, input, wants: { scores: true, headVectors: true, detail: { stack, layer } } }, {
+      await engine().inspect({ ...request, input, wants: { trace: { stack, layer } } }, {
         onEvent: (event) => {
-          if (event.type !== 'attention' || event.stack !== stack || event.layer !== layer || found) return;
-          const { probs, scores, q, k, v, headOutputs } = event;
-          if (!scores || !q || !k || !v || !headOutputs) return;
-          found = { ...layerMessage(run.id, event, result.model), probs, scores, q, k, v, headOutputs };
+          if (event.type !== 'trace' || event.stack !== stack || event.layer !== layer || found) return;
+          const stages = Object.fromEntries(event.stages.map((s) => [s.name, s.data])) as StepLayer['stages'];
+          if (!stages.probs) return;
+          found = { ...layerMessage(run.id, event, result.model), probs: stages.probs, recipe: stepRecipe(event.recipe), stages };
           controller.abort(); // the later layers are not needed
         },
       }, controller.signal);
