@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import * as vscode from 'vscode';
 import { assertDone, runCommand, setSettings } from './editorHelpers';
 import { askPageFully, skipWithoutPageBridge } from './pageBridge';
 import { INSPECT_SELECTION_COMMAND, closeAllEditors, showSelectedText } from './workbench';
@@ -92,6 +93,13 @@ describe('Panel under the pointer: the layout never moves', () => {
       }
       const errors = (values[`after-${TOKENS_WALKED - 1}`] as WalkStep).errors;
       assert.deepStrictEqual(errors, [], 'no window errors (a ResizeObserver loop shows up here)');
+      // 他 locked, the whole window: the picture at the top of the README (media/screenshot.png).
+      const locked = await askPageFully({ kind: 'webview', waitFor: '#app', steps: [{ click: '.hv-token.token[data-index="6"]' }, { pauseMs: 200 }], read: ['.hv-token.token.locked'], timeoutMs: 30_000 });
+      assert.strictEqual(locked.elements['.hv-token.token.locked'].text, '他');
+      await vscode.commands.executeCommand('workbench.action.closeSidebar');
+      await vscode.commands.executeCommand('workbench.action.closeAuxiliaryBar');
+      await askPageFully({ kind: 'webview', waitFor: '#app', steps: [{ hover: '.status' }, { pauseMs: 300 }], read: [], timeoutMs: 30_000 });
+      await askPageFully({ kind: 'workbench', waitFor: '.monaco-workbench', read: [], screenshot: 'readme-workbench', timeoutMs: 30_000 });
     } finally {
       await restore();
     }
