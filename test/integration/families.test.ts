@@ -7,18 +7,12 @@
 import * as assert from 'assert';
 import * as path from 'path';
 import { MODELS, assertDone, runCommand, setSettings } from './editorHelpers';
-import { askPageFully, skipWithoutPageBridge } from './pageBridge';
+import { askPageFully, chooseInSelect, skipWithoutPageBridge } from './pageBridge';
 import { INSPECT_SELECTION_COMMAND, closeAllEditors, showSelectedText } from './workbench';
 
 const TEXT = 'Once upon a time there was a little girl who loved to play in the park with her red ball every day.';
 
-/** In the webview: picks a layer in the toolbar's layer menu, as a user would. */
-const pickLayer = (layer: number) => `(doc) => {
-  const select = doc.querySelector('select[aria-label="Layer"]');
-  select.value = '${layer}';
-  select.dispatchEvent(new Event('change'));
-  return true;
-}`;
+const pickLayer = (layer: number) => chooseInSelect('Layer', String(layer));
 
 describe('Model families: their quirks in the panel', () => {
   afterEach(closeAllEditors);

@@ -57,3 +57,13 @@ export async function askPageFully(request: PageRequest): Promise<{ elements: Re
   }
   throw new Error(`the driver did not answer page request ${id} (${request.kind}) in time`);
 }
+
+/** An `evaluate` step's source: sets the panel's select labelled `label` to `value` and fires its change, as a user's pick does. */
+export function chooseInSelect(label: string, value: string): string {
+  return `(doc) => {
+    const select = doc.querySelector('select[aria-label="${label}"]');
+    select.value = '${value}';
+    select.dispatchEvent(new Event('change'));
+    return true;
+  }`;
+}

@@ -16,7 +16,7 @@ import * as vscode from 'vscode';
 import type { Delivery } from '../../src/host/runs/deliveryLog';
 import { ENV } from './contract';
 import { LLAMA, assertDone, inspectorApi, runCommand, setSettings } from './editorHelpers';
-import { askPageFully, pageBridgeAvailable, skipWithoutPageBridge } from './pageBridge';
+import { askPageFully, chooseInSelect, pageBridgeAvailable, skipWithoutPageBridge } from './pageBridge';
 import { INSPECT_SELECTION_COMMAND, closeAllEditors, showSelectedText } from './workbench';
 
 const TOKENS = 1024;
@@ -166,12 +166,7 @@ describe('The panel at 1,024 tokens: delivery, every view, three themes', functi
         }
       }
       // The log scale, which makes 1,024-token rows readable: its legend runs from a power of ten below 1/1,024.
-      const pickScale = (scale: string) => `(doc) => {
-        const select = doc.querySelector('select[aria-label="Color scale"]');
-        select.value = '${scale}';
-        select.dispatchEvent(new Event('change'));
-        return true;
-      }`;
+      const pickScale = (scale: string) => chooseInSelect('Color scale', scale);
       const { elements } = await askPageFully({
         kind: 'webview', waitFor: '#app[data-state="done"]',
         steps: [{ click: '#tab-matrix' }, { evaluate: pickScale('log'), name: 'log' }, { waitFor: '.matrix-view .legend-scale[data-range^="1e-"]' }, { pauseMs: 300 }],
