@@ -11,13 +11,13 @@ import { type EngineOptions, withEngine } from './engine';
 import { CliReport } from './runReport';
 import { REPORT_STEP_DATA_MAX_KEYS } from '../protocol/report';
 
-export const TUTORIAL_SENTENCE = '那天雨很大,他等了很久,水汽打湿了衣服,也没有等到她。';
+const TUTORIAL_SENTENCE = '那天雨很大,他等了很久,水汽打湿了衣服,也没有等到她。';
 const FOCUS = '他';
 /** The standalone report, written to the current folder. */
-export const DEMO_REPORT = 'attention-demo.html';
+const DEMO_REPORT = 'attention-demo.html';
 
 /** The k largest entries of one attention row as [key index, weight], largest first. */
-export function topKeys(probs: Float32Array, row: number, keyLength: number, k: number): [number, number][] {
+function topKeys(probs: Float32Array, row: number, keyLength: number, k: number): [number, number][] {
   const entries: [number, number][] = [];
   for (let j = 0; j < keyLength; j++) entries.push([j, probs[row * keyLength + j]]);
   return entries.sort((a, b) => b[1] - a[1]).slice(0, k);

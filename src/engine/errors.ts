@@ -75,15 +75,6 @@ export function isEngineError(err: unknown): err is EngineError {
   return err instanceof Error && (err as EngineError).name === 'EngineError' && typeof (err as EngineError).code === 'string';
 }
 
-/** Errors that another model fixes: the model folder, its config, weights or tokenizer are the problem. */
-export function isModelProblem(code: ErrorCode): boolean {
-  return MODEL_PROBLEMS.includes(code);
-}
-
-const MODEL_PROBLEMS: readonly ErrorCode[] = [
-  'BAD_MODEL_FOLDER', 'BAD_CONFIG', 'BAD_SAFETENSORS', 'MISSING_TENSOR', 'SHAPE_MISMATCH', 'UNSUPPORTED_ARCHITECTURE', 'BAD_TOKENIZER', 'MODEL_NOT_CACHED',
-];
-
 /** An error as data, to cross a thread or process boundary (structured clone or JSON). */
 export interface SerializedError {
   readonly code: ErrorCode;

@@ -36,7 +36,7 @@ export interface InspectionSummary {
  * Teacher forcing as transformers does it: the decoder reads [decoder_start] + labels[:-1] and its
  * output at position t predicts labels[t]. The demo has no start token and reads the target as is.
  */
-export function decoderInput(labels: TokenizedText, startId: number | undefined, startToken: string): TokenizedText {
+function decoderInput(labels: TokenizedText, startId: number | undefined, startToken: string): TokenizedText {
   if (startId === undefined) return labels;
   const keep = labels.ids.length - 1;
   return {

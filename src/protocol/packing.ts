@@ -19,7 +19,7 @@ export function visibleKeys(shape: LayerShape, row: number): number {
 }
 
 /** Where each row starts within one head's packed block; the last entry is the block's length. */
-export function packedRowStarts(shape: LayerShape): Float64Array {
+function packedRowStarts(shape: LayerShape): Float64Array {
   const starts = new Float64Array(shape.queryLength + 1);
   for (let row = 0; row < shape.queryLength; row++) starts[row + 1] = starts[row] + visibleKeys(shape, row);
   return starts;

@@ -21,7 +21,7 @@ export function kvHeadOf(head: number, numHeads: number, numKvHeads: number): nu
 }
 
 /** Row `row` of head `head` in a [rows, heads · dim] head-major packing. */
-export function headVector(packed: Float32Array, row: number, head: number, heads: number, dim: number): Float32Array {
+function headVector(packed: Float32Array, row: number, head: number, heads: number, dim: number): Float32Array {
   const start = row * heads * dim + head * dim;
   return packed.subarray(start, start + dim);
 }

@@ -148,12 +148,12 @@ export function sliceRows(m: HeadMatrices, start: number, end: number): HeadMatr
 }
 
 /** One head of the stack, as [1, rows, cols] (clamped to the heads there are). */
-export function sliceHead(m: HeadMatrices, head: number): HeadMatrices {
+function sliceHead(m: HeadMatrices, head: number): HeadMatrices {
   const h = Math.max(0, Math.min(m.heads - 1, head)), cells = m.rows * m.cols;
   return { heads: 1, rows: m.rows, cols: m.cols, data: m.data.slice(h * cells, (h + 1) * cells) };
 }
 
-export function toWire(m: HeadMatrices, compact = false): WireMatrices {
+function toWire(m: HeadMatrices, compact = false): WireMatrices {
   const half = compact ? m.data.byteLength > 4096 : m.data.byteLength > FLOAT32_REPLY_LIMIT;
   return { heads: m.heads, rows: m.rows, cols: m.cols, values: half ? toFloat16Bits(m.data) : m.data };
 }

@@ -54,7 +54,7 @@ export function continuesWord(tokens: PanelTokens, t: number): boolean {
 }
 
 /** What the panel and the hovers show for a space, a newline and a tab inside a token. */
-export const VISIBLE_SPACE = '␣';
+const VISIBLE_SPACE = '␣';
 const VISIBLE_NEWLINE = '↵';
 const VISIBLE_TAB = '⇥';
 

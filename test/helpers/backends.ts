@@ -7,11 +7,11 @@
  * loud message otherwise.
  */
 import { spawnSync } from 'child_process';
-import * as path from 'path';
 import type { Backend } from '../../src/engine/backend';
 import { cpuBackends } from './cpuBackends';
 import { NO_WEBGPU_ENV, GpuDeviceOptions } from '../../src/engine/webgpu/gpuDevice';
 import { WebGpuBackend } from '../../src/engine/webgpu/webgpuBackend';
+import { REPO_ROOT } from './repo';
 
 export interface TestBackend {
   readonly name: string;
@@ -51,7 +51,7 @@ export function webgpuUnavailableReason(): string | null {
     process.stdout.write(adapter ? 'adapter' : 'none');
     process.exit(0);
   }, (err) => { process.stdout.write('cannot load webgpu: ' + err.message); process.exit(0); });`;
-  const result = spawnSync(process.execPath, ['-e', probe], { cwd: path.resolve(__dirname, '..', '..', '..'), encoding: 'utf8', timeout: 30000 });
+  const result = spawnSync(process.execPath, ['-e', probe], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30000 });
   const answer = result.stdout.trim();
   probed = answer === 'adapter' ? null : answer === 'none' ? 'Dawn found no adapter (install Mesa ≥ 25 lavapipe: scripts/setup/10-webgpu.sh)' : answer || `the probe failed: ${result.stderr || result.error}`;
   return probed;

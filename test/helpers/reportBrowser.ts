@@ -21,8 +21,9 @@ import type { Layer } from '../../src/view-model/generation';
 import { selectLinks, type Focus } from '../../src/view-model/links';
 import { layerKey } from '../../src/view-model/tensors';
 import { StoredRun } from './storedRun';
+import { REPO_ROOT } from './repo';
 
-export const ROOT = path.resolve(__dirname, '..', '..', '..');
+export const ROOT = REPO_ROOT;
 export const REPORT_OUT = path.join(ROOT, 'test-output', 'report');
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];

@@ -4,10 +4,9 @@ import * as path from 'path';
 import { NamedTensor } from '../../src/engine/loader/safetensors';
 import { readSafetensorsIndex, readTensor } from '../../src/engine/loader/safetensors';
 import { toFloat32 } from '../../src/engine/tensor';
+import { REPO_ROOT } from './repo';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
-
-export const SHARED = path.resolve(process.env.ATTENTION_INSPECTOR_SHARED ?? path.join(repoRoot, '..', 'shared'));
+export const SHARED = path.resolve(process.env.ATTENTION_INSPECTOR_SHARED ?? path.join(REPO_ROOT, '..', 'shared'));
 
 export function sharedPath(...parts: string[]): string {
   if (!fs.existsSync(path.join(SHARED, 'fixtures', 'index.json'))) {

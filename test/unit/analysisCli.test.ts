@@ -11,8 +11,8 @@ import { attentionFlow } from '../../src/engine/analysis/attentionFlow';
 import type { NamedTensor } from '../../src/engine/loader/safetensors';
 import { readReference, sharedPath } from '../helpers/shared';
 import { assertNumbersClose, naiveEncoderDecoderRollout, naiveMix, naiveRollout } from './analysisTestData';
+import { CLI } from '../helpers/repo';
 
-const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
 const TEXT = 'Once upon a time, there was a little girl named Lily. Lily loved to play with her ball, and the ball was red.';
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {

@@ -7,8 +7,8 @@ import * as path from 'path';
 import { assertClose } from '../helpers/compare';
 import { readReference, sharedPath } from '../helpers/shared';
 import { crashingTokenizer } from '../helpers/scratchModel';
+import { CLI } from '../helpers/repo';
 
-const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ATTENTION_INSPECTOR_NO_WEBGPU: '1' } });

@@ -22,8 +22,9 @@ import { loadModel } from '../../src/engine/loadModel';
 import type { AttentionEvent, ForwardEvent } from '../../src/engine/model';
 import type { AttentionRecipe } from '../../src/protocol/run';
 import { hfTensorShapes, writeRandomCheckpoint } from '../helpers/hfCheckpoint';
+import { repoPath } from '../helpers/repo';
 
-const ZOO = path.resolve(__dirname, '..', '..', '..', 'test', 'data', 'configZoo');
+const ZOO = repoPath('test', 'data', 'configZoo');
 const VOCAB_CAP = 2048;
 const FFN_CAP = 1024;
 const TOKENS = 8;

@@ -4,13 +4,13 @@
  */
 import * as assert from 'assert';
 import * as os from 'os';
-import * as path from 'path';
 import { EngineClient } from '../../src/engine/worker/engineClient';
 import { crashError, panicOf } from '../../src/engine/worker/crash';
 import { FrameKind, FrameReader, encodeFrame } from '../../src/engine/worker/frames';
 import { startTransport } from '../../src/engine/worker/transport';
+import { ENGINE_WORKER } from '../helpers/repo';
 
-const WORKER = path.resolve(__dirname, '..', '..', '..', 'dist', 'engineWorker.js');
+const WORKER = ENGINE_WORKER;
 
 describe('engine transport', () => {
   it('frames carry structured clones with transferred buffers, whatever the chunking', () => {

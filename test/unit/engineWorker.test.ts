@@ -7,8 +7,9 @@ import type { AttentionEvent } from '../../src/engine/model';
 import { EngineClient } from '../../src/engine/worker/engineClient';
 import { sharedPath } from '../helpers/shared';
 import { crashingTokenizer, isError } from '../helpers/scratchModel';
+import { ENGINE_WORKER } from '../helpers/repo';
 
-const WORKER = path.resolve(__dirname, '..', '..', '..', 'dist', 'engineWorker.js');
+const WORKER = ENGINE_WORKER;
 const STORY = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. ';
 
 describe('engine worker', function () {

@@ -5,8 +5,8 @@
  * to do, or damage accepted fails it. `npm run fuzz` runs 10,000.
  */
 import * as assert from 'assert';
-import * as path from 'path';
 import { report, runFuzz } from '../fuzz/fuzz';
+import { repoPath } from '../helpers/repo';
 
 /** Another seed than `npm run fuzz`'s default, so the two cover different cases. */
 const SMOKE_SEED = 14;
@@ -19,7 +19,7 @@ describe('fuzz smoke slice', function () {
     const threads = process.env.ATTENTION_INSPECTOR_CPU_THREADS;
     process.env.ATTENTION_INSPECTOR_CPU_THREADS = '1'; // the two jobs are the parallelism
     try {
-      const failuresDir = path.resolve(__dirname, '..', '..', '..', 'test-output', 'fuzz-smoke', 'failures');
+      const failuresDir = repoPath('test-output', 'fuzz-smoke', 'failures');
       const summary = await runFuzz({ count: SMOKE_COUNT, seed: SMOKE_SEED, jobs: 2, cliEvery: 10, failuresDir });
       console.log(report(summary).replace(/^/gm, '      '));
       assert.strictEqual(summary.records.filter((r) => r.via === 'client').length, SMOKE_COUNT);

@@ -10,8 +10,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { HubTestServer } from '../helpers/hubServer';
 import { sharedPath } from '../helpers/shared';
+import { CLI } from '../helpers/repo';
 
-const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
 const REPO = 'tiny/llama-stories260K';
 
 /** Runs the CLI without blocking this process, which also serves the HTTP requests it makes. */

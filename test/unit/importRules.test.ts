@@ -7,8 +7,9 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ts from 'typescript';
+import { REPO_ROOT } from '../helpers/repo';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const repoRoot = REPO_ROOT;
 
 interface Room {
   readonly name: string;

@@ -6,8 +6,9 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
+import { REPO_ROOT } from '../helpers/repo';
 
-const root = path.resolve(__dirname, '..', '..', '..');
+const root = REPO_ROOT;
 const readJson = (file: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(root, file), 'utf8'));
 const placeholders = (text: string) => (text.match(/\{\d+\}/g) ?? []).sort();
 

@@ -8,8 +8,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { sharedPath } from '../helpers/shared';
+import { REPO_ROOT } from '../helpers/repo';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
+const ROOT = REPO_ROOT;
 const NO_DAWN = `WebGPU is not available: this installation has no WebGPU runtime (Dawn) for ${process.platform}-${process.arch}`;
 
 describe('Without the native packages (the universal .vsix)', () => {

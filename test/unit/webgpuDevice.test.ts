@@ -19,8 +19,9 @@ import { EngineClient } from '../../src/engine/worker/engineClient';
 import { webgpuOrSkip } from '../helpers/backends';
 import { assertClose } from '../helpers/compare';
 import { readReference, sharedPath } from '../helpers/shared';
+import { REPO_ROOT } from '../helpers/repo';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
+const ROOT = REPO_ROOT;
 
 async function rejectsWith(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
   await assert.rejects(promise, (err: unknown) => isEngineError(err) && err.code === code && message.test(err.message));

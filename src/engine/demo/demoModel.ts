@@ -20,16 +20,16 @@ import { DemoVocabulary, demoSegments } from './demoVocabulary';
 import { gaussianMatrix, sinusoidalPositions, tokenEmbedding } from './demoWeights';
 
 /** The built-in model's two variants: bidirectional and masked (causal) self-attention. */
-export const DEMO_MODELS = ['demo', 'demo-causal'] as const;
+const DEMO_MODELS = ['demo', 'demo-causal'] as const;
 export type DemoModelName = (typeof DEMO_MODELS)[number];
 
 export function isDemoModel(spec: string): spec is DemoModelName {
   return (DEMO_MODELS as readonly string[]).includes(spec);
 }
 
-export const DEMO_D_MODEL = 512;
-export const DEMO_HEADS = 8;
-export const DEMO_MAX_TOKENS = 4096;
+const DEMO_D_MODEL = 512;
+const DEMO_HEADS = 8;
+const DEMO_MAX_TOKENS = 4096;
 const D = DEMO_D_MODEL;
 const HEAD_DIM = D / DEMO_HEADS;
 

@@ -29,7 +29,7 @@ function isValidNamePart(part: string): boolean {
 }
 
 /** True for a revision that is safe to join onto refs/: no "..", no absolute path, no backslash. */
-export function isValidRevision(revision: string): boolean {
+function isValidRevision(revision: string): boolean {
   return REVISION.test(revision) && !revision.split('/').some((s) => s === '' || s === '.' || s === '..');
 }
 

@@ -9,7 +9,7 @@ import * as path from 'path';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export const DEFAULT_ENDPOINT = 'https://huggingface.co';
+const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
 function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') || p.startsWith('~\\') ? path.join(os.homedir(), p.slice(1)) : p;
@@ -21,7 +21,7 @@ function isTrue(value: string | undefined): boolean {
 }
 
 /** HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface. */
-export function hfHome(env: Env = process.env): string {
+function hfHome(env: Env = process.env): string {
   return expandHome(env.HF_HOME || path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'huggingface'));
 }
 

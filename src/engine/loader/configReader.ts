@@ -25,7 +25,7 @@ export type Raw = Record<string, unknown>;
  * anything is allocated (sizeCheck.ts); this bound keeps counts that no weights check can reach
  * (layers of an absent stack, position limits) inside what arrays and typed arrays can index.
  */
-export const MAX_CONFIG_INTEGER = 2 ** 31 - 1;
+const MAX_CONFIG_INTEGER = 2 ** 31 - 1;
 
 /**
  * Tighter bounds for the counts a config parser itself sizes arrays by (one entry per layer) before any

@@ -11,7 +11,7 @@
 import type { ConfigReader } from './configReader';
 
 export type RopeType = 'default' | 'linear' | 'llama3';
-export const ROPE_TYPES: readonly RopeType[] = ['default', 'linear', 'llama3'];
+const ROPE_TYPES: readonly RopeType[] = ['default', 'linear', 'llama3'];
 
 export interface RopeSettings {
   readonly theta: number;

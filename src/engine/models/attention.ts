@@ -101,7 +101,7 @@ export function attendFused(backend: Backend, qkv: DeviceTensor, setup: Attentio
  * Attention over projected q, k, v: the key/value cache (`cache`), or keys and values that outlive the
  * layer (`cached`: cross-attention), and the score stages of a trace (`trace` holds the stages so far).
  */
-export function attendProjected(
+function attendProjected(
   backend: Backend, q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, setup: AttentionSetup,
   how: { cache?: LayerCache; cached?: boolean; trace?: TracedTensor[]; scratch?: DeviceTensor[] },
 ): ProjectedAttention {

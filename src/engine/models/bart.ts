@@ -51,7 +51,7 @@ interface BartWeights {
 }
 
 /** Marian's table: sin of every angle in the first half of the row, cos in the second. */
-export function marianPositions(count: number, dim: number): Float32Array {
+function marianPositions(count: number, dim: number): Float32Array {
   const out = new Float32Array(count * dim);
   const half = Math.ceil(dim / 2);
   for (let pos = 0; pos < count; pos++) {

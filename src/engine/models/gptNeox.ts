@@ -15,7 +15,7 @@ import { DecoderOnlyModel } from './decoder';
 import { layerNorm, namePrefix, ropeDecoder } from './decoderWeights';
 
 /** Per-head interleaved [q_h; k_h; v_h] rows (or bias entries) → [all q; all k; all v]. */
-export function deinterleaveQkv(t: HostTensor, heads: number, headDim: number): HostTensor {
+function deinterleaveQkv(t: HostTensor, heads: number, headDim: number): HostTensor {
   const blocks: HostTensor[] = [];
   for (let part = 0; part < 3; part++) {
     for (let h = 0; h < heads; h++) blocks.push(sliceRows(t, (3 * h + part) * headDim, headDim));

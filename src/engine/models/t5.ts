@@ -14,7 +14,7 @@ import { PerBackend, isTraced } from './common';
 import { CrossKeys, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
 
 /** transformers' _relative_position_bucket for one (key − query) distance. */
-export function relativePositionBucket(relative: number, bidirectional: boolean, numBuckets: number, maxDistance: number): number {
+function relativePositionBucket(relative: number, bidirectional: boolean, numBuckets: number, maxDistance: number): number {
   let bucket = 0;
   let buckets = numBuckets;
   let distance: number;
@@ -34,7 +34,7 @@ export function relativePositionBucket(relative: number, bidirectional: boolean,
 }
 
 /** The [heads, Tq, Tk] bias for queries at positions offset … offset+Tq−1 over keys 0 … Tk−1. */
-export function relativePositionBias(table: Float32Array, numHeads: number, queryLength: number, keyLength: number, offset: number, bidirectional: boolean, numBuckets: number, maxDistance: number): Float32Array {
+function relativePositionBias(table: Float32Array, numHeads: number, queryLength: number, keyLength: number, offset: number, bidirectional: boolean, numBuckets: number, maxDistance: number): Float32Array {
   const out = new Float32Array(numHeads * queryLength * keyLength);
   for (let i = 0; i < queryLength; i++) {
     for (let j = 0; j < keyLength; j++) {

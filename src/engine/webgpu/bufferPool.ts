@@ -8,7 +8,7 @@ import { Usage } from './gpuDevice';
 
 const TENSOR_USAGE = Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST;
 
-export function sizeClass(bytes: number): number {
+function sizeClass(bytes: number): number {
   if (bytes <= 256) return 256;
   const step = 2 ** (Math.ceil(Math.log2(bytes)) - 3);
   return Math.ceil(bytes / step) * step;

@@ -39,7 +39,7 @@ export interface TryExampleDeps {
 }
 
 /** The URI scheme of the examples' read-only documents. */
-export const EXAMPLE_SCHEME = 'attention-example';
+const EXAMPLE_SCHEME = 'attention-example';
 
 function exampleUri(id: string): vscode.Uri {
   return vscode.Uri.from({ scheme: EXAMPLE_SCHEME, path: `/${id}.txt` });

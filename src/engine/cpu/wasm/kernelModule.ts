@@ -46,7 +46,7 @@ export function wasmFeatures(): WasmFeatures {
   return detected;
 }
 
-export function kernelFunctions(relaxed: boolean): ModuleFunction[] {
+function kernelFunctions(relaxed: boolean): ModuleFunction[] {
   return [gemmFunction(relaxed), ...attentionFunctions(relaxed), ...normFunctions(), elementwiseFunction(), toHalfFunction()];
 }
 

@@ -122,7 +122,7 @@ export function typedIfElse(type: ValType, condition: Code, then: Code, otherwis
   return cat(condition, [0x04, type], then, [0x05], otherwise, [0x0b]);
 }
 
-export function brIf(depth: number, condition: Code): Code {
+function brIf(depth: number, condition: Code): Code {
   return cat(condition, [0x0d, ...unsignedLeb(depth)]);
 }
 

@@ -38,7 +38,7 @@ export function tileLocals(fn: FunctionBuilder): TileLocals {
 }
 
 /** Accumulator of tile row r, vector j (columns 4j … 4j+3). */
-export function accumulator(t: TileLocals, r: number, j: number): number {
+function accumulator(t: TileLocals, r: number, j: number): number {
   return t.acc[r * VECTORS + j];
 }
 

@@ -23,7 +23,7 @@ import { TILE_COLS } from './tile';
 import { wasmApi } from './wasmApi';
 
 /** Set to a number to choose the kernel threads (default: one per core). */
-export const CPU_THREADS_ENV = 'ATTENTION_INSPECTOR_CPU_THREADS';
+const CPU_THREADS_ENV = 'ATTENTION_INSPECTOR_CPU_THREADS';
 const KERNELS = ['gemm', 'pack_kv', 'attention', 'layer_norm', 'rms_norm', 'elementwise', 'to_half'];
 /** sgemm task shape: rows × panels of TILE_COLS columns. */
 const GEMM_ROW_BLOCK = 64;
