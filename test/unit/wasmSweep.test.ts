@@ -4,16 +4,10 @@
  * 16-query attention tasks and 8-key panels, 8-row norm tasks, 16,384-element blocks. Four builds:
  * relaxed-SIMD FMA and plain SIMD128, each on one thread and on several.
  */
-import type { Backend } from '../../src/engine/backend';
-import * as reference from '../../src/engine/cpu/reference';
-import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { WasmCpuBackend, defaultCpuThreads } from '../../src/engine/cpu/wasm/wasmBackend';
 import { wasmFeatures } from '../../src/engine/cpu/wasm/kernelModule';
-import * as assert from 'assert';
-import {
-  NamedBackend, attentionName, attentionSweep, checkAttention, checkMatmul, matmulName, matmulSweep, rowOpCases, seeded, uniform,
-} from '../helpers/kernelSweep';
-import { assertTwins } from '../helpers/webgpuTwins';
+import { NamedBackend, attentionSweep, matmulSweep } from '../helpers/kernelSweep';
+import { describeSweeps } from '../helpers/sweepSuites';
 
 const MATMUL = matmulSweep({ exhaustive: 70, randomShapes: 14, randomMax: 1100, fixed: [13, 37, 29] });
 const ATTENTION = attentionSweep(300, 8, 2048);
@@ -35,34 +29,5 @@ describe('WebAssembly kernels against the JavaScript reference, at every size', 
   });
   after(() => backends.forEach((b) => b.backend.dispose()));
 
-  describe(`linear: ${MATMUL.length} shapes (each axis 1…70, random up to 1,100)`, () => {
-    MATMUL.forEach((shape, n) => {
-      it(matmulName(shape), () => checkMatmul(backends, shape, n));
-    });
-  });
-
-  describe(`attention: ${ATTENTION.length} cases (every T 1…300, sampled up to 2,048; head sizes 8…128; GQA 1…8; sliding windows 1, 8, 13, wider than T; soft-cap)`, () => {
-    ATTENTION.forEach((c, n) => {
-      it(attentionName(c), () => checkAttention(backends, c, n + 1));
-    });
-  });
-
-  describe('norms, elementwise, split/RoPE, concatenation, gather', () => {
-    const cpu: Backend = new ReferenceBackend();
-    for (const c of rowOpCases(70, ELEMENT_COUNTS)) {
-      it(c.name, async () => {
-        for (const { name, backend } of backends) await assertTwins(`${name}: ${c.name}`, cpu, backend, c.build, c.tolerance);
-      });
-    }
-    it(`float16 reads of ${ELEMENT_COUNTS.length} sizes round exactly as the reference`, async () => {
-      for (const count of ELEMENT_COUNTS) {
-        const values = uniform(count, seeded(count)).map(Math.abs);
-        for (const { name, backend } of backends) {
-          const t = backend.fromFloat32(values, [count]);
-          assert.deepStrictEqual(await backend.readHalf!(t), reference.toFloat16Bits(values), `${name}: ${count} values`);
-          backend.release([t]);
-        }
-      }
-    });
-  });
+  describeSweeps(backends, { matmul: MATMUL, attention: ATTENTION, elementCounts: ELEMENT_COUNTS }, 0);
 });
