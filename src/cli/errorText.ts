@@ -10,6 +10,8 @@ function remedyText(remedy: Remedy, err: EngineError): string {
       return 'Pass token ids instead of text: --ids 1,2,3.';
     case 'shorter-input':
       return 'Use a shorter text.';
+    case 'past-context':
+      return 'Or pass --past-context to run this rotary model past its trained context.';
     case 'choose-model':
       return 'Pass --model with a Hugging Face model folder (config.json, *.safetensors, tokenizer.json), a cached Hub id (org/name), or demo.';
     case 'download-model':

@@ -37,7 +37,7 @@ export async function runInspect(argv: string[], options: EngineOptions = {}): P
   const args = parseArgs(
     argv,
     ['model', 'text', 'text-file', 'ids', 'target-text', 'target-ids', 'generate', 'backend', 'out', 'json', 'html', 'memory-budget'],
-    ['hidden-states', 'scores'],
+    ['hidden-states', 'scores', 'past-context'],
   );
   const modelPath = args.values.get('model');
   if (!modelPath) throw new EngineError('BAD_INPUT', 'inspect needs --model <folder|org/name|demo>.');
@@ -58,6 +58,7 @@ export async function runInspect(argv: string[], options: EngineOptions = {}): P
       targetText: args.values.get('target-text'),
       targetIds: targetIdsArg !== undefined ? parseIdList(targetIdsArg, 'target-ids') : undefined,
       generate: maxNewTokens,
+      pastContext: args.flags.has('past-context'),
     },
     // The HTML report's step-by-step view needs each layer's trace (short inputs only); --out keeps only what was asked.
     // Generation keeps logits to choose tokens but writes only the attention unless asked.

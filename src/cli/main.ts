@@ -20,6 +20,7 @@ const USAGE = `Usage:
       [--target-text S | --target-ids 1,2,3 | --generate N] [--backend auto|cpu|webgpu]
       [--out result.safetensors] [--json meta.json] [--html report.html] [--hidden-states] [--scores]
       [--memory-budget MB]   (default: half of the free memory)
+      [--past-context]       (a rotary model runs past max_position_embeddings, outside its trained context)
   attention-inspector analyze --model <folder|org/name[@revision]|demo> (--text S | --text-file F | --ids 1,2,3)
       [--target-text S | --target-ids 1,2,3] [--backend auto|cpu|webgpu] [--json analysis.json] [--top K]
       [--induction-n 50] [--seed 0] [--flow-target POSITION]

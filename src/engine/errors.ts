@@ -17,6 +17,8 @@ export type Remedy =
   | 'pass-ids'
   /** Inspect less text (select less, or truncate). */
   | 'shorter-input'
+  /** A rotary model: run past max_position_embeddings anyway (outside the trained context). */
+  | 'past-context'
   /** Use another model (a folder, a cached Hub model, the demo). */
   | 'choose-model'
   /** Download the model (details.repoId, details.revision) into the Hugging Face cache. */

@@ -23,6 +23,8 @@ export interface GenerateRequest {
   readonly maxNewTokens: number;
   readonly wants: ForwardWants;
   readonly signal?: AbortSignal;
+  /** Rotary models: keep generating past max_position_embeddings. */
+  readonly pastContext?: boolean;
 }
 
 export const MAX_NEW_TOKENS = 512;
@@ -51,7 +53,7 @@ export async function* generate(model: TransformerModel, backend: Backend, reque
       // at step 0, then served from the cache) and the decoder's next token.
       const stream = model.forward(backend, {
         ids: seq2seq ? request.ids : next, decoderIds: seq2seq ? next : undefined,
-        wants: { ...request.wants, logits: true }, signal: request.signal, cache, step,
+        wants: { ...request.wants, logits: true }, signal: request.signal, cache, step, pastContext: request.pastContext,
       });
       let chosen = -1;
       for await (const event of stream) {

@@ -19,6 +19,8 @@ export interface InspectInput {
   readonly targetIds?: readonly number[];
   /** Greedy-generate this many tokens after the input (decoder-only) or as the target (encoder-decoder). */
   readonly generate?: number;
+  /** Rotary models: run a text longer than max_position_embeddings (outside the trained context) instead of refusing it. */
+  readonly pastContext?: boolean;
 }
 
 export interface InspectionSummary {
@@ -141,7 +143,7 @@ export async function inspect(
     handlers.onStart?.({ source });
     const generationWants = withTraceFor(wants, source.ids.length + input.generate);
     checkMemory(loaded, generationWants, limits, { source: source.ids.length, generate: input.generate });
-    return inspectGenerating(loaded, backend, source, input.generate, generationWants, { ...handlers, onEvent }, clock, signal);
+    return inspectGenerating(loaded, backend, source, { count: input.generate, pastContext: input.pastContext }, generationWants, { ...handlers, onEvent }, clock, signal);
   }
   if (hasTarget && !loaded.model.info.crossAttention) {
     throw new EngineError('BAD_INPUT', `${loaded.model.info.name} is a ${loaded.model.info.kind} model without cross-attention; a target applies only to encoder-decoder models and the demo.`);
@@ -154,7 +156,7 @@ export async function inspect(
   const forwardWants = withTraceFor(wants, Math.max(source.ids.length, target?.ids.length ?? 0));
   checkMemory(loaded, forwardWants, limits, { source: source.ids.length, target: target?.ids.length });
   clock.tokenizeDone();
-  const stream = loaded.model.forward(backend, { ids: source.ids, decoderIds: target?.ids, wants: forwardWants, signal });
+  const stream = loaded.model.forward(backend, { ids: source.ids, decoderIds: target?.ids, wants: forwardWants, signal, pastContext: input.pastContext });
   for await (const event of stream) {
     clock.observe(event);
     await onEvent(event);
@@ -169,12 +171,12 @@ function withTraceFor(wants: ForwardWants, tokens: number): ForwardWants {
 }
 
 async function inspectGenerating(
-  loaded: LoadedModel, backend: Backend, source: TokenizedText, count: number, wants: ForwardWants,
+  loaded: LoadedModel, backend: Backend, source: TokenizedText, { count, pastContext }: { count: number; pastContext?: boolean }, wants: ForwardWants,
   handlers: InspectHandlers, clock: RunClock, signal?: AbortSignal,
 ): Promise<InspectionSummary> {
   clock.tokenizeDone();
   const generated = { ids: [] as number[], tokens: [] as string[] };
-  for await (const event of generate(loaded.model, backend, { ids: source.ids, maxNewTokens: count, wants, signal })) {
+  for await (const event of generate(loaded.model, backend, { ids: source.ids, maxNewTokens: count, wants, signal, pastContext })) {
     if (event.type === 'token') {
       const text = loaded.tokenizer?.idToToken(event.id) ?? String(event.id);
       generated.ids.push(event.id);

@@ -45,6 +45,8 @@ export interface ForwardRequest {
   readonly cache?: KvCache;
   /** Generation step number, copied onto the events. */
   readonly step?: number;
+  /** Rotary models: run past max_position_embeddings (outside the trained context) instead of refusing. */
+  readonly pastContext?: boolean;
 }
 
 /** Which attention layer an event is about, its shape, and how it computes its scores. */

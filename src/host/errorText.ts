@@ -15,6 +15,8 @@ function remedyText(remedy: Remedy): string | undefined {
       return undefined; // the editor inspects text only: choosing another model is the remedy
     case 'shorter-input':
       return vscode.l10n.t('Select less text.');
+    case 'past-context':
+      return vscode.l10n.t('Or turn on attentionInspector.pastContext to run this rotary model past its trained context.');
     case 'choose-model':
       return vscode.l10n.t('Choose another model: a folder with config.json, safetensors weights and tokenizer.json, a model from the Hugging Face cache, or the built-in demo.');
     case 'download-model':
@@ -46,6 +48,8 @@ function remedyAction(remedy: Remedy, err: EngineError): NoticeAction | undefine
       return openSetting('attentionInspector.offline');
     case 'raise-memory-budget':
       return openSetting('attentionInspector.memoryBudgetMB');
+    case 'past-context':
+      return openSetting('attentionInspector.pastContext');
     default:
       return undefined;
   }

@@ -13,6 +13,8 @@ export interface InspectorSettings {
   readonly maxTokens: number;
   /** The memory a run may use, in MB; 0: half of the free memory. */
   readonly memoryBudgetMB: number;
+  /** Rotary models may run past max_position_embeddings. */
+  readonly pastContext: boolean;
   readonly hoverTopK: number;
   /** How hovers and the heat overlay combine heads until the panel reports its own choice. */
   readonly defaultAggregation: HeadAggregate;
@@ -27,6 +29,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): InspectorSettin
     backend: config.get<BackendChoice>('backend', 'auto'),
     maxTokens: Math.max(1, Math.floor(config.get<number>('maxTokens', 1024))),
     memoryBudgetMB: Math.max(0, Math.floor(config.get<number>('memoryBudgetMB', 0))),
+    pastContext: config.get<boolean>('pastContext', false),
     hoverTopK: Math.max(1, Math.floor(config.get<number>('hover.topK', 5))),
     defaultAggregation: config.get<HeadAggregate>('defaultAggregation', 'mean'),
     offline: config.get<boolean>('offline', false),

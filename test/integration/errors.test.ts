@@ -125,6 +125,23 @@ describe('Errors: each says what to do, and the extension keeps working', () => 
     await assertStillWorks();
   });
 
+  it('past the model\'s trained context (llama-stories260K: 512 positions): refused with the offers to truncate or to run past it', async () => {
+    const restore = await setSettings({ model: LLAMA, maxTokens: 4096 });
+    try {
+      const api = await inspectorApi();
+      await showSelectedText('Once upon a time, there was a little girl named Lily. She loved to play outside. '.repeat(40));
+      const outcome = await runCommand(INSPECT_SELECTION_COMMAND);
+      assert.strictEqual(outcome.status, 'too-many-tokens');
+      const notice = assertNotice(outcome.notice, 'warning', /but this model supports at most 512/);
+      assert.deepStrictEqual(notice.actions, ['Truncate to 512 tokens', 'Run Past the Context', 'Open Settings']);
+      const past = (await api.chooseAction(notice, 'Run Past the Context')) as RunOutcome;
+      assertDone(past);
+      assert.ok(past.tokens! > 512, `${past.tokens} tokens, past the 512 positions`);
+    } finally {
+      await restore();
+    }
+  });
+
   it('cross-attention on a decoder-only model, and a Hub id that is not cached', async () => {
     await showSelectedText('Once upon a time');
     const decoderOnly = await runCommand(CROSS_COMMAND, { target: { text: 'x' }, model: LLAMA });

@@ -112,10 +112,11 @@ describe('The panel at 1,024 tokens: delivery, every view, three themes', functi
   this.timeout(600_000);
   afterEach(closeAllEditors);
 
+  // llama-stories260K was trained on 512 positions: it runs past them on request (pastContext), as issue 15 measured it.
   for (const [name, folder] of [['llama-stories260K', async () => LLAMA], ['GPT-2 small shape (124 M)', gpt2SmallFolder]] as const) {
     it(`${name}: every layer reaches the panel, whose header counts them truthfully; delivery times recorded`, async function () {
       const model = await folder();
-      const restore = await setSettings({ model, maxTokens: TOKENS, backend: 'cpu' });
+      const restore = await setSettings({ model, maxTokens: TOKENS, backend: 'cpu', pastContext: true });
       try {
         const tokens = await inspectAtScale(model);
         const delivery = await deliveredWithin(120_000);
@@ -135,7 +136,7 @@ describe('The panel at 1,024 tokens: delivery, every view, three themes', functi
 
   it('every view of llama-stories260K at 1,024 tokens in dark, light and high-contrast themes: legends with the range, readable colors', async function () {
     skipWithoutPageBridge(this);
-    const restore = await setSettings({ model: LLAMA, maxTokens: TOKENS, backend: 'cpu' });
+    const restore = await setSettings({ model: LLAMA, maxTokens: TOKENS, backend: 'cpu', pastContext: true });
     const workbench = vscode.workspace.getConfiguration('workbench');
     const previousTheme = workbench.inspect<string>('colorTheme')?.globalValue;
     try {

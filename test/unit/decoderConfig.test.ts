@@ -1,8 +1,8 @@
 /**
  * The RoPE decoders' config.json variants that real checkpoints use: rope_scaling / rope_parameters
  * (accepted types computed, others refused naming the field and value), partial rotary, layer_types,
- * the families' sliding-window rules, Gemma's soft-caps and scale; and the position limit of learned
- * position tables (TOO_MANY_TOKENS with tokens, limit and part), which rotary models do not have.
+ * the families' sliding-window rules, Gemma's soft-caps and scale; and the position limit every model
+ * keeps (TOO_MANY_TOKENS with tokens, limit and part), which a rotary model passes only when asked to.
  */
 import * as assert from 'assert';
 import type { Backend } from '../../src/engine/backend';
@@ -101,7 +101,7 @@ describe('RoPE decoder configs: the variants real checkpoints use', () => {
   });
 });
 
-describe('the position limit: a learned position table refuses longer inputs; rotary models run past max_position_embeddings', function () {
+describe('the position limit: refused past max_position_embeddings; a rotary model runs past it when asked', function () {
   this.timeout(60000);
   let backend: Backend;
   before(() => {
@@ -113,13 +113,19 @@ describe('the position limit: a learned position table refuses longer inputs; ro
     'gptneox-tiny-random', 'phi3-tiny-random', 'olmo2-tiny-random', 'qwen2-tiny-random', 'llama-stories260K',
   ];
   for (const name of ROTARY) {
-    it(`${name}: one token more than max_position_embeddings still runs, every row a distribution`, async () => {
+    it(`${name}: one token more than max_position_embeddings is refused (offering to run past it), and runs when asked, every row a distribution`, async () => {
       const loaded = loadModel(sharedPath('models', name));
       const limit = loaded.model.info.maxPositions;
       assert.ok(limit < 4096, `${name}: a finite trained context (${limit})`);
       const ids = Array.from({ length: limit + 1 }, (_, i) => 3 + (i % 7));
+      await assert.rejects(inspect(loaded, backend, { ids }, {}, { onEvent: () => undefined }), (err: EngineError) => {
+        assert.strictEqual(err.code, 'TOO_MANY_TOKENS');
+        assert.deepStrictEqual(err.details, { part: 'input', tokens: limit + 1, limit });
+        assert.deepStrictEqual(err.remedies, ['shorter-input', 'past-context']);
+        return true;
+      });
       let rows = 0;
-      await inspect(loaded, backend, { ids }, {}, {
+      await inspect(loaded, backend, { ids, pastContext: true }, {}, {
         onEvent: (event) => {
           if (event.type !== 'attention' || event.layer !== 0) return;
           const keys = event.keyLength;
@@ -134,11 +140,11 @@ describe('the position limit: a learned position table refuses longer inputs; ro
     });
   }
 
-  it('gpt2-sort: one token more than its position table is refused', async () => {
+  it('gpt2-sort: one token more than its position table is refused, even when asked to run past it', async () => {
     const loaded = loadModel(sharedPath('models', 'gpt2-sort'));
     const { maxPositions: limit, vocabSize } = loaded.model.info;
     const ids = Array.from({ length: limit + 1 }, (_, i) => i % vocabSize);
-    await assert.rejects(inspect(loaded, backend, { ids }, {}, { onEvent: () => undefined }), (err: EngineError) => {
+    await assert.rejects(inspect(loaded, backend, { ids, pastContext: true }, {}, { onEvent: () => undefined }), (err: EngineError) => {
       assert.strictEqual(err.code, 'TOO_MANY_TOKENS');
       assert.deepStrictEqual(err.details, { part: 'input', tokens: limit + 1, limit });
       return true;

@@ -1,7 +1,7 @@
 /** Pieces every architecture shares: weight upload per backend, streaming reads, input checks. */
 import type { Backend, DeviceTensor } from '../backend';
 import { toFloat16Bits } from '../cpu/reference/half';
-import { EngineError } from '../errors';
+import { EngineError, type Remedy } from '../errors';
 import type { ForwardEvent, ForwardWants, HiddenStack } from '../model';
 import type { AttentionStack } from '../../protocol/run';
 import type { HostTensor } from '../tensor';
@@ -133,13 +133,13 @@ export function uploadTree<T>(backend: Backend, tree: T): Uploaded<T> {
  * Checks ids against the vocabulary and the position limit before any work starts. `offset` tokens are
  * already in a key/value cache: together with the new ones they must fit the limit.
  */
-export function checkIds(ids: readonly number[], vocabSize: number, maxPositions: number, what = 'input', offset = 0): Int32Array {
+export function checkIds(ids: readonly number[], vocabSize: number, maxPositions: number, what = 'input', offset = 0, moreRemedies: readonly Remedy[] = []): Int32Array {
   if (ids.length === 0) throw new EngineError('BAD_INPUT', `The ${what} has no tokens.`);
   const tokens = ids.length + offset;
   if (tokens > maxPositions) {
     const counted = offset ? `${tokens} tokens with the ${offset} already generated` : `${tokens} tokens`;
     throw new EngineError('TOO_MANY_TOKENS', `The ${what} has ${counted}, but this model supports at most ${maxPositions}.`, {
-      remedies: ['shorter-input'], details: { part: what === 'target' ? 'target' : 'input', tokens, limit: maxPositions },
+      remedies: ['shorter-input', ...moreRemedies], details: { part: what === 'target' ? 'target' : 'input', tokens, limit: maxPositions },
     });
   }
   ids.forEach((id, i) => {

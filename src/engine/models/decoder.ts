@@ -150,10 +150,10 @@ export class DecoderOnlyModel implements TransformerModel {
     const { info, def } = this;
     const { wants, signal, cache, step } = request;
     const offset = cache?.length ?? 0;
-    // A learned position table ends at max_position_embeddings. Rotary positions are computed: as in
-    // transformers, a longer text runs (outside the trained context, which the panel points out).
-    const limit = def.weights.positions ? info.maxPositions : Number.MAX_SAFE_INTEGER;
-    const ids = checkIds(request.ids, info.vocabSize, limit, 'input', offset);
+    // A learned position table ends at max_position_embeddings. Rotary positions are computed: asked
+    // to, a longer text runs as transformers runs it (outside the trained context, which the panel says).
+    const rotaryPastContext = !def.weights.positions && request.pastContext;
+    const ids = checkIds(request.ids, info.vocabSize, rotaryPastContext ? Number.MAX_SAFE_INTEGER : info.maxPositions, 'input', offset, def.weights.positions ? [] : ['past-context']);
     const w = this.weights.get(backend);
     let x = this.embed(backend, w, ids, offset);
     if (wants.hiddenStates) yield await readHidden(backend, 'main', 0, x);

@@ -36,6 +36,8 @@ export interface InspectionRequest {
   readonly generate?: number;
   /** Instead of the model setting (the walkthrough's examples run the demo). */
   readonly model?: string;
+  /** Run a rotary model past its trained context for this run, whatever the setting says. */
+  readonly pastContext?: boolean;
 }
 
 /** What a command returns: tests read it, users see the notices and the panel. */
@@ -155,12 +157,13 @@ export class InspectionRunner implements vscode.Disposable {
     deps.log.appendLine(`run ${run.id}: ${what} ${sourceText.length} characters${targetText !== undefined ? ` → ${targetText.length}` : ''} with ${model.path} on ${settings.backend}`);
 
     try {
-      let input: InspectRequest['input'] = { text: sourceText, targetText, generate: request.generate };
+      const pastContext = request.pastContext ?? settings.pastContext;
+      let input: InspectRequest['input'] = { text: sourceText, targetText, generate: request.generate, pastContext };
       if (target?.kind === 'generate') {
         // Generate first, then teacher-force what was generated: the panel gets whole cross-attention matrices.
         progress.report(vscode.l10n.t('generating the target…'));
         const generation = await deps.engine().inspect({ model: model.path, backend: settings.backend, input: { text: sourceText, generate: target.maxTokens }, wants: {} }, { onEvent: () => undefined }, controller.signal);
-        input = { text: sourceText, targetIds: generation.generated?.ids ?? [] };
+        input = { text: sourceText, targetIds: generation.generated?.ids ?? [], pastContext };
         deps.log.appendLine(`run ${run.id}: generated ${JSON.stringify(generation.generated?.tokens.join(' ') ?? '')}`);
       }
       const request_: InspectRequest = { model: model.path, backend: settings.backend, input, wants: {} };
@@ -231,7 +234,7 @@ export class InspectionRunner implements vscode.Disposable {
       // Past the model's own position limit: the same offer, with the engine's words.
       const limit = err.details.limit ?? startedRun.model.maxPositions;
       const part = err.details.part === 'target' || (startedRun.target && startedRun.target.ids.length > limit) ? 'target' : 'source';
-      return this.offerTruncation(request, { part, tokens: part === 'target' ? startedRun.target! : startedRun.source, limit }, run, err.message);
+      return this.offerTruncation(request, { part, tokens: part === 'target' ? startedRun.target! : startedRun.source, limit }, run, err.message, err.remedies.includes('past-context'));
     }
     const text = errorText(err);
     run.post(failedMessage(run.id, err, text));
@@ -244,16 +247,18 @@ export class InspectionRunner implements vscode.Disposable {
    * Too many tokens: the run stops before the panel fills, and the user is offered the first `limit`
    * tokens' text (re-run on that prefix, which is selected in the editor) or the setting.
    */
-  private offerTruncation(request: InspectionRequest, tooMany: TooMany, run: SessionRun, reason?: string): RunOutcome {
+  private offerTruncation(request: InspectionRequest, tooMany: TooMany, run: SessionRun, reason?: string, pastContext = false): RunOutcome {
     const count = tooMany.tokens.ids.length;
     const partName = tooMany.part === 'source' ? vscode.l10n.t('The selection') : vscode.l10n.t('The target');
     const message = reason ?? vscode.l10n.t('{0} has {1} tokens, more than attentionInspector.maxTokens ({2}). Attention grows with the square of the length: inspect the first {2} tokens, or raise the setting.', partName, count, tooMany.limit);
     const keep = truncationEnd(tooMany.tokens, tooMany.limit);
     const truncate = { title: vscode.l10n.t('Truncate to {0} tokens', tooMany.limit), run: () => this.run(truncated(request, tooMany.part, keep)) };
     const settings = { title: vscode.l10n.t('Open Settings'), run: () => vscode.commands.executeCommand('workbench.action.openSettings', 'attentionInspector.maxTokens') };
-    const offered = keep > 0 ? [truncate, settings] : [settings];
+    // A rotary model can also run past its trained context, on request.
+    const past = { title: vscode.l10n.t('Run Past the Context'), run: () => this.run({ ...request, pastContext: true }) };
+    const offered = [...(keep > 0 ? [truncate] : []), ...(pastContext ? [past] : []), settings];
     // The same choice in the panel, where it stays after the notification hides.
-    const ids = offered.map((action) => (action === truncate ? 'truncate' : 'open-settings'));
+    const ids = offered.map((action) => (action === truncate ? 'truncate' : action === past ? 'past-context' : 'open-settings'));
     this.offers = { runId: run.id, actions: new Map(offered.map((action, i) => [ids[i], action.run])) };
     run.post({ type: 'run-failed', runId: run.id, code: 'TOO_MANY_TOKENS', message, actions: offered.map((action, i) => ({ id: ids[i], title: action.title })) });
     this.deps.status.ended(vscode.l10n.t('{0} tokens: too many', count));
