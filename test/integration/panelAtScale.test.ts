@@ -4,7 +4,7 @@
  * whose header counts layers truthfully while they stream; the delivery times (engine → panel, per layer)
  * go to delivery.json in the output folder. Then every view, in the dark, light and high-contrast
  * themes, with its legend read back and its colors checked against the page's own background, and a
- * screenshot of each kept in screenshots/ (scale-<theme>-<view>.png).
+ * screenshot of each kept in screenshots/ (scale-<theme>-<view>.png). The webview's heap goes to the log too.
  */
 import * as assert from 'assert';
 import { execFile } from 'child_process';
@@ -70,10 +70,10 @@ async function deliveredWithin(ms: number): Promise<Delivery> {
   }
 }
 
-function recordDelivery(name: string, tokens: number, delivery: Delivery): void {
+function recordDelivery(name: string, tokens: number, delivery: Delivery, webviewHeap?: unknown): void {
   const first = delivery.layers[0], last = delivery.layers[delivery.layers.length - 1];
   const summary = {
-    model: name, tokens, layers: delivery.layers.length,
+    model: name, tokens, layers: delivery.layers.length, webviewHeap,
     firstLayer: { engineMs: first.engineMs, panelMs: first.panelMs, lagMs: first.panelMs! - first.engineMs },
     lastLayer: { engineMs: last.engineMs, panelMs: last.panelMs, afterEngineFinishedMs: last.panelMs! - delivery.finishedMs! },
     firstViewMs: delivery.firstViewMs, engineFinishedMs: delivery.finishedMs,
@@ -123,9 +123,11 @@ describe('The panel at 1,024 tokens: delivery, every view, three themes', functi
         assert.ok(delivery.finishedMs !== null, 'the engine finished');
         for (const layer of delivery.layers) assert.notStrictEqual(layer.panelMs, null, `layer ${layer.index} never reached the panel`);
         assert.ok(delivery.firstViewMs !== null, 'the panel drew the first view');
-        recordDelivery(name, tokens, delivery);
-        if (!pageBridgeAvailable()) return;
-        const { elements } = await askPageFully({ kind: 'webview', waitFor: '#app[data-state="done"]', read: ['#app', '.status'], timeoutMs: 30_000 });
+        if (!pageBridgeAvailable()) return recordDelivery(name, tokens, delivery);
+        // The webview's JavaScript heap (Chromium's performance.memory), what the panel holds of the run.
+        const heap = '(doc) => { const m = doc.defaultView.performance.memory; return m ? { usedMB: Math.round(m.usedJSHeapSize / 2 ** 20), totalMB: Math.round(m.totalJSHeapSize / 2 ** 20) } : null; }';
+        const { elements, values } = await askPageFully({ kind: 'webview', waitFor: '#app[data-state="done"]', steps: [{ evaluate: heap, name: 'heap' }], read: ['#app', '.status'], timeoutMs: 30_000 });
+        recordDelivery(name, tokens, delivery, values.heap);
         assert.strictEqual(Number(elements['#app'].attributes['data-layers-received']), delivery.layers.length);
         assert.match(elements['.status'].text, new RegExp(`${tokens} tokens · ${delivery.layers.length} layers · `));
       } finally {
