@@ -5,7 +5,7 @@ import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBacken
 import { generate } from '../../src/engine/generate';
 import { loadModel } from '../../src/engine/loadModel';
 import { tokenPiece } from '../../src/view-model/generation';
-import { LLAMA, assertNotice, setSettings } from './editorHelpers';
+import { LLAMA, assertNotice, inspectorApi, setSettings } from './editorHelpers';
 import { askPage, skipWithoutPageBridge } from './pageBridge';
 import { closeAllEditors, showSelectedText } from './workbench';
 
@@ -38,6 +38,8 @@ describe('Generate and Step Through', () => {
       const outcome = await runGenerate(COUNT);
       assert.strictEqual(outcome.status, 'done', `the run ended ${outcome.status}: ${outcome.notice?.message ?? ''}`);
       assert.strictEqual(outcome.generated, COUNT);
+      const api = await inspectorApi();
+      assert.match(api.statusText(), new RegExp(`llama-stories260K · CPU · 5 tokens \\+ ${COUNT} generated · \\d+ ms$`), 'the status bar describes this generation, not an earlier run');
       skipWithoutPageBridge(this);
 
       const elements = await askPage({
