@@ -25,6 +25,8 @@ export class GpuRuntime {
   readonly pool: BufferPool;
   /** Dispatches recorded since the device was opened (tests count them per layer). */
   dispatchCount = 0;
+  /** Tensor storages handed out and not yet freed, and their buffers' bytes. */
+  private live = { count: 0, bytes: 0 };
   private queued: Dispatch[] = [];
   /** Batches taken from `queued` whose submit has not happened yet. */
   private submitting = 0;
@@ -55,7 +57,12 @@ export class GpuRuntime {
       throw new EngineError('TOO_MANY_TOKENS', `A ${shape.join('×')} ${dtype} tensor needs ${bytes} bytes, more than this GPU's largest buffer (${this.gpu.limits.maxBufferSize}).`, { remedies: ['shorter-input', 'use-cpu'] });
     }
     const storage = new Storage(this.pool.acquire(bytes, label), (s) => this.free(s));
+    this.live = { count: this.live.count + 1, bytes: this.live.bytes + storage.buffer.size };
     return new GpuTensor(shape, dtype, storage);
+  }
+
+  get liveTensors(): { count: number; bytes: number } {
+    return this.live;
   }
 
   /** A new tensor holding `data` (its byte length must be a multiple of 4). */
@@ -71,6 +78,7 @@ export class GpuRuntime {
   }
 
   private free(storage: Storage): void {
+    this.live = { count: this.live.count - 1, bytes: this.live.bytes - storage.buffer.size };
     if (this.queued.length || this.submitting) this.waitingForSubmit.push(storage.buffer);
     else this.pool.release(storage.buffer);
   }

@@ -8,7 +8,7 @@
 import * as os from 'os';
 import type {
   AttentionOptions, AttentionResult, Backend, BackendDescription, DeviceTensor, LinearOptions,
-  PointwiseActivation, RopeSpec, SplitPart,
+  LiveTensors, PointwiseActivation, RopeSpec, SplitPart,
 } from '../../backend';
 import { HostTensor, numel, toFloat32 } from '../../tensor';
 import * as reference from '../reference';
@@ -35,6 +35,9 @@ const HALF_CHUNK = 1 << 22;
 type Layout = 'rows' | 'panels';
 
 class WasmTensor implements DeviceTensor {
+  /** Its block went back to the heap: a second release must not free a block handed out since. */
+  released = false;
+
   constructor(
     readonly shape: readonly number[],
     readonly offset: number,
@@ -203,20 +206,31 @@ export class WasmCpuBackend implements Backend {
     if (o.softCap !== undefined && !(o.softCap > 0)) throw new Error(`attention: soft-cap ${o.softCap}`);
     const paddedKeys = Math.ceil(keys / TILE_COLS) * TILE_COLS;
     const paddedHeadDim = Math.ceil(o.headDim / TILE_COLS) * TILE_COLS;
-    const keyPanels = this.heap.alloc(o.numKvHeads * paddedKeys * o.headDim * 4);
-    const valuePanels = this.heap.alloc(o.numKvHeads * paddedHeadDim * keys * 4);
-    this.pool.run('pack_kv', [tensor(key).offset, tensor(value).offset, keyPanels, valuePanels, keys, paddedKeys, o.numKvHeads, o.headDim], o.numKvHeads);
     const square = [o.numHeads, queries, keys];
-    const probs = this.allocate(square);
-    const scores = o.keepScores ? this.allocate(square) : undefined;
-    const context = this.allocate([queries, o.numHeads * o.headDim]);
-    this.pool.run('attention', [
-      tensor(q).offset, keyPanels, valuePanels, this.offsetOf(o.positionBias), probs.offset, this.offsetOf(scores), context.offset,
-      queries, keys, paddedKeys, o.numHeads, o.numKvHeads, o.headDim, o.scale, o.causal ? 1 : 0, o.softCap ?? 0, o.slidingWindow ?? 0,
-    ], o.numHeads * Math.ceil(queries / ATTENTION_ROWS));
-    this.heap.release(keyPanels);
-    this.heap.release(valuePanels);
-    return { probs, context, scores };
+    // Everything is allocated before the kernels run: memory that cannot grow leaves nothing behind.
+    const panels: number[] = [];
+    const made: WasmTensor[] = [];
+    try {
+      panels.push(this.heap.alloc(o.numKvHeads * paddedKeys * o.headDim * 4), this.heap.alloc(o.numKvHeads * paddedHeadDim * keys * 4));
+      const [keyPanels, valuePanels] = panels;
+      const probs = this.allocate(square);
+      made.push(probs);
+      const scores = o.keepScores ? this.allocate(square) : undefined;
+      if (scores) made.push(scores);
+      const context = this.allocate([queries, o.numHeads * o.headDim]);
+      made.push(context);
+      this.pool.run('pack_kv', [tensor(key).offset, tensor(value).offset, keyPanels, valuePanels, keys, paddedKeys, o.numKvHeads, o.headDim], o.numKvHeads);
+      this.pool.run('attention', [
+        tensor(q).offset, keyPanels, valuePanels, this.offsetOf(o.positionBias), probs.offset, this.offsetOf(scores), context.offset,
+        queries, keys, paddedKeys, o.numHeads, o.numKvHeads, o.headDim, o.scale, o.causal ? 1 : 0, o.softCap ?? 0, o.slidingWindow ?? 0,
+      ], o.numHeads * Math.ceil(queries / ATTENTION_ROWS));
+      return { probs, context, scores };
+    } catch (err) {
+      this.release(made);
+      throw err;
+    } finally {
+      for (const offset of panels) this.heap.release(offset);
+    }
   }
 
   async read(tensors: readonly DeviceTensor[]): Promise<Float32Array[]> {
@@ -244,11 +258,28 @@ export class WasmCpuBackend implements Backend {
   }
 
   release(tensors: readonly DeviceTensor[]): void {
-    for (const t of tensors) if (!this.weights.has(tensor(t))) this.heap.release(tensor(t).offset);
+    for (const t of tensors) if (!this.weights.has(tensor(t))) this.free(tensor(t));
+  }
+
+  releaseWeights(weights: readonly DeviceTensor[]): void {
+    for (const t of weights) {
+      this.weights.delete(tensor(t));
+      this.free(tensor(t));
+    }
+  }
+
+  liveTensors(): LiveTensors {
+    return this.heap.inUse;
   }
 
   dispose(): void {
     this.pool.dispose();
+  }
+
+  private free(t: WasmTensor): void {
+    if (t.released) return;
+    t.released = true;
+    this.heap.release(t.offset);
   }
 
   private allocate(shape: readonly number[], layout: Layout = 'rows', floats = numel(shape)): WasmTensor {
