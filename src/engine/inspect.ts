@@ -79,7 +79,7 @@ export interface InspectLimits {
 
 /** Refuses, before any layer runs, a run whose memory estimate exceeds the budget. */
 function checkMemory(loaded: LoadedModel, wants: ForwardWants, limits: InspectLimits, tokens: { source: number; target?: number; generate?: number }): void {
-  const estimate = estimateRunMemory(loaded.model.info, loaded.weightSize ?? { storedBytes: 0, elements: 0 }, { sourceTokens: tokens.source, targetTokens: tokens.target, generate: tokens.generate, wants });
+  const estimate = estimateRunMemory(loaded.model.info, loaded.weightSize ?? { elements: 0, largestElements: 0 }, { sourceTokens: tokens.source, targetTokens: tokens.target, generate: tokens.generate, wants });
   const length = `${tokens.source} tokens${tokens.target ? ` → ${tokens.target}` : ''}${tokens.generate ? ` + ${tokens.generate} generated` : ''}`;
   checkRunMemory(estimate, memoryBudget(limits.memoryBudgetMB), `Inspecting ${length} on ${loaded.model.info.name}`);
 }

@@ -35,15 +35,18 @@ export function formatBytes(bytes: number): string {
   return `${Math.ceil(bytes / 1024)} KB`;
 }
 
-/** The weights as stored on disk and as the backends hold them (float32). */
+/** The weights' elements, and those of the largest tensor. */
 export interface WeightSize {
-  readonly storedBytes: number;
   readonly elements: number;
+  readonly largestElements: number;
 }
 
-/** Host copy (as stored) plus the backend's float32 copy. */
+/**
+ * The backend's float32 copy, plus the largest tensor read and converted (to float32, transposed) on
+ * the host while it is uploaded: the host keeps no copy once a tensor is on the backend.
+ */
 export function weightMemory(size: WeightSize): number {
-  return size.storedBytes + 4 * size.elements;
+  return 4 * size.elements + 8 * size.largestElements;
 }
 
 export interface RunShape {
