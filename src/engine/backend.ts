@@ -140,7 +140,10 @@ export interface Backend {
   release(tensors: readonly DeviceTensor[]): void;
   /** Frees uploaded weights (a model the engine evicts); `dispose` frees everything at once. */
   releaseWeights(weights: readonly DeviceTensor[]): void;
-  /** What the backend holds now, weights included: a run that ends, however it ends, gives back what it took. */
+  /**
+   * The tensors handed out and not released, weights included (not the backend's own caches): a run
+   * that ends, however it ends, gives back what it took.
+   */
   liveTensors(): LiveTensors;
   dispose(): void;
 }
