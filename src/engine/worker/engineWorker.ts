@@ -13,6 +13,7 @@ import { inspect } from '../inspect';
 import { loadModel } from '../loadModel';
 import { createCpuBackend } from '../cpu/createCpuBackend';
 import { isDemoModel } from '../demo/demoModel';
+import { collectGarbage } from './collectGarbage';
 import { eventBuffers, FromWorker, InspectRequest, InspectStarted, ToWorker } from './messages';
 import { ModelCache, ModelLease } from './modelCache';
 import { openWorkerPort } from './workerPort';
@@ -72,12 +73,16 @@ async function runOnce(runId: number, request: InspectRequest, lease: ModelLease
   const { loaded } = lease;
   const report = { used: selection.used, adapter: selection.adapter, fallbackReason: selection.fallbackReason };
   let started: InspectStarted | undefined;
+  let collected = false;
   const summary = await inspect(loaded, selection.backend, request.input, request.wants, {
     onStart: ({ source, target }) => {
       started = { model: loaded.model.info, source, target, backend: report };
       post({ type: 'started', runId, started });
     },
     onEvent: async (event) => {
+      // The weights are uploaded by the first layer: what was read from disk for them is garbage now.
+      if (!collected) collectGarbage();
+      collected = true;
       post({ type: 'event', runId, event }, eventBuffers(event));
       await nextTurn();
       if (signal.aborted) throw new EngineError('CANCELLED', 'The run was cancelled.');

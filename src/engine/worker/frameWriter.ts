@@ -5,11 +5,25 @@
  * before it is written.
  */
 import { parentPort, workerData } from 'worker_threads';
+import { collectGarbage } from './collectGarbage';
 import { writeFully } from './pipeWrite';
 
 const fd = (workerData as { fd: number }).fd;
+/** A frame this large is freed as soon as it is written, not whenever this thread's heap next fills. */
+const COLLECT_AFTER_BYTES = 8 * 2 ** 20;
+
+function writeFrame(pieces: readonly Uint8Array[]): number {
+  let written = 0;
+  for (const piece of pieces) {
+    writeFully(fd, piece);
+    written += piece.byteLength;
+  }
+  return written;
+}
 
 parentPort!.on('message', (message: { pieces?: Uint8Array[]; flush?: boolean }) => {
-  for (const piece of message.pieces ?? []) writeFully(fd, piece);
+  const written = message.pieces ? writeFrame(message.pieces) : 0;
+  message.pieces = undefined; // the last reference to the layer's buffers
+  if (written >= COLLECT_AFTER_BYTES) collectGarbage();
   if (message.flush) parentPort!.postMessage('flushed');
 });
