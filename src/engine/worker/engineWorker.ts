@@ -84,6 +84,7 @@ async function runOnce(runId: number, request: InspectRequest, lease: ModelLease
       if (!collected) collectGarbage();
       collected = true;
       post({ type: 'event', runId, event }, eventBuffers(event));
+      await port.drained();
       await nextTurn();
       if (signal.aborted) throw new EngineError('CANCELLED', 'The run was cancelled.');
     },
