@@ -6,8 +6,8 @@ import type { ModelInfo } from '../../protocol/run';
 import { EngineError } from '../errors';
 import { LazyTensor, concatRows } from '../tensor';
 import type { WeightFile } from '../loader/weights';
-import { attendFused, attentionSetup, releaseAttention } from './attention';
-import { PerBackend, checkIds, isTraced, positions, readHidden, readLayer, readLogits, throwIfAborted } from './common';
+import { type AttentionSetup, attendFused, attentionSetup, releaseAttention } from './attention';
+import { PerBackend, checkIds, isTraced, positions, readLogits, streamLayers } from './common';
 
 type Norm = [DeviceTensor, DeviceTensor];
 
@@ -95,7 +95,7 @@ export class BertModel implements TransformerModel {
     const { config: c } = this;
     const ids = checkIds(request.ids, c.vocabSize, c.maxPositions);
     const w = this.weights.get(backend);
-    const { wants, signal } = request;
+    const { wants } = request;
     if (wants.logits && !w.head) throw new EngineError('MISSING_TENSOR', `${this.info.name} has no masked-LM head (cls.predictions.*), so it has no logits. Inspect its attention without logits.`, {
       remedies: ['choose-model'], details: { tensor: 'cls.predictions.decoder.weight' },
     });
@@ -103,34 +103,17 @@ export class BertModel implements TransformerModel {
     const parts = [backend.gather(w.word, ids), backend.gather(w.position, positions(ids.length)), backend.gather(w.tokenType, new Int32Array(ids.length))];
     const wordAndPosition = backend.add(parts[0], parts[1]);
     const sum = backend.add(wordAndPosition, parts[2]);
-    let x = backend.layerNorm(sum, w.embedNorm[0], w.embedNorm[1], c.layerNormEps);
+    const embedded = backend.layerNorm(sum, w.embedNorm[0], w.embedNorm[1], c.layerNormEps);
     backend.release([...parts, wordAndPosition, sum]);
     const setup = attentionSetup(
       { numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim), causal: false, keepScores: !!wants.scores },
       { scaleSource: 'head_dim' },
     );
-    // Cancelled, failed or finished: whatever the pass still holds is released.
-    const held: DeviceTensor[] = [];
+    const x = yield* streamLayers(backend, { attention: 'self', hidden: 'main', layers: c.numLayers, hiddenAfterLast: true }, embedded,
+      (l, input) => this.layer(backend, w.layers[l], input, setup, isTraced(wants, 'self', l)), request);
+    const held = [x];
     const hold = (t: DeviceTensor) => (held.push(t), t);
     try {
-      if (wants.hiddenStates) yield await readHidden(backend, 'main', 0, x);
-      for (let l = 0; l < c.numLayers; l++) {
-        throwIfAborted(signal);
-        const L = w.layers[l];
-        const attn = attendFused(backend, hold(backend.linear(x, L.qkv, { bias: L.qkvBias })), setup, undefined, isTraced(wants, 'self', l));
-        try {
-          const projected = hold(backend.linear(attn.result.context, L.attnOut, { bias: L.attnOutBias, residual: x }));
-          const a = hold(backend.layerNorm(projected, L.attnNorm[0], L.attnNorm[1], c.layerNormEps));
-          const inter = hold(backend.linear(a, L.inter, { bias: L.interBias, activation: c.activation }));
-          const out = hold(backend.linear(inter, L.out, { bias: L.outBias, residual: a }));
-          const next = backend.layerNorm(out, L.outNorm[0], L.outNorm[1], c.layerNormEps);
-          backend.release([x, ...held.splice(0)]);
-          x = next;
-          yield* await readLayer(backend, 'self', l, attn, wants, { stack: 'main', index: l + 1, tensor: x });
-        } finally {
-          releaseAttention(backend, attn);
-        }
-      }
       if (wants.logits && w.head) {
         const h = w.head;
         const t = hold(backend.linear(x, h.dense, { bias: h.denseBias, activation: c.activation }));
@@ -138,7 +121,27 @@ export class BertModel implements TransformerModel {
         yield await readLogits(backend, hold(backend.linear(n, h.decoder, { bias: h.bias })));
       }
     } finally {
-      backend.release([x, ...held]);
+      backend.release(held);
+    }
+  }
+
+  /** One post-LN block: attention, add and norm, feed-forward, add and norm. */
+  private layer(backend: Backend, L: BertWeights['layers'][number], x: DeviceTensor, setup: AttentionSetup, traced: boolean) {
+    const c = this.config;
+    const temps: DeviceTensor[] = [];
+    const temp = (t: DeviceTensor) => (temps.push(t), t);
+    const attention = attendFused(backend, temp(backend.linear(x, L.qkv, { bias: L.qkvBias })), setup, undefined, traced);
+    try {
+      const projected = temp(backend.linear(attention.result.context, L.attnOut, { bias: L.attnOutBias, residual: x }));
+      const a = temp(backend.layerNorm(projected, L.attnNorm[0], L.attnNorm[1], c.layerNormEps));
+      const inter = temp(backend.linear(a, L.inter, { bias: L.interBias, activation: c.activation }));
+      const out = temp(backend.linear(inter, L.out, { bias: L.outBias, residual: a }));
+      return { out: backend.layerNorm(out, L.outNorm[0], L.outNorm[1], c.layerNormEps), attention };
+    } catch (err) {
+      releaseAttention(backend, attention); // an op that failed leaves nothing held
+      throw err;
+    } finally {
+      backend.release(temps);
     }
   }
 }

@@ -2,10 +2,10 @@
 import type { Backend, DeviceTensor } from '../backend';
 import { toFloat16Bits } from '../cpu/reference/half';
 import { EngineError, type Remedy } from '../errors';
-import type { ForwardEvent, ForwardWants, HiddenStack } from '../model';
+import type { ForwardEvent, ForwardRequest, ForwardWants, HiddenStack } from '../model';
 import type { AttentionStack } from '../../protocol/run';
 import { HostTensor, LazyTensor } from '../tensor';
-import type { ProjectedAttention } from './attention';
+import { type ProjectedAttention, releaseAttention } from './attention';
 
 /**
  * One model's weights going to one backend: each lazy weight is read, uploaded and dropped in turn, so
@@ -130,6 +130,43 @@ export async function readLayer(
     events.push({ type: 'trace', stack, layer, ...shape, recipe, stages, step });
   }
   return events;
+}
+
+/** One layer of a stack: its output (the next residual stream) and its attention, to be read. */
+export type StackLayer = (layer: number, x: DeviceTensor) => { out: DeviceTensor; attention: ProjectedAttention };
+
+/**
+ * Runs a stack's layers over the residual stream `x` (the stack now owns it), streaming hidden state 0
+ * when asked, then each layer's attention with the hidden state after it (after the last layer only
+ * with `hiddenAfterLast`: elsewhere a final norm comes first). Returns the last layer's output. However
+ * the stream ends early (cancelled between layers, the reader leaving at a layer, a failure), the
+ * residual stream and the layer being read are released.
+ */
+export async function* streamLayers(
+  backend: Backend, stack: { readonly attention: AttentionStack; readonly hidden: HiddenStack; readonly layers: number; readonly hiddenAfterLast?: boolean },
+  x: DeviceTensor, layer: StackLayer, request: Pick<ForwardRequest, 'wants' | 'signal' | 'step'>,
+): AsyncGenerator<ForwardEvent, DeviceTensor> {
+  const { wants, signal, step } = request;
+  let finished = false;
+  try {
+    if (wants.hiddenStates) yield await readHidden(backend, stack.hidden, 0, x);
+    for (let l = 0; l < stack.layers; l++) {
+      throwIfAborted(signal);
+      const { out, attention } = layer(l, x);
+      backend.release([x]);
+      x = out;
+      const hidden = l < stack.layers - 1 || stack.hiddenAfterLast ? { stack: stack.hidden, index: l + 1, tensor: x } : undefined;
+      try {
+        yield* await readLayer(backend, stack.attention, l, attention, wants, hidden, step);
+      } finally {
+        releaseAttention(backend, attention);
+      }
+    }
+    finished = true;
+    return x;
+  } finally {
+    if (!finished) backend.release([x]);
+  }
 }
 
 export async function readHidden(backend: Backend, stack: HiddenStack, index: number, tensor: DeviceTensor): Promise<ForwardEvent> {

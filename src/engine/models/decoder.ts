@@ -19,7 +19,7 @@ import type { ForwardEvent, ForwardRequest, ForwardWants, TransformerModel } fro
 import type { ModelInfo, RopeRecipe } from '../../protocol/run';
 import type { LazyTensor } from '../tensor';
 import { ProjectedAttention, attendFused, attentionSetup, releaseAttention } from './attention';
-import { PerBackend, Uploaded, checkIds, isTraced, positions, readHidden, readLayer, streamFinal, throwIfAborted } from './common';
+import { PerBackend, Uploaded, checkIds, isTraced, positions, streamFinal, streamLayers } from './common';
 import { ropeInverseFrequencies } from './rope';
 
 /** RMSNorm: a weight (Gemma's 1 + w already folded in). LayerNorm: a weight and a bias. */
@@ -152,39 +152,24 @@ export class DecoderOnlyModel implements TransformerModel {
 
   async *forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent> {
     const { info, def } = this;
-    const { wants, signal, cache, step } = request;
+    const { wants, cache, step } = request;
     const offset = cache?.length ?? 0;
     // A learned position table ends at max_position_embeddings. Rotary positions are computed: asked
     // to, a longer text runs as transformers runs it (outside the trained context, which the panel says).
     const rotaryPastContext = !def.weights.positions && request.pastContext;
     const ids = checkIds(request.ids, info.vocabSize, rotaryPastContext ? Number.MAX_SAFE_INTEGER : info.maxPositions, 'input', offset, def.weights.positions ? [] : ['past-context']);
     const w = this.weights.get(backend);
-    let x = this.embed(backend, w, ids, offset);
-    // Cancelled (between layers, or by the reader at a yield) or failed: the residual stream and the
-    // layer being read are released all the same.
+    const layers = { attention: 'self', hidden: 'main', layers: info.numLayers } as const;
+    const out = yield* streamLayers(backend, layers, this.embed(backend, w, ids, offset),
+      (l, x) => this.layer(backend, l, x, w.layers[l], wants, offset, cache?.layer(l)), request);
+    if (cache) cache.length += ids.length;
+    let final: DeviceTensor;
     try {
-      if (wants.hiddenStates) yield await readHidden(backend, 'main', 0, x);
-      for (let l = 0; l < info.numLayers; l++) {
-        throwIfAborted(signal);
-        const { out, attention } = this.layer(backend, l, x, w.layers[l], wants, offset, cache?.layer(l));
-        backend.release([x]);
-        x = out;
-        // hidden_states.L is after the final norm, so the last block's raw output is not streamed.
-        const last = l === info.numLayers - 1;
-        try {
-          yield* await readLayer(backend, 'self', l, attention, wants, last ? undefined : { stack: 'main', index: l + 1, tensor: x }, step);
-        } finally {
-          releaseAttention(backend, attention);
-        }
-      }
-      if (cache) cache.length += ids.length;
-      const final = this.norm(backend, x, w.finalNorm);
-      backend.release([x]);
-      x = final;
-      yield* streamFinal(backend, final, w.lmHead ?? w.embed, info.numLayers, wants, step, def.finalSoftCap);
+      final = this.norm(backend, out, w.finalNorm);
     } finally {
-      backend.release([x]);
+      backend.release([out]);
     }
+    yield* streamFinal(backend, final, w.lmHead ?? w.embed, info.numLayers, wants, step, def.finalSoftCap);
   }
 
   private embed(b: Backend, w: Weights, ids: Int32Array, offset: number): DeviceTensor {

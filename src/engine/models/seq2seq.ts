@@ -9,7 +9,7 @@ import type { ForwardEvent, ForwardRequest, ForwardWants, TransformerModel } fro
 import type { AttentionRecipe, ModelInfo } from '../../protocol/run';
 import { KvCache, type LayerCache } from '../kvCache';
 import { ProjectedAttention, attentionSetup, releaseAttention, type AttentionSetup } from './attention';
-import { PerBackend, checkIds, readHidden, readLayer, readLogits, throwIfAborted } from './common';
+import { PerBackend, checkIds, readHidden, readLayer, readLogits, streamLayers, throwIfAborted } from './common';
 import { EngineError } from '../errors';
 
 export interface CrossKeys {
@@ -136,32 +136,22 @@ export abstract class Seq2SeqModel<C extends Seq2SeqConfig> implements Transform
   /** Runs the encoder; its output goes to the caller, everything else is released however the pass ends. */
   private async *encode(backend: Backend, s: Seq2SeqStacks, ids: Int32Array, request: ForwardRequest): AsyncGenerator<ForwardEvent, DeviceTensor> {
     const c = this.config;
-    const { wants, signal, step } = request;
     const input = s.embedEncoder(ids);
-    let x = input.x;
+    let final: DeviceTensor | undefined;
     let handedOver = false;
     try {
-      if (wants.hiddenStates) yield await readHidden(backend, 'encoder', 0, x);
-      for (let l = 0; l < c.numLayers; l++) {
-        throwIfAborted(signal);
-        const { out, attention } = s.encoderLayer(l, x, wants, input.positionBias);
-        backend.release([x]);
-        x = out;
-        const last = l === c.numLayers - 1;
-        try {
-          yield* await readLayer(backend, 'encoder', l, attention, wants, last ? undefined : { stack: 'encoder', index: l + 1, tensor: x }, step);
-        } finally {
-          releaseAttention(backend, attention);
-        }
+      const layers = { attention: 'encoder', hidden: 'encoder', layers: c.numLayers } as const;
+      const out = yield* streamLayers(backend, layers, input.x, (l, x) => s.encoderLayer(l, x, request.wants, input.positionBias), request);
+      try {
+        final = s.finishEncoder(out);
+      } finally {
+        if (final !== out) backend.release([out]);
       }
-      const final = s.finishEncoder(x);
-      if (final !== x) backend.release([x]);
-      x = final;
-      if (wants.hiddenStates) yield await readHidden(backend, 'encoder', c.numLayers, final);
+      if (request.wants.hiddenStates) yield await readHidden(backend, 'encoder', c.numLayers, final);
       handedOver = true;
       return final;
     } finally {
-      if (!handedOver) backend.release([x]);
+      if (final && !handedOver) backend.release([final]);
       if (input.positionBias) backend.release([input.positionBias]);
     }
   }
