@@ -45,6 +45,14 @@ class WasmTensor implements DeviceTensor {
   ) {}
 }
 
+/** Row `n` of a 2-D tensor as float32: a view of float32 data, else a widened copy of that row alone. */
+function rowsOf(t: HostTensor): (n: number) => Float32Array {
+  const cols = t.shape[1];
+  const rowOf = (n: number) => t.data.subarray(n * cols, (n + 1) * cols);
+  if (t.dtype === 'F32') return rowOf as (n: number) => Float32Array;
+  return (n) => toFloat32({ dtype: t.dtype, shape: [cols], data: rowOf(n) });
+}
+
 function tensor(t: DeviceTensor): WasmTensor {
   return t as WasmTensor;
 }
@@ -99,8 +107,9 @@ export class WasmCpuBackend implements Backend {
   }
 
   upload(weight: HostTensor): DeviceTensor {
-    const values = toFloat32(weight);
-    const t = weight.shape.length === 2 ? this.packed(values, weight.shape) : this.fromFloat32(values, weight.shape);
+    // A 16-bit matrix is widened row by row as it is packed: no float32 copy of it all (545 MB for
+    // Qwen2.5-0.5B's bfloat16 embedding) is made on the way.
+    const t = weight.shape.length === 2 ? this.packed(rowsOf(weight), weight.shape) : this.fromFloat32(toFloat32(weight), weight.shape);
     this.weights.add(tensor(t));
     return t;
   }
@@ -134,7 +143,7 @@ export class WasmCpuBackend implements Backend {
     const [rows, inDim] = x.shape;
     const [outDim, wIn] = weight.shape;
     if (wIn !== inDim) throw new Error(`linear: x has ${inDim} columns but the weight expects ${wIn}`);
-    const w = tensor(weight).layout === 'panels' ? tensor(weight) : this.packed(this.view(weight), weight.shape);
+    const w = tensor(weight).layout === 'panels' ? tensor(weight) : this.packed(rowsOf({ dtype: 'F32', shape: weight.shape, data: this.view(weight) }), weight.shape);
     const out = this.allocate([rows, outDim]);
     const rowBlock = Math.min(GEMM_ROW_BLOCK, rows);
     const tasks = Math.ceil(rows / rowBlock) * Math.ceil(Math.ceil(outDim / TILE_COLS) / GEMM_PANEL_BLOCK);
@@ -302,8 +311,8 @@ export class WasmCpuBackend implements Backend {
     throw new Error(`a packed linear weight [${t.shape}] was used as an activation; upload it with fromFloat32`);
   }
 
-  /** [out, in] row-major values → panels of TILE_COLS output columns, zero padded. */
-  private packed(values: Float32Array, shape: readonly number[]): WasmTensor {
+  /** [out, in] row-major values (row `n` from `row(n)`) → panels of TILE_COLS output columns, zero padded. */
+  private packed(row: (n: number) => Float32Array, shape: readonly number[]): WasmTensor {
     const [outDim, inDim] = shape;
     const panels = Math.ceil(outDim / TILE_COLS);
     const t = this.allocate(shape, 'panels', panels * TILE_COLS * inDim);
@@ -317,8 +326,8 @@ export class WasmCpuBackend implements Backend {
           for (let k = 0; k < inDim; k++) f32[dst + k * TILE_COLS] = 0;
           continue;
         }
-        const row = values.subarray(n * inDim, (n + 1) * inDim);
-        for (let k = 0; k < inDim; k++) f32[dst + k * TILE_COLS] = row[k];
+        const values = row(n);
+        for (let k = 0; k < inDim; k++) f32[dst + k * TILE_COLS] = values[k];
       }
     }
     return t;
