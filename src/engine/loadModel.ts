@@ -63,13 +63,12 @@ export interface LoadOptions {
 /** The weights' size from their headers. */
 function sizeOf(weights: WeightFile): WeightSize {
   let elements = 0;
-  let largestElements = 0;
+  let largestStoredBytes = 0;
   for (const e of weights.entries()) {
-    const count = numel(e.shape);
-    elements += count;
-    largestElements = Math.max(largestElements, count);
+    elements += numel(e.shape);
+    largestStoredBytes = Math.max(largestStoredBytes, e.end - e.begin);
   }
-  return { elements, largestElements };
+  return { elements, largestStoredBytes };
 }
 
 export function loadModel(source: string, options: LoadOptions = {}): LoadedModel {

@@ -89,7 +89,7 @@ async function runOnce(runId: number, request: InspectRequest, lease: ModelLease
       if (signal.aborted) throw new EngineError('CANCELLED', 'The run was cancelled.');
     },
     onToken: (token) => post({ type: 'token', runId, token }),
-  }, signal, { memoryBudgetMB: request.memoryBudgetMB });
+  }, signal, { memoryBudgetMB: request.memoryBudgetMB, streamed: true });
   post({ type: 'done', runId, result: { ...started!, timings: summary.timings, labels: summary.labels, generated: summary.generated } });
 }
 
