@@ -31,6 +31,7 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
   let engine: EngineClient | undefined;
   const getEngine = () => (engine ??= new EngineClient(vscode.Uri.joinPath(context.extensionUri, 'dist', 'engineWorker.js').fsPath, {
     memoryBudgetMB: () => readSettings().memoryBudgetMB,
+    maxLoadedModels: () => readSettings().maxLoadedModels,
     onOutput: (text) => log.append(text),
     lowPriority: true,
   }));

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
- * Our side of bench:scale, as the editor runs a model: the engine worker (dist/engineWorker.js) streams
- * the layers, the host keeps them in a RunStore, and the panel's first view (layer 0, mean of the heads)
+ * Our side of bench:scale, as the editor runs a model: the engine process (dist/engineWorker.js) streams
+ * the layers, the host keeps them in a RunStore, and the head view's first paint (layer 0, every head)
  * is answered by the DataService as soon as layer 0 is stored. One JSON request per stdin line:
  *   {"tokens": T} → {"first_layer_ms", "first_paint_ms", "total_ms", "first_paint_bytes", "store_mb",
- *                    "report_mb", "report_ms", "layers"}
- *   {"peak": true} → {"peak_mb"}: peak resident memory of the host side (this process) plus the engine's
- *                   own process (its VmHWM, on Linux), as the editor and its engine together hold it.
+ *                    "report_mb", "report_ms", "layers", "host_peak_run_mb"}
+ *   {"peak": true} → {"host_peak_mb", "engine_peak_mb"}: peak resident memory of the host side (this
+ *                   process, the report included) and of the engine's own process (its VmHWM, on Linux).
  * Usage: node bench/scale/ourPeer.js FOLDER   (needs `npm run pretest`: dist/ and out/)
  */
 const fs = require('fs');
@@ -20,6 +20,7 @@ const { AttentionRun } = require(path.join(root, 'out/src/view-model/attentionRu
 const { DataService } = require(path.join(root, 'out/src/view-model/dataService'));
 const { ReportBuilder, loadReportAssets } = require(path.join(root, 'out/src/report/reportHtml'));
 const { finishedMessage, layerMessage, startedMessage } = require(path.join(root, 'out/src/store/runMessages'));
+const { VIEW_ROW_CHUNK } = require(path.join(root, 'out/src/protocol/data'));
 const { benchIds } = require('../cpu/benchIds');
 
 const [folder] = process.argv.slice(2);
@@ -35,6 +36,21 @@ function enginePeakBytes() {
   }
 }
 const json = (value) => Buffer.byteLength(JSON.stringify(value));
+const hostPeakBytes = () => process.resourceUsage().maxRSS * 1024;
+/** Above this many values a view is asked for in chunks of rows (WINDOW_ABOVE in webview/dataClient.ts). */
+const WINDOW_ABOVE = 2 ** 21;
+
+/**
+ * The queries of the head view's first paint (webview/dataClient.ts `windowed`, the default selection:
+ * layer 0, every head shown one by one): the whole view while it is small, else the chunks of rows in
+ * sight (the first, VIEW_ROW_CHUNK rows) and the one a scroll reaches next.
+ */
+function firstPaintQueries(heads, tokens) {
+  const view = { kind: 'view', stack: 'self', layer: 0, layerReduction: 'single', headMode: 'each', heads: Array.from({ length: heads }, (_, h) => h), hideSpecial: false, mergeWords: false, compare: false };
+  if (heads * tokens * tokens <= WINDOW_ABOVE) return [view];
+  return [0, 1].map((chunk) => ({ ...view, rows: { start: chunk * VIEW_ROW_CHUNK, end: Math.min(tokens, (chunk + 1) * VIEW_ROW_CHUNK) } }))
+    .filter((q) => q.rows.start < tokens);
+}
 
 async function run(tokens) {
   const store = new RunStore();
@@ -57,13 +73,14 @@ async function run(tokens) {
       layers++;
       if (firstPaint) return;
       firstPaintBytes += json(message);
-      const heads = Array.from({ length: info.numHeads }, (_, h) => h);
-      firstPaint = service.answer({ kind: 'view', stack: 'self', layer: 0, layerReduction: 'single', headMode: 'mean', heads, hideSpecial: false, mergeWords: false, compare: false })
-        .then((reply) => ({ ms: performance.now() - started, bytes: reply.matrices.values.byteLength }));
+      const queries = firstPaintQueries(info.numHeads, event.queryLength);
+      firstPaint = Promise.all(queries.map((q) => service.answer(q)))
+        .then((replies) => ({ ms: performance.now() - started, bytes: replies.reduce((n, r) => n + r.matrices.values.byteLength, 0) }));
     },
   });
   const total = performance.now() - started;
   const paint = await firstPaint;
+  const hostPeakRun = hostPeakBytes();
   run.accept(finishedMessage(1, result.timings));
   const reportStarted = performance.now();
   const builder = new ReportBuilder();
@@ -79,7 +96,7 @@ async function run(tokens) {
   const reply = {
     first_layer_ms: result.timings.firstLayerMs + result.timings.tokenizeMs, first_paint_ms: paint.ms, total_ms: total,
     first_paint_bytes: firstPaintBytes + paint.bytes, store_mb: mb(store.bytes), report_mb: reportBytes / 2 ** 20,
-    report_ms: performance.now() - reportStarted, layers,
+    report_ms: performance.now() - reportStarted, layers, host_peak_run_mb: mb(hostPeakRun),
   };
   store.dispose();
   return reply;
@@ -91,7 +108,7 @@ let queue = Promise.resolve();
 lines.on('line', (line) => {
   queue = queue.then(async () => {
     const request = JSON.parse(line);
-    const reply = request.peak ? { peak_mb: mb(process.resourceUsage().maxRSS * 1024 + enginePeakBytes()) } : await run(request.tokens);
+    const reply = request.peak ? { host_peak_mb: mb(hostPeakBytes()), engine_peak_mb: mb(enginePeakBytes()) } : await run(request.tokens);
     process.stdout.write(`${JSON.stringify(reply)}\n`);
   });
 });

@@ -7,12 +7,12 @@
  * - a Qwen2.5-0.5B shape (494 M, bfloat16, 14 q / 2 kv heads) at T = 128, 512, 1,024 and 2,048.
  * Random weights with peaked attention (bench/cpu/randomModel.js), written once to a cache folder.
  * Each (model, T) runs in fresh processes after an untimed warm-up at T = 16, so peak memory is that
- * run's. Reported: time to the first layer (the engine's) and to the first view's data (the panel's
- * first paint, its bytes counted), total time, peak resident memory, the run store's disk size, the
- * HTML report's size, and PyTorch's time and peak memory; then the issue's goals, met or not.
+ * run's. Reported: time to the first layer (the engine's) and to the head view's first data (the
+ * panel's first paint, its bytes counted), total time, peak resident memory of the host side (during
+ * the run, and with the report) and of the engine's process, the run store's disk size, the HTML
+ * report's size and time, and PyTorch's time and peak memory; then the issue's goals, met or not.
  *
- * Usage: npm run bench:scale -- [--json FILE] [--models gpt2,qwen] [--threads N] [--no-torch]
- * (peak memory of our side: the host side and the engine worker thread share one process.)
+ * Usage: npm run bench:scale -- [--json FILE] [--models gpt2,qwen] [--tokens 1024,2048] [--threads N] [--no-torch]
  */
 const { execFileSync } = require('child_process');
 const fs = require('fs');
@@ -28,15 +28,16 @@ const PLAN = {
 };
 
 function options(argv) {
-  const o = { json: null, models: Object.keys(PLAN), threads: os.availableParallelism(), torch: true };
+  const o = { json: null, models: Object.keys(PLAN), tokens: null, threads: os.availableParallelism(), torch: true };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => argv[++i];
     if (flag === '--json') o.json = value();
     else if (flag === '--models') o.models = value().split(',');
+    else if (flag === '--tokens') o.tokens = value().split(',').map(Number);
     else if (flag === '--threads') o.threads = Number(value());
     else if (flag === '--no-torch') o.torch = false;
-    else throw new Error(`unknown option ${flag}; usage: npm run bench:scale -- [--json FILE] [--models gpt2,qwen] [--threads N] [--no-torch]`);
+    else throw new Error(`unknown option ${flag}; usage: npm run bench:scale -- [--json FILE] [--models gpt2,qwen] [--tokens 1024,2048] [--threads N] [--no-torch]`);
   }
   return o;
 }
@@ -56,9 +57,9 @@ async function measure(peer, tokens) {
   await peer.ready;
   await peer.request({ tokens: 16 });
   const run = await peer.request({ tokens });
-  const { peak_mb: peak } = await peer.request({ peak: true });
+  const peaks = await peer.request({ peak: true });
   await peer.close();
-  return { ...run, peak_mb: peak };
+  return { ...run, ...peaks };
 }
 
 async function main() {
@@ -69,11 +70,14 @@ async function main() {
   for (const kind of o.models) {
     const folder = modelFolder(kind);
     const weightsMb = fs.statSync(path.join(folder, 'model.safetensors')).size / 2 ** 20;
-    for (const tokens of PLAN[kind].tokens) {
+    for (const tokens of PLAN[kind].tokens.filter((t) => !o.tokens || o.tokens.includes(t))) {
       process.stderr.write(`${PLAN[kind].label}, T=${tokens} …\n`);
       const ours = await measure(startPeer(process.execPath, [path.join(HERE, 'ourPeer.js'), folder]), tokens);
       const torch = o.torch ? await measure(startTorchPeer(folder, o.threads), tokens) : undefined;
-      const row = { model: kind, T: tokens, weights_mb: round(weightsMb), ours: roundAll(ours), pytorch: torch && { ms: round(torch.ms), peak_mb: torch.peak_mb } };
+      const row = {
+        model: kind, T: tokens, weights_mb: round(weightsMb), load_1min: round(os.loadavg()[0], 2),
+        ours: roundAll(ours), pytorch: torch && { ms: round(torch.ms), peak_mb: torch.peak_mb },
+      };
       row.goals = goals(row, ours);
       results.push(row);
       print(row);
@@ -95,7 +99,9 @@ function goals(row, ours) {
     first_layer_on_screen_le_1_5_layers_plus_300ms: ours.first_paint_ms <= 1.5 * perLayer + 300,
   };
   if (row.model === 'gpt2' && row.T === 1024) {
-    out.peak_le_weights_plus_400mb = ours.peak_mb <= row.weights_mb + 400;
+    // The weights are in the engine's process; the host side holds the run and builds the report.
+    out.engine_peak_le_weights_plus_400mb = ours.engine_peak_mb <= row.weights_mb + 400;
+    out.host_and_engine_peaks_le_weights_plus_400mb = ours.engine_peak_mb + ours.host_peak_mb <= row.weights_mb + 400;
     out.report_le_200mb = ours.report_mb <= 200;
   }
   return out;
@@ -106,7 +112,8 @@ function print(row) {
   const torch = t ? `; PyTorch ${t.ms} ms (ours / PyTorch ${round(o.total_ms / t.ms, 2)}), peak ${t.peak_mb} MB` : '';
   const met = Object.entries(row.goals).map(([goal, ok]) => `${ok ? 'met' : 'NOT met'}: ${goal}`).join(', ');
   process.stdout.write(`${PLAN[row.model].label} T=${row.T}: first layer ${o.first_layer_ms} ms, first view ${o.first_paint_ms} ms `
-    + `(${round(o.first_paint_bytes / 2 ** 20, 2)} MB to the panel), total ${o.total_ms} ms, peak ${o.peak_mb} MB (weights ${row.weights_mb} MB), `
+    + `(${round(o.first_paint_bytes / 2 ** 20, 2)} MB to the panel), total ${o.total_ms} ms, peak RSS: engine ${o.engine_peak_mb} MB, `
+    + `host ${o.host_peak_run_mb} MB in the run and ${o.host_peak_mb} MB with the report (weights ${row.weights_mb} MB), `
     + `store ${o.store_mb} MB on disk, report ${o.report_mb} MB in ${o.report_ms} ms${torch}\n  ${met}\n`);
 }
 

@@ -50,6 +50,7 @@ export async function runInspect(argv: string[], options: EngineOptions = {}): P
   const model = resolveModelSource(modelPath).path;
   const maxNewTokens = generateArg !== undefined ? parseCount(generateArg, 'generate') : undefined;
   const html = args.values.get('html');
+  const out = args.values.get('out');
   const request: InspectRequest = {
     model,
     backend: parseBackendChoice(args.values.get('backend') ?? 'auto'),
@@ -61,13 +62,14 @@ export async function runInspect(argv: string[], options: EngineOptions = {}): P
       pastContext: args.flags.has('past-context'),
     },
     // The HTML report's step-by-step view needs each layer's trace (short inputs only); --out keeps only what was asked.
-    // Generation keeps logits to choose tokens but writes only the attention unless asked.
+    // Logits ([tokens, vocabulary], 200 MB for GPT-2 at 1,000 tokens) only go to --out; generation
+    // computes its own to choose tokens but writes only the attention.
     wants: {
-      scores: args.flags.has('scores'), hiddenStates: args.flags.has('hidden-states'), logits: !isDemoModel(model) && generateArg === undefined,
+      scores: args.flags.has('scores'), hiddenStates: args.flags.has('hidden-states'),
+      logits: out !== undefined && !isDemoModel(model) && generateArg === undefined,
       ...(html !== undefined && { trace: { everyLayer: true, maxTokens: REPORT_STEP_DATA_MAX_KEYS } }),
     },
   };
-  const out = args.values.get('out');
   let tensors: SafetensorsWriter | undefined;
   const shapes: Record<string, readonly number[]> = {};
   const report = html === undefined ? undefined : new CliReport({ source: text, target: args.values.get('target-text') }, maxNewTokens === undefined ? undefined : { maxNewTokens });

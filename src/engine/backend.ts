@@ -133,7 +133,22 @@ export interface Backend {
    * reach the host (compact probabilities, ForwardWants.probabilityFormat 'f16').
    */
   readHalf?(tensor: DeviceTensor): Promise<Uint16Array>;
-  /** Frees tensors that are no longer needed (weights are freed by `dispose`). */
+  /**
+   * Frees tensors that are no longer needed. Releasing a tensor again does nothing, so a forward pass
+   * may release everything it could still hold when it ends early. Weights are left alone.
+   */
   release(tensors: readonly DeviceTensor[]): void;
+  /** Frees uploaded weights (a model the engine evicts); `dispose` frees everything at once. */
+  releaseWeights(weights: readonly DeviceTensor[]): void;
+  /**
+   * The tensors handed out and not released, weights included (not the backend's own caches): a run
+   * that ends, however it ends, gives back what it took.
+   */
+  liveTensors(): LiveTensors;
   dispose(): void;
+}
+
+export interface LiveTensors {
+  readonly count: number;
+  readonly bytes: number;
 }

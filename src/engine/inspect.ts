@@ -75,11 +75,17 @@ async function tokenize(loaded: LoadedModel, text: string | undefined, ids: read
 export interface InspectLimits {
   /** The memory the run may use, in MB; absent or 0: half of the free memory. */
   readonly memoryBudgetMB?: number;
+  /**
+   * The caller hands every layer on and keeps none (the engine's process: its client stores them), so
+   * only the layers in flight count against the budget, not every layer.
+   */
+  readonly streamed?: boolean;
 }
 
 /** Refuses, before any layer runs, a run whose memory estimate exceeds the budget. */
 function checkMemory(loaded: LoadedModel, wants: ForwardWants, limits: InspectLimits, tokens: { source: number; target?: number; generate?: number }): void {
-  const estimate = estimateRunMemory(loaded.model.info, loaded.weightSize ?? { storedBytes: 0, elements: 0 }, { sourceTokens: tokens.source, targetTokens: tokens.target, generate: tokens.generate, wants });
+  const size = loaded.weightSize ?? { elements: 0, largestStoredBytes: 0 };
+  const estimate = estimateRunMemory(loaded.model.info, size, { sourceTokens: tokens.source, targetTokens: tokens.target, generate: tokens.generate, wants, streamed: limits.streamed });
   const length = `${tokens.source} tokens${tokens.target ? ` → ${tokens.target}` : ''}${tokens.generate ? ` + ${tokens.generate} generated` : ''}`;
   checkRunMemory(estimate, memoryBudget(limits.memoryBudgetMB), `Inspecting ${length} on ${loaded.model.info.name}`);
 }

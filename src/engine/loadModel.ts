@@ -19,6 +19,7 @@ import { qwen3Model } from './models/qwen3';
 import { T5Model } from './models/t5';
 import { HfTokenizer, TextTokenizer } from './tokenizer';
 import { WeightFile } from './loader/weights';
+import { numel } from './tensor';
 import { checkSizesAgainstWeights } from './loader/sizeCheck';
 import { type MemoryEstimate, type WeightSize, checkRunMemory, memoryBudget, weightMemory } from './memory';
 
@@ -61,13 +62,13 @@ export interface LoadOptions {
 
 /** The weights' size from their headers. */
 function sizeOf(weights: WeightFile): WeightSize {
-  let storedBytes = 0;
   let elements = 0;
+  let largestStoredBytes = 0;
   for (const e of weights.entries()) {
-    storedBytes += e.end - e.begin;
-    elements += e.shape.reduce((a, b) => a * b, 1);
+    elements += numel(e.shape);
+    largestStoredBytes = Math.max(largestStoredBytes, e.end - e.begin);
   }
-  return { storedBytes, elements };
+  return { elements, largestStoredBytes };
 }
 
 export function loadModel(source: string, options: LoadOptions = {}): LoadedModel {

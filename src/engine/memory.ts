@@ -15,6 +15,11 @@ const MIB = 1024 * 1024;
 const AUTO_SHARE = 0.5;
 /** A layer's probabilities are held by the receiver and by what displays or writes them. */
 const RETAINED_COPIES = 2;
+/**
+ * A streamed run holds only the layers on their way: the one read from the backend and the one being
+ * written to the client (the engine waits for a client that falls behind, see worker/workerPort.ts).
+ */
+const IN_FLIGHT_LAYERS = 2;
 
 export interface MemoryBudget {
   readonly bytes: number;
@@ -35,15 +40,18 @@ export function formatBytes(bytes: number): string {
   return `${Math.ceil(bytes / 1024)} KB`;
 }
 
-/** The weights as stored on disk and as the backends hold them (float32). */
+/** The weights' elements, and the bytes of the largest tensor as stored. */
 export interface WeightSize {
-  readonly storedBytes: number;
   readonly elements: number;
+  readonly largestStoredBytes: number;
 }
 
-/** Host copy (as stored) plus the backend's float32 copy. */
+/**
+ * The backend's float32 copy, plus the largest tensor read and rearranged (transposed, stacked) on the
+ * host while it is uploaded: the host keeps no copy once a tensor is on the backend.
+ */
 export function weightMemory(size: WeightSize): number {
-  return size.storedBytes + 4 * size.elements;
+  return 4 * size.elements + 2 * size.largestStoredBytes;
 }
 
 export interface RunShape {
@@ -53,15 +61,18 @@ export interface RunShape {
   /** Generation: new tokens after the source (decoder-only) or as the target (encoder-decoder). */
   readonly generate?: number;
   readonly wants: ForwardWants;
+  /** The caller hands every layer on and keeps none (the engine's process: its client stores them). */
+  readonly streamed?: boolean;
 }
 
 export interface MemoryEstimate {
   readonly weights: number;
   /** The largest layer's working tensors. */
   readonly activations: number;
-  /** What the run hands back and the caller keeps: every layer's attention, and more when asked. */
+  /** What the run hands back and the caller keeps: every layer's attention, and more when asked; streamed, the layers in flight. */
   readonly retained: number;
   readonly total: number;
+  readonly streamed?: boolean;
 }
 
 interface Attention {
@@ -71,7 +82,7 @@ interface Attention {
 }
 
 /** One kind of attention, in bytes: the largest layer's working set and what every layer returns. */
-function attentionBytes(info: ModelInfo, a: Attention, wants: ForwardWants): { working: number; retained: number } {
+function attentionBytes(info: ModelInfo, a: Attention, wants: ForwardWants): { working: number; retained: number; perLayer: number } {
   const { numHeads: H, numKvHeads: KV, headDim: hd, hiddenSize: D } = info;
   const square = H * a.queries * a.keys;
   // Scores, probabilities and a position bias; q, k, v and the context; the feed-forward (≈ 4·D wide).
@@ -80,7 +91,7 @@ function attentionBytes(info: ModelInfo, a: Attention, wants: ForwardWants): { w
     + (wants.scores ? 4 * square : 0)
     + (wants.headVectors ? 4 * (2 * a.queries * H * hd + 2 * a.keys * KV * hd) : 0)
     + (wants.hiddenStates ? 4 * a.queries * D : 0);
-  return { working, retained: a.layers * perLayer };
+  return { working, retained: a.layers * perLayer, perLayer };
 }
 
 export function estimateRunMemory(info: ModelInfo, weights: WeightSize, run: RunShape): MemoryEstimate {
@@ -101,24 +112,28 @@ export function estimateRunMemory(info: ModelInfo, weights: WeightSize, run: Run
   }
   let activations = 0;
   let retained = 0;
+  let largestLayer = 0;
   for (const stack of stacks) {
     const bytes = attentionBytes(info, stack, run.wants);
     activations = Math.max(activations, bytes.working);
     retained += bytes.retained;
+    largestLayer = Math.max(largestLayer, bytes.perLayer);
   }
   // Logits (every row, or one per step; the untrained demo has no LM head) and generation's key/value cache.
   const logits = !info.untrained && (run.wants.logits || generate > 0) ? 4 * info.vocabSize * rows : 0;
   const cache = generate > 0 ? 4 * 2 * L * rows * info.numKvHeads * info.headDim * (info.crossAttention ? 2 : 1) : 0;
-  retained = RETAINED_COPIES * (retained + (run.wants.logits ? logits : 0));
+  const returnedLogits = run.wants.logits ? logits : 0;
+  retained = run.streamed ? IN_FLIGHT_LAYERS * Math.max(largestLayer, returnedLogits) : RETAINED_COPIES * (retained + returnedLogits);
   activations += cache + logits;
   const weightBytes = weightMemory(weights);
-  return { weights: weightBytes, activations, retained, total: weightBytes + activations + retained };
+  return { weights: weightBytes, activations, retained, total: weightBytes + activations + retained, streamed: run.streamed };
 }
 
 /** Refuses a run whose estimate exceeds the budget, with the numbers and what to do. */
 export function checkRunMemory(estimate: MemoryEstimate, budget: MemoryBudget, what: string): void {
   if (estimate.total <= budget.bytes) return;
-  const parts = ([['weights', estimate.weights], ['working memory', estimate.activations], ['attention kept for display', estimate.retained]] as const)
+  const kept = estimate.streamed ? 'layers on their way to the display' : 'attention kept for display';
+  const parts = ([['weights', estimate.weights], ['working memory', estimate.activations], [kept, estimate.retained]] as const)
     .filter(([, bytes]) => bytes > 0).map(([name, bytes]) => `${name} ${formatBytes(bytes)}`).join(', ');
   throw new EngineError('TOO_MUCH_MEMORY', `${what} needs about ${formatBytes(estimate.total)} (${parts}), more than the memory budget of ${formatBytes(budget.bytes)}${budget.source === 'automatic' ? ' (half of the free memory)' : ''}.`, {
     remedies: ['shorter-input', 'raise-memory-budget'], details: { bytes: estimate.total, budgetBytes: budget.bytes },

@@ -115,7 +115,13 @@ export type ForwardEvent = AttentionEvent | TraceEvent | HiddenStateEvent | Logi
 
 export interface TransformerModel {
   readonly info: ModelInfo;
+  /**
+   * Streams the pass's events. However it ends (finished, failed, cancelled between layers or by the
+   * reader leaving at a yield), every tensor it made is released; a key/value cache's stay in the cache.
+   */
   forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent>;
+  /** Frees the weights on every backend they were uploaded to (the engine evicts the model); a later pass uploads them again. */
+  releaseWeights(): void;
 }
 
 /** The tensor names of the reference fixtures (and of the CLI's output file). */

@@ -80,3 +80,22 @@ export function sliceRows(t: HostTensor, start: number, count: number): HostTens
 export function plusConstant(t: HostTensor, constant: number): HostTensor {
   return f32Tensor(t.shape, toFloat32(t).map((x) => x + constant));
 }
+
+/**
+ * A weight that is read (and converted) only when a backend uploads it, and read again for another
+ * backend: a model keeps these, not host copies, so its weights are held once, on the device. Its
+ * shape was checked against the file's header when it was made, so a mismatch is still found at load.
+ */
+export class LazyTensor {
+  constructor(readonly read: () => HostTensor) {}
+
+  /** The same weight, converted on the host (transposed, sliced, shifted) each time it is read. */
+  map(convert: (t: HostTensor) => HostTensor): LazyTensor {
+    return new LazyTensor(() => convert(this.read()));
+  }
+
+  /** Several weights read together and made into one (q, k and v stacked into one projection). */
+  static join(parts: readonly LazyTensor[], combine: (tensors: HostTensor[]) => HostTensor): LazyTensor {
+    return new LazyTensor(() => combine(parts.map((p) => p.read())));
+  }
+}

@@ -1,6 +1,7 @@
 /** The extension's settings (package.json `contributes.configuration`), read in one typed place. */
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../engine/backends';
+import { DEFAULT_MAX_LOADED_MODELS } from '../engine/worker/modelCache';
 import type { HeadAggregate } from '../protocol/messages';
 
 export const SETTINGS_SECTION = 'attentionInspector';
@@ -15,6 +16,8 @@ export interface InspectorSettings {
   readonly memoryBudgetMB: number;
   /** Rotary models may run past max_position_embeddings. */
   readonly pastContext: boolean;
+  /** Models the engine keeps loaded; the least recently used one beyond this frees its memory. */
+  readonly maxLoadedModels: number;
   readonly hoverTopK: number;
   /** How hovers and the heat overlay combine heads until the panel reports its own choice. */
   readonly defaultAggregation: HeadAggregate;
@@ -30,6 +33,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): InspectorSettin
     maxTokens: Math.max(1, Math.floor(config.get<number>('maxTokens', 1024))),
     memoryBudgetMB: Math.max(0, Math.floor(config.get<number>('memoryBudgetMB', 0))),
     pastContext: config.get<boolean>('pastContext', false),
+    maxLoadedModels: Math.max(1, Math.floor(config.get<number>('maxLoadedModels', DEFAULT_MAX_LOADED_MODELS))),
     hoverTopK: Math.max(1, Math.floor(config.get<number>('hover.topK', 5))),
     defaultAggregation: config.get<HeadAggregate>('defaultAggregation', 'mean'),
     offline: config.get<boolean>('offline', false),

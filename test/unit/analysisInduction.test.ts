@@ -89,6 +89,7 @@ function standIn(kind: 'decoder-only' | 'encoder-decoder', withBos: boolean): Lo
   };
   const standInModel: TransformerModel = {
     info,
+    releaseWeights: () => undefined,
     async *forward(_backend, request: ForwardRequest) {
       yield standInAttention(request.decoderIds ? 'encoder' : 'self', request.ids);
       if (request.decoderIds) yield standInAttention('decoder', request.decoderIds);

@@ -30,6 +30,15 @@ describe('memory budget', () => {
     assert.ok(memoryBudget().bytes > 0 && memoryBudget(300).bytes === 300 * 2 ** 20);
   });
 
+  it('counts every layer for a caller that keeps them, and only the two in flight for the engine, whose client stores them', () => {
+    const { model, weightSize } = loadModel(LLAMA);
+    const { numHeads, numLayers } = model.info;
+    const tokens = 2048;
+    const layer = numHeads * tokens * tokens * 4; // one layer's float32 probabilities
+    assert.strictEqual(estimateRunMemory(model.info, weightSize!, { sourceTokens: tokens, wants: {} }).retained, 2 * numLayers * layer);
+    assert.strictEqual(estimateRunMemory(model.info, weightSize!, { sourceTokens: tokens, wants: {}, streamed: true }).retained, 2 * layer);
+  });
+
   it('refuses 20 KB of text over the budget, with the numbers and what to do', async () => {
     const loaded = loadModel(LLAMA);
     await assert.rejects(

@@ -11,8 +11,8 @@ import type { Backend, DeviceTensor } from '../backend';
 import { EngineError } from '../errors';
 import type { ForwardEvent, ForwardRequest, TransformerModel } from '../model';
 import type { ModelInfo } from '../../protocol/run';
-import { attendCross, attendFused, attentionSetup, releaseAttention } from '../models/attention';
-import { isTraced, readHidden, readLayer, throwIfAborted, PerBackend } from '../models/common';
+import { ProjectedAttention, attendCross, attendFused, attentionSetup, releaseAttention } from '../models/attention';
+import { isTraced, readHidden, readLayer, throwIfAborted, PerBackend, WeightUpload } from '../models/common';
 import { concatRows, f32Tensor } from '../tensor';
 import type { TokenizedText } from '../../protocol/run';
 import type { TextTokenizer } from '../tokenizer';
@@ -49,14 +49,14 @@ interface DemoWeights {
   decoderSelf: AttentionWeights;
 }
 
-function projections(backend: Backend, seed: number): AttentionWeights {
+function projections(to: WeightUpload, seed: number): AttentionWeights {
   // Xavier-normal weights: scores of order 1 after ÷√d_k, so the softmax is neither flat nor one-hot.
   const [wq, wk, wv, wo] = [0, 1, 2, 3].map((i) => f32Tensor([D, D], gaussianMatrix(D, D, seed + i, Math.sqrt(2 / (2 * D)))));
   return {
-    qkv: backend.upload(concatRows([wq, wk, wv])),
-    q: backend.upload(wq),
-    kv: backend.upload(concatRows([wk, wv])),
-    o: backend.upload(wo),
+    qkv: to.tensor(concatRows([wq, wk, wv])),
+    q: to.tensor(wq),
+    kv: to.tensor(concatRows([wk, wv])),
+    o: to.tensor(wo),
   };
 }
 
@@ -102,6 +102,10 @@ export class DemoModel implements TransformerModel {
     };
   }
 
+  releaseWeights(): void {
+    this.weights.release();
+  }
+
   private embed(backend: Backend, ids: readonly number[], what: string): DeviceTensor {
     if (ids.length === 0) throw new EngineError('BAD_INPUT', `The ${what} has no tokens.`);
     if (ids.length > DEMO_MAX_TOKENS) {
@@ -126,39 +130,40 @@ export class DemoModel implements TransformerModel {
     const setup = (causal: boolean) => attentionSetup({ ...base, causal }, { scaleSource: 'head_dim' });
     const seq2seq = request.decoderIds !== undefined;
     const stack = seq2seq ? 'encoder' : 'main';
-    const source = this.embed(backend, request.ids, seq2seq ? 'source' : 'input');
-    if (wants.hiddenStates) yield await readHidden(backend, stack, 0, source);
-    // The source side: bidirectional in seq2seq (an encoder), else as the variant says.
-    const sourceStack = seq2seq ? 'encoder' : 'self';
-    const sourceQkv = backend.linear(source, w.self.qkv);
-    const selfAttn = attendFused(backend, sourceQkv, setup(!seq2seq && this.causal), undefined, isTraced(wants, sourceStack, 0));
-    const encoded = backend.linear(selfAttn.result.context, w.self.o, { residual: source });
-    yield* await readLayer(backend, sourceStack, 0, selfAttn, wants, { stack, index: 1, tensor: encoded });
-    releaseAttention(backend, selfAttn);
-    backend.release([sourceQkv]);
-    if (!request.decoderIds) {
-      backend.release([encoded, source]);
-      return;
+    // Cancelled, failed or finished: every tensor of the pass is released (a second release does nothing).
+    const held: DeviceTensor[] = [];
+    const hold = (t: DeviceTensor) => (held.push(t), t);
+    const attentions: ProjectedAttention[] = [];
+    const attend = (a: ProjectedAttention) => (attentions.push(a), a);
+    try {
+      const source = hold(this.embed(backend, request.ids, seq2seq ? 'source' : 'input'));
+      if (wants.hiddenStates) yield await readHidden(backend, stack, 0, source);
+      // The source side: bidirectional in seq2seq (an encoder), else as the variant says.
+      const sourceStack = seq2seq ? 'encoder' : 'self';
+      const sourceQkv = hold(backend.linear(source, w.self.qkv));
+      const selfAttn = attend(attendFused(backend, sourceQkv, setup(!seq2seq && this.causal), undefined, isTraced(wants, sourceStack, 0)));
+      const encoded = hold(backend.linear(selfAttn.result.context, w.self.o, { residual: source }));
+      yield* await readLayer(backend, sourceStack, 0, selfAttn, wants, { stack, index: 1, tensor: encoded });
+      if (!request.decoderIds) return;
+
+      throwIfAborted(signal);
+      const target = hold(this.embed(backend, request.decoderIds, 'target'));
+      if (wants.hiddenStates) yield await readHidden(backend, 'decoder', 0, target);
+      const targetQkv = hold(backend.linear(target, w.decoderSelf.qkv));
+      const maskedAttn = attend(attendFused(backend, targetQkv, setup(true), undefined, isTraced(wants, 'decoder', 0)));
+      const decoded = hold(backend.linear(maskedAttn.result.context, w.decoderSelf.o, { residual: target }));
+      yield* await readLayer(backend, 'decoder', 0, maskedAttn, wants);
+
+      // Cross-attention: queries from the decoder, keys and values from the encoder output.
+      const queries = hold(backend.linear(decoded, w.cross.q));
+      const kv = hold(backend.linear(encoded, w.cross.kv));
+      const [keys, values] = backend.split(kv, [{ width: D }, { width: D }]).map(hold);
+      const cross = attend(attendCross(backend, queries, { k: keys, v: values }, setup(false), isTraced(wants, 'cross', 0)));
+      const out = hold(backend.linear(cross.result.context, w.cross.o, { residual: decoded }));
+      yield* await readLayer(backend, 'cross', 0, cross, wants, { stack: 'decoder', index: 1, tensor: out });
+    } finally {
+      for (const a of attentions) releaseAttention(backend, a);
+      backend.release(held);
     }
-
-    throwIfAborted(signal);
-    const target = this.embed(backend, request.decoderIds, 'target');
-    if (wants.hiddenStates) yield await readHidden(backend, 'decoder', 0, target);
-    const targetQkv = backend.linear(target, w.decoderSelf.qkv);
-    const maskedAttn = attendFused(backend, targetQkv, setup(true), undefined, isTraced(wants, 'decoder', 0));
-    const decoded = backend.linear(maskedAttn.result.context, w.decoderSelf.o, { residual: target });
-    yield* await readLayer(backend, 'decoder', 0, maskedAttn, wants);
-    releaseAttention(backend, maskedAttn);
-    backend.release([targetQkv]);
-
-    // Cross-attention: queries from the decoder, keys and values from the encoder output.
-    const queries = backend.linear(decoded, w.cross.q);
-    const kv = backend.linear(encoded, w.cross.kv);
-    const [keys, values] = backend.split(kv, [{ width: D }, { width: D }]);
-    const cross = attendCross(backend, queries, { k: keys, v: values }, setup(false), isTraced(wants, 'cross', 0));
-    const out = backend.linear(cross.result.context, w.cross.o, { residual: decoded });
-    yield* await readLayer(backend, 'cross', 0, cross, wants, { stack: 'decoder', index: 1, tensor: out });
-    releaseAttention(backend, cross);
-    backend.release([kv, keys, values, out, decoded, encoded, source, target]);
   }
 }

@@ -23,6 +23,9 @@ export interface SafetensorsIndex {
   readonly file: string;
   readonly entries: ReadonlyMap<string, TensorEntry>;
   readonly metadata: Readonly<Record<string, string>>;
+  /** The file as the header was read: tensors read later come from the same file or not at all. */
+  readonly size: number;
+  readonly modifiedMs: number;
 }
 
 const SUPPORTED_DTYPES: readonly string[] = ['F32', 'F16', 'BF16'];
@@ -50,7 +53,7 @@ export function readSafetensorsIndex(file: string): SafetensorsIndex {
     throw new EngineError('BAD_MODEL_FOLDER', `Cannot open ${file}: ${(err as Error).message}`, { remedies: ['choose-model'], details: { file } });
   }
   try {
-    const fileSize = fs.fstatSync(fd).size;
+    const { size: fileSize, mtimeMs } = fs.fstatSync(fd);
     if (fileSize < 8) fail(file, `file is ${fileSize} bytes, too short for a header`);
     const lengthBytes = Buffer.alloc(8);
     readExactly(fd, lengthBytes, 0, file);
@@ -59,7 +62,7 @@ export function readSafetensorsIndex(file: string): SafetensorsIndex {
     if (headerLength > MAX_HEADER_BYTES) fail(file, `header length ${headerLength} is implausibly large`);
     const headerBytes = Buffer.alloc(headerLength);
     readExactly(fd, headerBytes, 8, file);
-    return parseHeader(file, decodeHeader(file, headerBytes), 8 + headerLength, fileSize);
+    return { ...parseHeader(file, decodeHeader(file, headerBytes), 8 + headerLength, fileSize), size: fileSize, modifiedMs: mtimeMs };
   } finally {
     fs.closeSync(fd);
   }
@@ -93,7 +96,7 @@ function decodeHeader(file: string, bytes: Buffer): Record<string, unknown> {
   return header as Record<string, unknown>;
 }
 
-function parseHeader(file: string, header: Record<string, unknown>, dataStart: number, fileSize: number): SafetensorsIndex {
+function parseHeader(file: string, header: Record<string, unknown>, dataStart: number, fileSize: number): Omit<SafetensorsIndex, 'size' | 'modifiedMs'> {
   const entries = new Map<string, TensorEntry>();
   let metadata: Record<string, string> = {};
   const dataSize = fileSize - dataStart;
@@ -155,12 +158,28 @@ function checkLayout(file: string, entries: TensorEntry[], dataStart: number, da
   if (trailing > 0) fail(file, `${trailing} bytes after ${previous ? `the last tensor "${previous.name}"` : 'the header'} belong to no tensor (the header length or the file size is wrong)`);
 }
 
-/** Reads one tensor's bytes into a freshly aligned typed array. */
+/**
+ * Reads one tensor's bytes into a freshly aligned typed array. Models read their weights when a backend
+ * uploads them, so the file may have been replaced or removed since its header was read: that is
+ * refused (the offsets no longer hold) with what to do.
+ */
 export function readTensor(index: SafetensorsIndex, entry: TensorEntry): HostTensor {
   const length = entry.end - entry.begin;
   const buffer = new ArrayBuffer(length);
-  const fd = fs.openSync(index.file, 'r');
+  const changed = (what: string): never => {
+    throw new EngineError('BAD_MODEL_FOLDER', `${index.file} ${what} since the model was loaded, so tensor "${entry.name}" cannot be read from it. Run again to load the model afresh.`, {
+      remedies: ['retry'], details: { file: index.file, tensor: entry.name },
+    });
+  };
+  let fd: number;
   try {
+    fd = fs.openSync(index.file, 'r');
+  } catch (err) {
+    return changed(`cannot be opened any more (${(err as Error).message})`);
+  }
+  try {
+    const { size, mtimeMs } = fs.fstatSync(fd);
+    if (size !== index.size || mtimeMs !== index.modifiedMs) changed('has changed');
     readExactly(fd, new Uint8Array(buffer), entry.begin, index.file);
   } finally {
     fs.closeSync(fd);

@@ -1,14 +1,15 @@
 /**
  * The weights of one model folder: model.safetensors, or the shards listed in
- * model.safetensors.index.json. Tensors are read on demand and checked against the shape the
- * architecture expects, so a mismatch names the tensor, the file and both shapes.
+ * model.safetensors.index.json. Only the headers are held: a tensor is checked against the shape the
+ * architecture expects when the model asks for it (a mismatch names the tensor, the file and both
+ * shapes) and read when a backend uploads it.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { EngineError } from '../errors';
 import { readJsonObject } from './files';
 import { SafetensorsIndex, TensorEntry, readSafetensorsIndex, readTensor } from './safetensors';
-import { HostTensor, formatShape } from '../tensor';
+import { HostTensor, LazyTensor, formatShape } from '../tensor';
 
 /**
  * The index's weight_map: tensor name → shard file name. A shard must be a plain file name in the
@@ -105,8 +106,11 @@ export class WeightFile {
     return [...this.tensors.keys()];
   }
 
-  /** Reads a tensor and checks its shape; `expected` may hold -1 for a dimension that is free. */
-  get(name: string, expected: readonly number[]): HostTensor {
+  /**
+   * A tensor, its shape checked now against the header (`expected` may hold -1 for a dimension that is
+   * free) and its values read when a backend uploads it.
+   */
+  get(name: string, expected: readonly number[]): LazyTensor {
     const found = this.tensors.get(name);
     if (!found) {
       throw new EngineError('MISSING_TENSOR', `Tensor "${name}" is missing from ${this.describe()}. The checkpoint does not match its config.json.`, {
@@ -122,6 +126,6 @@ export class WeightFile {
         { remedies: ['choose-model'], details: { file: found.index.file, tensor: name } },
       );
     }
-    return readTensor(found.index, found.entry);
+    return new LazyTensor(() => readTensor(found.index, found.entry));
   }
 }

@@ -5,37 +5,38 @@
  */
 import type { Backend, DeviceTensor } from '../backend';
 import type { BartConfig } from '../loader/seq2seqConfig';
-import { HostTensor, concatRows, f32Tensor } from '../tensor';
+import { LazyTensor, concatRows, f32Tensor } from '../tensor';
 import type { WeightFile } from '../loader/weights';
 import type { LayerCache } from '../kvCache';
 import type { ForwardWants } from '../model';
 import { attendCross, attendFused } from './attention';
 import { PerBackend, isTraced, positions } from './common';
-import { CrossKeys, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
+import { CrossKeys, EncoderInput, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
 
-type Norm = [DeviceTensor, DeviceTensor];
+/** `T`: LazyTensor as read from the checkpoint, DeviceTensor once uploaded. */
+type Norm<T = DeviceTensor> = [T, T];
 
-interface BartAttention {
-  qkv: DeviceTensor;
-  qkvBias: DeviceTensor;
-  q: DeviceTensor;
-  qBias: DeviceTensor;
-  kv: DeviceTensor;
-  kvBias: DeviceTensor;
-  o: DeviceTensor;
-  oBias: DeviceTensor;
+interface BartAttention<T = DeviceTensor> {
+  qkv: T;
+  qkvBias: T;
+  q: T;
+  qBias: T;
+  kv: T;
+  kvBias: T;
+  o: T;
+  oBias: T;
 }
 
-interface BartLayer {
-  self: BartAttention;
-  selfNorm: Norm;
-  cross?: BartAttention;
-  crossNorm?: Norm;
-  fc1: DeviceTensor;
-  fc1Bias: DeviceTensor;
-  fc2: DeviceTensor;
-  fc2Bias: DeviceTensor;
-  finalNorm: Norm;
+interface BartLayer<T = DeviceTensor> {
+  self: BartAttention<T>;
+  selfNorm: Norm<T>;
+  cross?: BartAttention<T>;
+  crossNorm?: Norm<T>;
+  fc1: T;
+  fc1Bias: T;
+  fc2: T;
+  fc2Bias: T;
+  finalNorm: Norm<T>;
 }
 
 interface BartWeights {
@@ -72,53 +73,42 @@ export class BartModel extends Seq2SeqModel<BartConfig> {
     const c = config;
     const D = c.hiddenSize;
     const prefix = file.has('model.shared.weight') ? 'model.' : '';
-    const norm = (p: string): [HostTensor, HostTensor] => [file.get(`${p}.weight`, [D]), file.get(`${p}.bias`, [D])];
-    const attention = (p: string) => {
+    const norm = (p: string): Norm<LazyTensor> => [file.get(`${p}.weight`, [D]), file.get(`${p}.bias`, [D])];
+    const attention = (p: string): BartAttention<LazyTensor> => {
       const w = ['q', 'k', 'v'].map((n) => file.get(`${p}.${n}_proj.weight`, [D, D]));
       const bias = ['q', 'k', 'v'].map((n) => file.get(`${p}.${n}_proj.bias`, [D]));
       return {
-        qkv: concatRows(w), qkvBias: concatRows(bias), q: w[0], qBias: bias[0],
-        kv: concatRows(w.slice(1)), kvBias: concatRows(bias.slice(1)),
+        qkv: LazyTensor.join(w, concatRows), qkvBias: LazyTensor.join(bias, concatRows), q: w[0], qBias: bias[0],
+        kv: LazyTensor.join(w.slice(1), concatRows), kvBias: LazyTensor.join(bias.slice(1), concatRows),
         o: file.get(`${p}.out_proj.weight`, [D, D]), oBias: file.get(`${p}.out_proj.bias`, [D]),
       };
     };
-    const layer = (p: string, F: number, cross: boolean) => ({
+    const layer = (p: string, F: number, cross: boolean): BartLayer<LazyTensor> => ({
       self: attention(`${p}.self_attn`), selfNorm: norm(`${p}.self_attn_layer_norm`),
       ...(cross ? { cross: attention(`${p}.encoder_attn`), crossNorm: norm(`${p}.encoder_attn_layer_norm`) } : {}),
       fc1: file.get(`${p}.fc1.weight`, [F, D]), fc1Bias: file.get(`${p}.fc1.bias`, [F]),
       fc2: file.get(`${p}.fc2.weight`, [D, F]), fc2Bias: file.get(`${p}.fc2.bias`, [D]),
       finalNorm: norm(`${p}.final_layer_norm`),
     });
-    const encoder = Array.from({ length: c.numLayers }, (_, l) => layer(`${prefix}encoder.layers.${l}`, c.intermediateSize, false));
-    const decoder = Array.from({ length: c.numDecoderLayers }, (_, l) => layer(`${prefix}decoder.layers.${l}`, c.decoderIntermediateSize, true));
-    const shared = file.get(`${prefix}shared.weight`, [c.vocabSize, D]);
-    const lmHead = c.tieWordEmbeddings ? undefined : file.get('lm_head.weight', [c.vocabSize, D]);
-    const logitsBias = file.has('final_logits_bias') ? file.get('final_logits_bias', [1, c.vocabSize]) : f32Tensor([1, c.vocabSize]);
+    const V = c.vocabSize;
     const rows = c.maxPositions + c.positionOffset;
     const positionTable = (stack: string) => c.positions === 'learned'
       ? file.get(`${prefix}${stack}.embed_positions.weight`, [rows, D])
-      : f32Tensor([rows, D], marianPositions(rows, D));
-    const tables = [positionTable('encoder'), positionTable('decoder')];
-    const embedNorms = c.layernormEmbedding ? [norm(`${prefix}encoder.layernorm_embedding`), norm(`${prefix}decoder.layernorm_embedding`)] : undefined;
-    this.stacks = new PerBackend((b) => {
-      const u = (t: HostTensor) => b.upload(t);
-      const un = (n: [HostTensor, HostTensor]): Norm => [u(n[0]), u(n[1])];
-      const ua = (a: ReturnType<typeof attention>): BartAttention => ({
-        qkv: u(a.qkv), qkvBias: u(a.qkvBias), q: u(a.q), qBias: u(a.qBias), kv: u(a.kv), kvBias: u(a.kvBias), o: u(a.o), oBias: u(a.oBias),
-      });
-      const ul = (l: ReturnType<typeof layer>): BartLayer => ({
-        self: ua(l.self), selfNorm: un(l.selfNorm),
-        cross: l.cross && ua(l.cross), crossNorm: l.crossNorm && un(l.crossNorm),
-        fc1: u(l.fc1), fc1Bias: u(l.fc1Bias), fc2: u(l.fc2), fc2Bias: u(l.fc2Bias), finalNorm: un(l.finalNorm),
-      });
-      const embedding = u(shared);
-      return new BartStacks(b, this, c, {
-        embedding, lmHead: lmHead ? u(lmHead) : embedding,
-        logitsBias: b.upload({ ...logitsBias, shape: [c.vocabSize] }),
-        encoderPositions: u(tables[0]), decoderPositions: u(tables[1]),
-        encoderEmbedNorm: embedNorms && un(embedNorms[0]), decoderEmbedNorm: embedNorms && un(embedNorms[1]),
-        encoder: encoder.map(ul), decoder: decoder.map(ul),
-      });
+      : new LazyTensor(() => f32Tensor([rows, D], marianPositions(rows, D)));
+    const weights = {
+      embedding: file.get(`${prefix}shared.weight`, [V, D]),
+      lmHead: c.tieWordEmbeddings ? undefined : file.get('lm_head.weight', [V, D]),
+      logitsBias: (file.has('final_logits_bias') ? file.get('final_logits_bias', [1, V]) : new LazyTensor(() => f32Tensor([1, V])))
+        .map((t) => ({ ...t, shape: [V] })),
+      encoderPositions: positionTable('encoder'), decoderPositions: positionTable('decoder'),
+      encoderEmbedNorm: c.layernormEmbedding ? norm(`${prefix}encoder.layernorm_embedding`) : undefined,
+      decoderEmbedNorm: c.layernormEmbedding ? norm(`${prefix}decoder.layernorm_embedding`) : undefined,
+      encoder: Array.from({ length: c.numLayers }, (_, l) => layer(`${prefix}encoder.layers.${l}`, c.intermediateSize, false)),
+      decoder: Array.from({ length: c.numDecoderLayers }, (_, l) => layer(`${prefix}decoder.layers.${l}`, c.decoderIntermediateSize, true)),
+    };
+    this.stacks = new PerBackend((to) => {
+      const w = to.tree(weights);
+      return new BartStacks(to.backend, this, c, { ...w, lmHead: w.lmHead ?? w.embedding });
     });
   }
 
@@ -152,8 +142,8 @@ class BartStacks implements Seq2SeqStacks {
     return out;
   }
 
-  embedEncoder(ids: Int32Array): DeviceTensor {
-    return this.embed(ids, 0, this.w.encoderPositions, this.w.encoderEmbedNorm);
+  embedEncoder(ids: Int32Array): EncoderInput {
+    return { x: this.embed(ids, 0, this.w.encoderPositions, this.w.encoderEmbedNorm) };
   }
 
   encoderLayer(l: number, x: DeviceTensor, wants: ForwardWants) {

@@ -4,10 +4,10 @@ import type { BertConfig } from '../loader/config';
 import type { ForwardEvent, ForwardRequest, TransformerModel } from '../model';
 import type { ModelInfo } from '../../protocol/run';
 import { EngineError } from '../errors';
-import { HostTensor, concatRows } from '../tensor';
+import { LazyTensor, concatRows } from '../tensor';
 import type { WeightFile } from '../loader/weights';
-import { attendFused, attentionSetup, releaseAttention } from './attention';
-import { PerBackend, checkIds, isTraced, positions, readHidden, readLayer, readLogits, throwIfAborted } from './common';
+import { type AttentionSetup, attendFused, attentionSetup, releaseAttention } from './attention';
+import { PerBackend, checkIds, isTraced, positions, readLogits, streamLayers } from './common';
 
 type Norm = [DeviceTensor, DeviceTensor];
 
@@ -46,7 +46,7 @@ export class BertModel implements TransformerModel {
     };
     const prefix = file.has('bert.embeddings.word_embeddings.weight') ? 'bert.' : '';
     const { hiddenSize: D, intermediateSize: F, vocabSize: V } = c;
-    const norm = (p: string): [HostTensor, HostTensor] => [file.get(`${p}.weight`, [D]), file.get(`${p}.bias`, [D])];
+    const norm = (p: string): [LazyTensor, LazyTensor] => [file.get(`${p}.weight`, [D]), file.get(`${p}.bias`, [D])];
     const e = `${prefix}embeddings.`;
     const host = {
       word: file.get(`${e}word_embeddings.weight`, [V, D]),
@@ -57,8 +57,8 @@ export class BertModel implements TransformerModel {
         const p = `${prefix}encoder.layer.${l}.`;
         const s = `${p}attention.self.`;
         return {
-          qkv: concatRows(['query', 'key', 'value'].map((n) => file.get(`${s}${n}.weight`, [D, D]))),
-          qkvBias: concatRows(['query', 'key', 'value'].map((n) => file.get(`${s}${n}.bias`, [D]))),
+          qkv: LazyTensor.join(['query', 'key', 'value'].map((n) => file.get(`${s}${n}.weight`, [D, D])), concatRows),
+          qkvBias: LazyTensor.join(['query', 'key', 'value'].map((n) => file.get(`${s}${n}.bias`, [D])), concatRows),
           attnOut: file.get(`${p}attention.output.dense.weight`, [D, D]),
           attnOutBias: file.get(`${p}attention.output.dense.bias`, [D]),
           attnNorm: norm(`${p}attention.output.LayerNorm`),
@@ -80,27 +80,22 @@ export class BertModel implements TransformerModel {
         }
         : undefined,
     };
-    this.weights = new PerBackend((b) => {
-      const u = b.upload.bind(b);
-      const un = (n: [HostTensor, HostTensor]): Norm => [u(n[0]), u(n[1])];
-      const word = u(host.word);
-      const h = host.head;
-      return {
-        word, position: u(host.position), tokenType: u(host.tokenType), embedNorm: un(host.embedNorm),
-        layers: host.layers.map((l) => ({
-          qkv: u(l.qkv), qkvBias: u(l.qkvBias), attnOut: u(l.attnOut), attnOutBias: u(l.attnOutBias), attnNorm: un(l.attnNorm),
-          inter: u(l.inter), interBias: u(l.interBias), out: u(l.out), outBias: u(l.outBias), outNorm: un(l.outNorm),
-        })),
-        head: h && { dense: u(h.dense), denseBias: u(h.denseBias), norm: un(h.norm), decoder: h.decoder ? u(h.decoder) : word, bias: u(h.bias) },
-      };
+    this.weights = new PerBackend((to) => {
+      const w = to.tree(host);
+      // Without its own decoder matrix the MLM head reads the word embeddings (tied).
+      return { ...w, head: w.head && { ...w.head, decoder: w.head.decoder ?? w.word } };
     });
+  }
+
+  releaseWeights(): void {
+    this.weights.release();
   }
 
   async *forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent> {
     const { config: c } = this;
     const ids = checkIds(request.ids, c.vocabSize, c.maxPositions);
     const w = this.weights.get(backend);
-    const { wants, signal } = request;
+    const { wants } = request;
     if (wants.logits && !w.head) throw new EngineError('MISSING_TENSOR', `${this.info.name} has no masked-LM head (cls.predictions.*), so it has no logits. Inspect its attention without logits.`, {
       remedies: ['choose-model'], details: { tensor: 'cls.predictions.decoder.weight' },
     });
@@ -108,36 +103,45 @@ export class BertModel implements TransformerModel {
     const parts = [backend.gather(w.word, ids), backend.gather(w.position, positions(ids.length)), backend.gather(w.tokenType, new Int32Array(ids.length))];
     const wordAndPosition = backend.add(parts[0], parts[1]);
     const sum = backend.add(wordAndPosition, parts[2]);
-    let x = backend.layerNorm(sum, w.embedNorm[0], w.embedNorm[1], c.layerNormEps);
+    const embedded = backend.layerNorm(sum, w.embedNorm[0], w.embedNorm[1], c.layerNormEps);
     backend.release([...parts, wordAndPosition, sum]);
-    if (wants.hiddenStates) yield await readHidden(backend, 'main', 0, x);
     const setup = attentionSetup(
       { numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim), causal: false, keepScores: !!wants.scores },
       { scaleSource: 'head_dim' },
     );
-    for (let l = 0; l < c.numLayers; l++) {
-      throwIfAborted(signal);
-      const L = w.layers[l];
-      const qkv = backend.linear(x, L.qkv, { bias: L.qkvBias });
-      const attn = attendFused(backend, qkv, setup, undefined, isTraced(wants, 'self', l));
-      const projected = backend.linear(attn.result.context, L.attnOut, { bias: L.attnOutBias, residual: x });
-      const a = backend.layerNorm(projected, L.attnNorm[0], L.attnNorm[1], c.layerNormEps);
-      const inter = backend.linear(a, L.inter, { bias: L.interBias, activation: c.activation });
-      const out = backend.linear(inter, L.out, { bias: L.outBias, residual: a });
-      const next = backend.layerNorm(out, L.outNorm[0], L.outNorm[1], c.layerNormEps);
-      backend.release([x, qkv, projected, a, inter, out]);
-      x = next;
-      yield* await readLayer(backend, 'self', l, attn, wants, { stack: 'main', index: l + 1, tensor: x });
-      releaseAttention(backend, attn);
+    const x = yield* streamLayers(backend, { attention: 'self', hidden: 'main', layers: c.numLayers, hiddenAfterLast: true }, embedded,
+      (l, input) => this.layer(backend, w.layers[l], input, setup, isTraced(wants, 'self', l)), request);
+    const held = [x];
+    const hold = (t: DeviceTensor) => (held.push(t), t);
+    try {
+      if (wants.logits && w.head) {
+        const h = w.head;
+        const t = hold(backend.linear(x, h.dense, { bias: h.denseBias, activation: c.activation }));
+        const n = hold(backend.layerNorm(t, h.norm[0], h.norm[1], c.layerNormEps));
+        yield await readLogits(backend, hold(backend.linear(n, h.decoder, { bias: h.bias })));
+      }
+    } finally {
+      backend.release(held);
     }
-    if (wants.logits && w.head) {
-      const h = w.head;
-      const t = backend.linear(x, h.dense, { bias: h.denseBias, activation: c.activation });
-      const n = backend.layerNorm(t, h.norm[0], h.norm[1], c.layerNormEps);
-      const logits = backend.linear(n, h.decoder, { bias: h.bias });
-      yield await readLogits(backend, logits);
-      backend.release([t, n, logits]);
+  }
+
+  /** One post-LN block: attention, add and norm, feed-forward, add and norm. */
+  private layer(backend: Backend, L: BertWeights['layers'][number], x: DeviceTensor, setup: AttentionSetup, traced: boolean) {
+    const c = this.config;
+    const temps: DeviceTensor[] = [];
+    const temp = (t: DeviceTensor) => (temps.push(t), t);
+    const attention = attendFused(backend, temp(backend.linear(x, L.qkv, { bias: L.qkvBias })), setup, undefined, traced);
+    try {
+      const projected = temp(backend.linear(attention.result.context, L.attnOut, { bias: L.attnOutBias, residual: x }));
+      const a = temp(backend.layerNorm(projected, L.attnNorm[0], L.attnNorm[1], c.layerNormEps));
+      const inter = temp(backend.linear(a, L.inter, { bias: L.interBias, activation: c.activation }));
+      const out = temp(backend.linear(inter, L.out, { bias: L.outBias, residual: a }));
+      return { out: backend.layerNorm(out, L.outNorm[0], L.outNorm[1], c.layerNormEps), attention };
+    } catch (err) {
+      releaseAttention(backend, attention); // an op that failed leaves nothing held
+      throw err;
+    } finally {
+      backend.release(temps);
     }
-    backend.release([x]);
   }
 }

@@ -2,23 +2,73 @@
 import type { Backend, DeviceTensor } from '../backend';
 import { toFloat16Bits } from '../cpu/reference/half';
 import { EngineError, type Remedy } from '../errors';
-import type { ForwardEvent, ForwardWants, HiddenStack } from '../model';
+import type { ForwardEvent, ForwardRequest, ForwardWants, HiddenStack } from '../model';
 import type { AttentionStack } from '../../protocol/run';
-import type { HostTensor } from '../tensor';
-import type { ProjectedAttention } from './attention';
+import { HostTensor, LazyTensor } from '../tensor';
+import { type ProjectedAttention, releaseAttention } from './attention';
 
-/** Uploads a model's weights once per backend and hands out the same handles afterwards. */
+/**
+ * One model's weights going to one backend: each lazy weight is read, uploaded and dropped in turn, so
+ * the host holds one tensor at a time; the uploads are remembered so that the model can free them.
+ */
+export class WeightUpload {
+  readonly tensors: DeviceTensor[] = [];
+
+  constructor(readonly backend: Backend) {}
+
+  tensor(weight: LazyTensor | HostTensor): DeviceTensor {
+    const uploaded = this.backend.upload(weight instanceof LazyTensor ? weight.read() : weight);
+    this.tensors.push(uploaded);
+    return uploaded;
+  }
+
+  /** Every weight of a plain object or array (absent optional ones stay absent), uploaded in place. */
+  tree<T>(tree: T): Uploaded<T> {
+    if (tree instanceof LazyTensor) return this.tensor(tree) as Uploaded<T>;
+    if (Array.isArray(tree)) return tree.map((t) => this.tree(t)) as Uploaded<T>;
+    if (typeof tree === 'object' && tree !== null) {
+      return Object.fromEntries(Object.entries(tree).map(([key, t]) => [key, this.tree(t)])) as Uploaded<T>;
+    }
+    return tree as Uploaded<T>;
+  }
+}
+
+/**
+ * A model's weights on each backend it has run on: uploaded on first use, the same handles afterwards,
+ * and freed everywhere by `release` (a model evicted from the engine). A backend that is dropped is not
+ * kept alive by the model.
+ */
 export class PerBackend<W> {
-  private readonly cache = new WeakMap<Backend, W>();
-  constructor(private readonly upload: (backend: Backend) => W) {}
+  private readonly uploads = new WeakMap<Backend, { weights: W; tensors: readonly DeviceTensor[] }>();
+  private readonly backends = new Set<WeakRef<Backend>>();
+
+  constructor(private readonly upload: (to: WeightUpload) => W) {}
 
   get(backend: Backend): W {
-    let weights = this.cache.get(backend);
-    if (!weights) {
-      weights = this.upload(backend);
-      this.cache.set(backend, weights);
+    let held = this.uploads.get(backend);
+    if (!held) {
+      const to = new WeightUpload(backend);
+      try {
+        held = { weights: this.upload(to), tensors: to.tensors };
+      } catch (err) {
+        backend.releaseWeights(to.tensors); // a file that changed, a device out of memory: nothing stays half uploaded
+        throw err;
+      }
+      this.uploads.set(backend, held);
+      this.backends.add(new WeakRef(backend));
     }
-    return weights;
+    return held.weights;
+  }
+
+  /** Frees the weights on every backend; a later `get` uploads them again. */
+  release(): void {
+    for (const ref of this.backends) {
+      const backend = ref.deref();
+      const held = backend && this.uploads.get(backend);
+      if (held) backend.releaseWeights(held.tensors);
+      if (backend) this.uploads.delete(backend);
+    }
+    this.backends.clear();
   }
 }
 
@@ -82,6 +132,43 @@ export async function readLayer(
   return events;
 }
 
+/** One layer of a stack: its output (the next residual stream) and its attention, to be read. */
+export type StackLayer = (layer: number, x: DeviceTensor) => { out: DeviceTensor; attention: ProjectedAttention };
+
+/**
+ * Runs a stack's layers over the residual stream `x` (the stack now owns it), streaming hidden state 0
+ * when asked, then each layer's attention with the hidden state after it (after the last layer only
+ * with `hiddenAfterLast`: elsewhere a final norm comes first). Returns the last layer's output. However
+ * the stream ends early (cancelled between layers, the reader leaving at a layer, a failure), the
+ * residual stream and the layer being read are released.
+ */
+export async function* streamLayers(
+  backend: Backend, stack: { readonly attention: AttentionStack; readonly hidden: HiddenStack; readonly layers: number; readonly hiddenAfterLast?: boolean },
+  x: DeviceTensor, layer: StackLayer, request: Pick<ForwardRequest, 'wants' | 'signal' | 'step'>,
+): AsyncGenerator<ForwardEvent, DeviceTensor> {
+  const { wants, signal, step } = request;
+  let finished = false;
+  try {
+    if (wants.hiddenStates) yield await readHidden(backend, stack.hidden, 0, x);
+    for (let l = 0; l < stack.layers; l++) {
+      throwIfAborted(signal);
+      const { out, attention } = layer(l, x);
+      backend.release([x]);
+      x = out;
+      const hidden = l < stack.layers - 1 || stack.hiddenAfterLast ? { stack: stack.hidden, index: l + 1, tensor: x } : undefined;
+      try {
+        yield* await readLayer(backend, stack.attention, l, attention, wants, hidden, step);
+      } finally {
+        releaseAttention(backend, attention);
+      }
+    }
+    finished = true;
+    return x;
+  } finally {
+    if (!finished) backend.release([x]);
+  }
+}
+
 export async function readHidden(backend: Backend, stack: HiddenStack, index: number, tensor: DeviceTensor): Promise<ForwardEvent> {
   const [data] = await backend.read([tensor]);
   return { type: 'hidden', stack, index, rows: tensor.shape[0], cols: tensor.shape[1], data };
@@ -99,35 +186,26 @@ export async function readLogits(backend: Backend, tensor: DeviceTensor, step?: 
 export async function* streamFinal(
   backend: Backend, final: DeviceTensor, lmHead: DeviceTensor, numLayers: number, wants: ForwardWants, step?: number, softCap?: number,
 ): AsyncGenerator<ForwardEvent> {
-  if (wants.hiddenStates) yield await readHidden(backend, 'main', numLayers, final);
-  if (wants.logits) {
-    const raw = backend.linear(final, lmHead);
-    const logits = softCap === undefined ? raw : backend.softCap(raw, softCap);
-    yield await readLogits(backend, logits, step);
-    backend.release(logits === raw ? [raw] : [raw, logits]);
+  const held = [final];
+  try {
+    if (wants.hiddenStates) yield await readHidden(backend, 'main', numLayers, final);
+    if (wants.logits) {
+      const raw = backend.linear(final, lmHead);
+      held.push(raw);
+      const logits = softCap === undefined ? raw : backend.softCap(raw, softCap);
+      held.push(logits);
+      yield await readLogits(backend, logits, step);
+    }
+  } finally {
+    backend.release(held);
   }
-  backend.release([final]);
 }
 
-/** Host tensors, anywhere in a plain object or array, replaced by their uploads to one backend. */
-export type Uploaded<T> = T extends HostTensor ? DeviceTensor
+/** Lazy weights, anywhere in a plain object or array, replaced by their uploads to one backend. */
+export type Uploaded<T> = T extends LazyTensor ? DeviceTensor
   : T extends readonly unknown[] ? { [K in keyof T]: Uploaded<T[K]> }
   : T extends object ? { [K in keyof T]: Uploaded<T[K]> }
   : T;
-
-function isHostTensor(x: unknown): x is HostTensor {
-  return typeof x === 'object' && x !== null && 'dtype' in x && 'shape' in x && 'data' in x;
-}
-
-/** Uploads every host tensor of a weight tree (objects, arrays, absent optional tensors) to a backend. */
-export function uploadTree<T>(backend: Backend, tree: T): Uploaded<T> {
-  if (isHostTensor(tree)) return backend.upload(tree) as Uploaded<T>;
-  if (Array.isArray(tree)) return tree.map((t) => uploadTree(backend, t)) as Uploaded<T>;
-  if (typeof tree === 'object' && tree !== null) {
-    return Object.fromEntries(Object.entries(tree).map(([key, t]) => [key, uploadTree(backend, t)])) as Uploaded<T>;
-  }
-  return tree as Uploaded<T>;
-}
 
 /**
  * Checks ids against the vocabulary and the position limit before any work starts. `offset` tokens are

@@ -17,36 +17,36 @@ import type { DecoderConfig } from '../loader/config';
 import type { LayerCache } from '../kvCache';
 import type { ForwardEvent, ForwardRequest, ForwardWants, TransformerModel } from '../model';
 import type { ModelInfo, RopeRecipe } from '../../protocol/run';
-import type { HostTensor } from '../tensor';
+import type { LazyTensor } from '../tensor';
 import { ProjectedAttention, attendFused, attentionSetup, releaseAttention } from './attention';
-import { PerBackend, Uploaded, checkIds, isTraced, positions, readHidden, readLayer, streamFinal, throwIfAborted, uploadTree } from './common';
+import { PerBackend, Uploaded, checkIds, isTraced, positions, streamFinal, streamLayers } from './common';
 import { ropeInverseFrequencies } from './rope';
 
 /** RMSNorm: a weight (Gemma's 1 + w already folded in). LayerNorm: a weight and a bias. */
 export interface HostNorm {
-  readonly weight: HostTensor;
-  readonly bias?: HostTensor;
+  readonly weight: LazyTensor;
+  readonly bias?: LazyTensor;
 }
 
 /** Gated (SwiGLU, GeGLU): down(act(gate · x) ⊙ up · x). Without a gate: down(act(up · x)). */
 export interface HostMlp {
-  readonly gate?: HostTensor;
-  readonly gateBias?: HostTensor;
-  readonly up: HostTensor;
-  readonly upBias?: HostTensor;
-  readonly down: HostTensor;
-  readonly downBias?: HostTensor;
+  readonly gate?: LazyTensor;
+  readonly gateBias?: LazyTensor;
+  readonly up: LazyTensor;
+  readonly upBias?: LazyTensor;
+  readonly down: LazyTensor;
+  readonly downBias?: LazyTensor;
 }
 
 export interface HostAttention {
   /** [q; k; v] rows: [(heads + 2 · kvHeads) · headDim, hidden]. */
-  readonly qkv: HostTensor;
-  readonly qkvBias?: HostTensor;
-  readonly o: HostTensor;
-  readonly oBias?: HostTensor;
+  readonly qkv: LazyTensor;
+  readonly qkvBias?: LazyTensor;
+  readonly o: LazyTensor;
+  readonly oBias?: LazyTensor;
   /** q/k RMSNorm weights: [headDim] (per head) or [heads · headDim] (the whole projection). */
-  readonly qNorm?: HostTensor;
-  readonly kNorm?: HostTensor;
+  readonly qNorm?: LazyTensor;
+  readonly kNorm?: LazyTensor;
 }
 
 export interface HostDecoderLayer extends HostAttention {
@@ -62,13 +62,13 @@ export interface HostDecoderLayer extends HostAttention {
 }
 
 export interface HostDecoderWeights {
-  readonly embed: HostTensor;
+  readonly embed: LazyTensor;
   /** Learned position embeddings (GPT-2), added to the token embeddings. */
-  readonly positions?: HostTensor;
+  readonly positions?: LazyTensor;
   readonly layers: readonly HostDecoderLayer[];
   readonly finalNorm: HostNorm;
   /** Absent: tied to the embedding. */
-  readonly lmHead?: HostTensor;
+  readonly lmHead?: LazyTensor;
 }
 
 /** What one layer's attention does, apart from its weights. */
@@ -143,33 +143,32 @@ export class DecoderOnlyModel implements TransformerModel {
 
   constructor(private readonly def: DecoderDefinition) {
     this.info = def.info;
-    this.weights = new PerBackend((b) => uploadTree(b, def.weights));
+    this.weights = new PerBackend((to) => to.tree(def.weights));
+  }
+
+  releaseWeights(): void {
+    this.weights.release();
   }
 
   async *forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent> {
     const { info, def } = this;
-    const { wants, signal, cache, step } = request;
+    const { wants, cache, step } = request;
     const offset = cache?.length ?? 0;
     // A learned position table ends at max_position_embeddings. Rotary positions are computed: asked
     // to, a longer text runs as transformers runs it (outside the trained context, which the panel says).
     const rotaryPastContext = !def.weights.positions && request.pastContext;
     const ids = checkIds(request.ids, info.vocabSize, rotaryPastContext ? Number.MAX_SAFE_INTEGER : info.maxPositions, 'input', offset, def.weights.positions ? [] : ['past-context']);
     const w = this.weights.get(backend);
-    let x = this.embed(backend, w, ids, offset);
-    if (wants.hiddenStates) yield await readHidden(backend, 'main', 0, x);
-    for (let l = 0; l < info.numLayers; l++) {
-      throwIfAborted(signal);
-      const { out, attention } = this.layer(backend, l, x, w.layers[l], wants, offset, cache?.layer(l));
-      backend.release([x]);
-      x = out;
-      // hidden_states.L is after the final norm, so the last block's raw output is not streamed.
-      const last = l === info.numLayers - 1;
-      yield* await readLayer(backend, 'self', l, attention, wants, last ? undefined : { stack: 'main', index: l + 1, tensor: x }, step);
-      releaseAttention(backend, attention);
-    }
+    const layers = { attention: 'self', hidden: 'main', layers: info.numLayers } as const;
+    const out = yield* streamLayers(backend, layers, this.embed(backend, w, ids, offset),
+      (l, x) => this.layer(backend, l, x, w.layers[l], wants, offset, cache?.layer(l)), request);
     if (cache) cache.length += ids.length;
-    const final = this.norm(backend, x, w.finalNorm);
-    backend.release([x]);
+    let final: DeviceTensor;
+    try {
+      final = this.norm(backend, out, w.finalNorm);
+    } finally {
+      backend.release([out]);
+    }
     yield* streamFinal(backend, final, w.lmHead ?? w.embed, info.numLayers, wants, step, def.finalSoftCap);
   }
 
@@ -198,21 +197,28 @@ export class DecoderOnlyModel implements TransformerModel {
   private layer(b: Backend, l: number, x: DeviceTensor, L: Layer, wants: ForwardWants, offset: number, cache?: LayerCache): { out: DeviceTensor; attention: ProjectedAttention } {
     const temps: DeviceTensor[] = [];
     const temp = (t: DeviceTensor) => (temps.push(t), t);
-    const normed = L.inputNorm ? temp(this.norm(b, x, L.inputNorm)) : x;
-    const qkv = temp(b.linear(normed, L.qkv, { bias: L.qkvBias }));
-    const attention = attendFused(b, qkv, this.setup(l, L, wants, offset), cache, isTraced(wants, 'self', l));
-    const context = attention.result.context;
-    let out: DeviceTensor;
-    if (this.def.parallelResidual) {
-      const withAttention = temp(this.project(b, context, L.o, L.oBias, x));
-      out = this.project(b, temp(this.hidden(b, temp(this.norm(b, x, L.preMlpNorm!)), L.mlp)), L.mlp.down, L.mlp.downBias, withAttention);
-    } else {
-      const h = temp(this.project(b, context, L.o, L.oBias, x, L.postAttentionNorm));
-      const m = L.preMlpNorm ? temp(this.norm(b, h, L.preMlpNorm)) : h;
-      out = this.project(b, temp(this.hidden(b, m, L.mlp)), L.mlp.down, L.mlp.downBias, h, L.postMlpNorm);
+    let attention: ProjectedAttention | undefined;
+    try {
+      const normed = L.inputNorm ? temp(this.norm(b, x, L.inputNorm)) : x;
+      const qkv = temp(b.linear(normed, L.qkv, { bias: L.qkvBias }));
+      attention = attendFused(b, qkv, this.setup(l, L, wants, offset), cache, isTraced(wants, 'self', l));
+      const context = attention.result.context;
+      let out: DeviceTensor;
+      if (this.def.parallelResidual) {
+        const withAttention = temp(this.project(b, context, L.o, L.oBias, x));
+        out = this.project(b, temp(this.hidden(b, temp(this.norm(b, x, L.preMlpNorm!)), L.mlp)), L.mlp.down, L.mlp.downBias, withAttention);
+      } else {
+        const h = temp(this.project(b, context, L.o, L.oBias, x, L.postAttentionNorm));
+        const m = L.preMlpNorm ? temp(this.norm(b, h, L.preMlpNorm)) : h;
+        out = this.project(b, temp(this.hidden(b, m, L.mlp)), L.mlp.down, L.mlp.downBias, h, L.postMlpNorm);
+      }
+      return { out, attention };
+    } catch (err) {
+      if (attention) releaseAttention(b, attention); // an op that failed (a device out of memory) leaves nothing held
+      throw err;
+    } finally {
+      b.release(temps);
     }
-    b.release(temps);
-    return { out, attention };
   }
 
   private setup(l: number, L: Layer, wants: ForwardWants, offset: number) {

@@ -5,7 +5,7 @@
  */
 import type { DecoderConfig } from '../loader/config';
 import type { WeightFile } from '../loader/weights';
-import { HostTensor, concatRows, plusConstant } from '../tensor';
+import { LazyTensor, concatRows, plusConstant } from '../tensor';
 import { DecoderDefinition, HostAttention, HostDecoderLayer, HostDecoderWeights, HostMlp, HostNorm, LayerPlan, decoderInfo, ropeLayerPlans } from './decoder';
 
 /** `prefix` when the checkpoint's names carry it (a *ForCausalLM save), else '' (a bare model save). */
@@ -16,7 +16,7 @@ export function namePrefix(file: WeightFile, prefix: string, probe: string): str
 /** An RMSNorm weight; Gemma's store w for a scale of (1 + w), folded here in float32 as transformers computes 1.0 + w.float(). */
 export function rmsNorm(file: WeightFile, name: string, dim: number, plusOne = false): HostNorm {
   const weight = file.get(name, [dim]);
-  return { weight: plusOne ? plusConstant(weight, 1) : weight };
+  return { weight: plusOne ? weight.map((w) => plusConstant(w, 1)) : weight };
 }
 
 export function layerNorm(file: WeightFile, prefix: string, dim: number): HostNorm {
@@ -29,8 +29,8 @@ export function llamaAttention(file: WeightFile, prefix: string, c: DecoderConfi
   const widths = { q: c.numHeads * c.headDim, k: c.numKvHeads * c.headDim, v: c.numKvHeads * c.headDim };
   const parts = (['q', 'k', 'v'] as const);
   return {
-    qkv: concatRows(parts.map((n) => file.get(`${prefix}${n}_proj.weight`, [widths[n], D]))),
-    qkvBias: c.attentionBias ? concatRows(parts.map((n) => file.get(`${prefix}${n}_proj.bias`, [widths[n]]))) : undefined,
+    qkv: LazyTensor.join(parts.map((n) => file.get(`${prefix}${n}_proj.weight`, [widths[n], D])), concatRows),
+    qkvBias: c.attentionBias ? LazyTensor.join(parts.map((n) => file.get(`${prefix}${n}_proj.bias`, [widths[n]])), concatRows) : undefined,
     o: file.get(`${prefix}o_proj.weight`, [D, widths.q]),
     oBias: c.outputBias ? file.get(`${prefix}o_proj.bias`, [D]) : undefined,
   };
@@ -39,7 +39,7 @@ export function llamaAttention(file: WeightFile, prefix: string, c: DecoderConfi
 /** gate_proj, up_proj, down_proj (SwiGLU / GeGLU), with biases when mlp_bias is set. */
 export function llamaMlp(file: WeightFile, prefix: string, c: DecoderConfig): HostMlp {
   const { hiddenSize: D, intermediateSize: F } = c;
-  const bias = (name: string, size: number): HostTensor | undefined => (c.mlpBias ? file.get(`${prefix}${name}.bias`, [size]) : undefined);
+  const bias = (name: string, size: number): LazyTensor | undefined => (c.mlpBias ? file.get(`${prefix}${name}.bias`, [size]) : undefined);
   return {
     gate: file.get(`${prefix}gate_proj.weight`, [F, D]), gateBias: bias('gate_proj', F),
     up: file.get(`${prefix}up_proj.weight`, [F, D]), upBias: bias('up_proj', F),

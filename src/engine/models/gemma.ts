@@ -24,8 +24,8 @@ export function gemmaModel(name: string, c: DecoderConfig, file: WeightFile): Tr
     inputNorm: norm(`${p}input_layernorm.weight`),
     ...llamaAttention(file, `${p}self_attn.`, c),
     ...(qkNorm ? {
-      qNorm: plusConstant(file.get(`${p}self_attn.q_norm.weight`, [c.headDim]), 1),
-      kNorm: plusConstant(file.get(`${p}self_attn.k_norm.weight`, [c.headDim]), 1),
+      qNorm: file.get(`${p}self_attn.q_norm.weight`, [c.headDim]).map((w) => plusConstant(w, 1)),
+      kNorm: file.get(`${p}self_attn.k_norm.weight`, [c.headDim]).map((w) => plusConstant(w, 1)),
     } : {}),
     postAttentionNorm: norm(`${p}post_attention_layernorm.weight`),
     preMlpNorm: norm(`${p}pre_feedforward_layernorm.weight`),

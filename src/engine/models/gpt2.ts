@@ -13,7 +13,7 @@ import { layerNorm, namePrefix } from './decoderWeights';
 export function gpt2Model(name: string, c: Gpt2Config, file: WeightFile): TransformerModel {
   const p = namePrefix(file, 'transformer.', 'wte.weight');
   const { hiddenSize: D, intermediateSize: F, vocabSize: V } = c;
-  // Read every tensor now so a broken checkpoint fails at load time, not halfway through a run.
+  // Every tensor is named and its shape checked now, so a broken checkpoint fails at load time, not halfway through a run.
   const weights = {
     embed: file.get(`${p}wte.weight`, [V, D]),
     positions: file.get(`${p}wpe.weight`, [c.maxPositions, D]),
@@ -21,14 +21,14 @@ export function gpt2Model(name: string, c: Gpt2Config, file: WeightFile): Transf
       const lp = `${p}h.${l}.`;
       return {
         inputNorm: layerNorm(file, `${lp}ln_1`, D),
-        qkv: transpose2d(file.get(`${lp}attn.c_attn.weight`, [D, 3 * D])),
+        qkv: file.get(`${lp}attn.c_attn.weight`, [D, 3 * D]).map(transpose2d),
         qkvBias: file.get(`${lp}attn.c_attn.bias`, [3 * D]),
-        o: transpose2d(file.get(`${lp}attn.c_proj.weight`, [D, D])),
+        o: file.get(`${lp}attn.c_proj.weight`, [D, D]).map(transpose2d),
         oBias: file.get(`${lp}attn.c_proj.bias`, [D]),
         preMlpNorm: layerNorm(file, `${lp}ln_2`, D),
         mlp: {
-          up: transpose2d(file.get(`${lp}mlp.c_fc.weight`, [D, F])), upBias: file.get(`${lp}mlp.c_fc.bias`, [F]),
-          down: transpose2d(file.get(`${lp}mlp.c_proj.weight`, [F, D])), downBias: file.get(`${lp}mlp.c_proj.bias`, [D]),
+          up: file.get(`${lp}mlp.c_fc.weight`, [D, F]).map(transpose2d), upBias: file.get(`${lp}mlp.c_fc.bias`, [F]),
+          down: file.get(`${lp}mlp.c_proj.weight`, [F, D]).map(transpose2d), downBias: file.get(`${lp}mlp.c_proj.bias`, [D]),
         },
       };
     }),

@@ -34,8 +34,8 @@ export function gptNeoxModel(name: string, c: DecoderConfig, file: WeightFile): 
       const qkvBias = bias(`${lp}attention.query_key_value.bias`, 3 * D);
       return {
         inputNorm: layerNorm(file, `${lp}input_layernorm`, D),
-        qkv: deinterleaveQkv(file.get(`${lp}attention.query_key_value.weight`, [3 * D, D]), H, headDim),
-        qkvBias: qkvBias && deinterleaveQkv(qkvBias, H, headDim),
+        qkv: file.get(`${lp}attention.query_key_value.weight`, [3 * D, D]).map((w) => deinterleaveQkv(w, H, headDim)),
+        qkvBias: qkvBias?.map((b) => deinterleaveQkv(b, H, headDim)),
         o: file.get(`${lp}attention.dense.weight`, [D, D]),
         oBias: bias(`${lp}attention.dense.bias`, D),
         preMlpNorm: layerNorm(file, `${lp}post_attention_layernorm`, D),

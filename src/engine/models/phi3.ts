@@ -21,7 +21,7 @@ export function phi3Model(name: string, c: DecoderConfig, file: WeightFile): Tra
       qkv: file.get(`${p}self_attn.qkv_proj.weight`, [qkvRows, D]),
       o: file.get(`${p}self_attn.o_proj.weight`, [D, qDim]),
       preMlpNorm: rmsNorm(file, `${p}post_attention_layernorm.weight`, D),
-      mlp: { gate: sliceRows(gateUp, 0, F), up: sliceRows(gateUp, F, F), down: file.get(`${p}mlp.down_proj.weight`, [D, F]) },
+      mlp: { gate: gateUp.map((w) => sliceRows(w, 0, F)), up: gateUp.map((w) => sliceRows(w, F, F)), down: file.get(`${p}mlp.down_proj.weight`, [D, F]) },
     };
   });
   return new DecoderOnlyModel(ropeDecoder(name, c, weights));

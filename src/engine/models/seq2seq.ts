@@ -9,7 +9,7 @@ import type { ForwardEvent, ForwardRequest, ForwardWants, TransformerModel } fro
 import type { AttentionRecipe, ModelInfo } from '../../protocol/run';
 import { KvCache, type LayerCache } from '../kvCache';
 import { ProjectedAttention, attentionSetup, releaseAttention, type AttentionSetup } from './attention';
-import { PerBackend, checkIds, readHidden, readLayer, readLogits, throwIfAborted } from './common';
+import { PerBackend, checkIds, readHidden, readLayer, readLogits, streamLayers, throwIfAborted } from './common';
 import { EngineError } from '../errors';
 
 export interface CrossKeys {
@@ -28,13 +28,19 @@ export interface DecoderLayerOutput {
   readonly crossAttention: ProjectedAttention;
 }
 
+/** The encoder's input: its embeddings, and what every encoder layer adds to its scores for this input (T5's position bias). */
+export interface EncoderInput {
+  readonly x: DeviceTensor;
+  readonly positionBias?: DeviceTensor;
+}
+
 /**
  * One family's layers on one backend. Every method returns new tensors; inputs stay owned by the caller.
  * `wants` says whether scores are kept and which layer is traced (isTraced).
  */
 export interface Seq2SeqStacks {
-  embedEncoder(ids: Int32Array): DeviceTensor;
-  encoderLayer(layer: number, x: DeviceTensor, wants: ForwardWants): LayerOutput;
+  embedEncoder(ids: Int32Array): EncoderInput;
+  encoderLayer(layer: number, x: DeviceTensor, wants: ForwardWants, positionBias?: DeviceTensor): LayerOutput;
   /** Final norm (T5) or the input itself (BART). */
   finishEncoder(x: DeviceTensor): DeviceTensor;
   /** Decoder embeddings for ids starting at position `offset`. */
@@ -59,6 +65,10 @@ export abstract class Seq2SeqModel<C extends Seq2SeqConfig> implements Transform
     };
   }
 
+  releaseWeights(): void {
+    this.stacks.release();
+  }
+
   /** The setup of one attention: T5 has no scaling (scale 1) and a relative position bias, BART head_dim^-0.5. */
   protected attentionSetup(scaleSource: AttentionRecipe['scaleSource'], causal: boolean, keepScores: boolean, positionBias?: DeviceTensor): AttentionSetup {
     const c = this.config;
@@ -74,55 +84,75 @@ export abstract class Seq2SeqModel<C extends Seq2SeqConfig> implements Transform
     if (!request.decoderIds) throw new EngineError('BAD_INPUT', `${this.info.name} is an encoder-decoder model: give a target (text, ids, or generate one).`);
     // Without a cache (teacher forcing) the cache lives for this call only.
     const cache = request.cache ?? new KvCache(backend);
-    if (!cache.cross) {
-      const encoderOutput = yield* this.encode(backend, s, checkIds(request.ids, c.vocabSize, c.maxPositions, 'source'), request);
-      cache.cross = Array.from({ length: c.numDecoderLayers }, (_, l) => s.crossKeys(l, encoderOutput));
-      backend.release([encoderOutput]);
+    let x: DeviceTensor | undefined;
+    // Cancelled, failed or finished: whatever the pass still holds is released.
+    try {
+      if (!cache.cross) {
+        const encoderOutput = yield* this.encode(backend, s, checkIds(request.ids, c.vocabSize, c.maxPositions, 'source'), request);
+        try {
+          cache.cross = [];
+          for (let l = 0; l < c.numDecoderLayers; l++) cache.cross.push(s.crossKeys(l, encoderOutput));
+        } finally {
+          backend.release([encoderOutput]);
+        }
+      }
+      const offset = cache.length;
+      const decoderIds = checkIds(request.decoderIds, c.vocabSize, c.maxPositions, 'target', offset);
+      x = s.embedDecoder(decoderIds, offset);
+      if (wants.hiddenStates) yield await readHidden(backend, 'decoder', 0, x);
+      for (let l = 0; l < c.numDecoderLayers; l++) {
+        throwIfAborted(signal);
+        const { out, selfAttention, crossAttention } = s.decoderLayer(l, x, cache.cross[l], cache.layer(l), offset, wants);
+        backend.release([x]);
+        x = out;
+        try {
+          yield* await readLayer(backend, 'decoder', l, selfAttention, wants, undefined, step);
+          const last = l === c.numDecoderLayers - 1;
+          yield* await readLayer(backend, 'cross', l, crossAttention, wants, last ? undefined : { stack: 'decoder', index: l + 1, tensor: x }, step);
+        } finally {
+          releaseAttention(backend, selfAttention);
+          releaseAttention(backend, crossAttention);
+        }
+      }
+      cache.length += decoderIds.length;
+      const final = s.finishDecoder(x);
+      backend.release(final === x ? [] : [x]);
+      x = final;
+      if (wants.hiddenStates) yield await readHidden(backend, 'decoder', c.numDecoderLayers, final);
+      if (wants.logits) {
+        const logits = s.logits(final);
+        try {
+          yield await readLogits(backend, logits, step);
+        } finally {
+          backend.release([logits]);
+        }
+      }
+    } finally {
+      if (x) backend.release([x]);
+      if (!request.cache) cache.release();
     }
-    const offset = cache.length;
-    const decoderIds = checkIds(request.decoderIds, c.vocabSize, c.maxPositions, 'target', offset);
-    let x = s.embedDecoder(decoderIds, offset);
-    if (wants.hiddenStates) yield await readHidden(backend, 'decoder', 0, x);
-    for (let l = 0; l < c.numDecoderLayers; l++) {
-      throwIfAborted(signal);
-      const { out, selfAttention, crossAttention } = s.decoderLayer(l, x, cache.cross[l], cache.layer(l), offset, wants);
-      backend.release([x]);
-      x = out;
-      yield* await readLayer(backend, 'decoder', l, selfAttention, wants, undefined, step);
-      const last = l === c.numDecoderLayers - 1;
-      yield* await readLayer(backend, 'cross', l, crossAttention, wants, last ? undefined : { stack: 'decoder', index: l + 1, tensor: x }, step);
-      releaseAttention(backend, selfAttention);
-      releaseAttention(backend, crossAttention);
-    }
-    cache.length += decoderIds.length;
-    const final = s.finishDecoder(x);
-    if (wants.hiddenStates) yield await readHidden(backend, 'decoder', c.numDecoderLayers, final);
-    if (wants.logits) {
-      const logits = s.logits(final);
-      yield await readLogits(backend, logits, step);
-      backend.release([logits]);
-    }
-    backend.release(final === x ? [x] : [x, final]);
-    if (!request.cache) cache.release();
   }
 
+  /** Runs the encoder; its output goes to the caller, everything else is released however the pass ends. */
   private async *encode(backend: Backend, s: Seq2SeqStacks, ids: Int32Array, request: ForwardRequest): AsyncGenerator<ForwardEvent, DeviceTensor> {
     const c = this.config;
-    const { wants, signal, step } = request;
-    let x = s.embedEncoder(ids);
-    if (wants.hiddenStates) yield await readHidden(backend, 'encoder', 0, x);
-    for (let l = 0; l < c.numLayers; l++) {
-      throwIfAborted(signal);
-      const { out, attention } = s.encoderLayer(l, x, wants);
-      backend.release([x]);
-      x = out;
-      const last = l === c.numLayers - 1;
-      yield* await readLayer(backend, 'encoder', l, attention, wants, last ? undefined : { stack: 'encoder', index: l + 1, tensor: x }, step);
-      releaseAttention(backend, attention);
+    const input = s.embedEncoder(ids);
+    let final: DeviceTensor | undefined;
+    let handedOver = false;
+    try {
+      const layers = { attention: 'encoder', hidden: 'encoder', layers: c.numLayers } as const;
+      const out = yield* streamLayers(backend, layers, input.x, (l, x) => s.encoderLayer(l, x, request.wants, input.positionBias), request);
+      try {
+        final = s.finishEncoder(out);
+      } finally {
+        if (final !== out) backend.release([out]);
+      }
+      if (request.wants.hiddenStates) yield await readHidden(backend, 'encoder', c.numLayers, final);
+      handedOver = true;
+      return final;
+    } finally {
+      if (final && !handedOver) backend.release([final]);
+      if (input.positionBias) backend.release([input.positionBias]);
     }
-    const final = s.finishEncoder(x);
-    if (wants.hiddenStates) yield await readHidden(backend, 'encoder', c.numLayers, final);
-    if (final !== x) backend.release([x]);
-    return final;
   }
 }

@@ -5,13 +5,13 @@
  */
 import type { Backend, DeviceTensor } from '../backend';
 import type { T5Config } from '../loader/seq2seqConfig';
-import { HostTensor, concatRows, toFloat32 } from '../tensor';
+import { LazyTensor, concatRows, toFloat32 } from '../tensor';
 import type { WeightFile } from '../loader/weights';
 import type { LayerCache } from '../kvCache';
 import type { ForwardWants } from '../model';
 import { attendCross, attendFused } from './attention';
 import { PerBackend, isTraced } from './common';
-import { CrossKeys, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
+import { CrossKeys, EncoderInput, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
 
 /** transformers' _relative_position_bucket for one (key − query) distance. */
 function relativePositionBucket(relative: number, bidirectional: boolean, numBuckets: number, maxDistance: number): number {
@@ -45,27 +45,28 @@ function relativePositionBias(table: Float32Array, numHeads: number, queryLength
   return out;
 }
 
-interface T5Attention {
-  qkv: DeviceTensor;
-  q: DeviceTensor;
-  kv: DeviceTensor;
-  o: DeviceTensor;
+/** `T`: LazyTensor as read from the checkpoint, DeviceTensor once uploaded. */
+interface T5Attention<T = DeviceTensor> {
+  qkv: T;
+  q: T;
+  kv: T;
+  o: T;
 }
 
-interface T5FeedForward {
-  wi: DeviceTensor;
+interface T5FeedForward<T = DeviceTensor> {
+  wi: T;
   /** gated-gelu: the second input projection (wi_1); wi is then wi_0. */
-  wiGate?: DeviceTensor;
-  wo: DeviceTensor;
+  wiGate?: T;
+  wo: T;
 }
 
-interface T5Layer {
-  selfNorm: DeviceTensor;
-  self: T5Attention;
-  crossNorm?: DeviceTensor;
-  cross?: T5Attention;
-  ffNorm: DeviceTensor;
-  ff: T5FeedForward;
+interface T5Layer<T = DeviceTensor> {
+  selfNorm: T;
+  self: T5Attention<T>;
+  crossNorm?: T;
+  cross?: T5Attention<T>;
+  ffNorm: T;
+  ff: T5FeedForward<T>;
 }
 
 export class T5Model extends Seq2SeqModel<T5Config> {
@@ -76,18 +77,18 @@ export class T5Model extends Seq2SeqModel<T5Config> {
     const c = config;
     const D = c.hiddenSize;
     const inner = c.numHeads * c.headDim;
-    const attention = (p: string) => {
-      const [q, k, v, o] = ['q', 'k', 'v'].map((n) => file.get(`${p}.${n}.weight`, [inner, D])).concat(file.get(`${p}.o.weight`, [D, inner]));
-      return { qkv: concatRows([q, k, v]), q, kv: concatRows([k, v]), o };
+    const attention = (p: string): T5Attention<LazyTensor> => {
+      const [q, k, v] = ['q', 'k', 'v'].map((n) => file.get(`${p}.${n}.weight`, [inner, D]));
+      return { qkv: LazyTensor.join([q, k, v], concatRows), q, kv: LazyTensor.join([k, v], concatRows), o: file.get(`${p}.o.weight`, [D, inner]) };
     };
-    const feedForward = (p: string, F: number) => c.gatedFeedForward
+    const feedForward = (p: string, F: number): T5FeedForward<LazyTensor> => c.gatedFeedForward
       ? { wi: file.get(`${p}.DenseReluDense.wi_0.weight`, [F, D]), wiGate: file.get(`${p}.DenseReluDense.wi_1.weight`, [F, D]), wo: file.get(`${p}.DenseReluDense.wo.weight`, [D, F]) }
       : { wi: file.get(`${p}.DenseReluDense.wi.weight`, [F, D]), wo: file.get(`${p}.DenseReluDense.wo.weight`, [D, F]) };
-    const encoder = Array.from({ length: c.numLayers }, (_, l) => {
+    const encoder = Array.from({ length: c.numLayers }, (_, l): T5Layer<LazyTensor> => {
       const p = `encoder.block.${l}.layer`;
       return { selfNorm: file.get(`${p}.0.layer_norm.weight`, [D]), self: attention(`${p}.0.SelfAttention`), ffNorm: file.get(`${p}.1.layer_norm.weight`, [D]), ff: feedForward(`${p}.1`, c.intermediateSize) };
     });
-    const decoder = Array.from({ length: c.numDecoderLayers }, (_, l) => {
+    const decoder = Array.from({ length: c.numDecoderLayers }, (_, l): T5Layer<LazyTensor> => {
       const p = `decoder.block.${l}.layer`;
       return {
         selfNorm: file.get(`${p}.0.layer_norm.weight`, [D]), self: attention(`${p}.0.SelfAttention`),
@@ -95,25 +96,19 @@ export class T5Model extends Seq2SeqModel<T5Config> {
         ffNorm: file.get(`${p}.2.layer_norm.weight`, [D]), ff: feedForward(`${p}.2`, c.decoderIntermediateSize),
       };
     });
-    const shared = file.get('shared.weight', [c.vocabSize, D]);
-    const lmHead = c.tieWordEmbeddings ? undefined : file.get('lm_head.weight', [c.vocabSize, D]);
+    const weights = {
+      embedding: file.get('shared.weight', [c.vocabSize, D]),
+      lmHead: c.tieWordEmbeddings ? undefined : file.get('lm_head.weight', [c.vocabSize, D]),
+      encoder, decoder,
+      encoderNorm: file.get('encoder.final_layer_norm.weight', [D]), decoderNorm: file.get('decoder.final_layer_norm.weight', [D]),
+    };
+    // The bias tables are small and read on the host at every forward pass: read now and kept.
     const bucketShape = [c.relativeBuckets, c.numHeads];
-    const encoderTable = toFloat32(file.get('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight', bucketShape));
-    const decoderTable = toFloat32(file.get('decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight', bucketShape));
-    const finalNorms = [file.get('encoder.final_layer_norm.weight', [D]), file.get('decoder.final_layer_norm.weight', [D])];
-    this.stacks = new PerBackend((b) => {
-      const u = (t: HostTensor) => b.upload(t);
-      const upLayer = (l: (typeof decoder)[number] | (typeof encoder)[number]): T5Layer => ({
-        selfNorm: u(l.selfNorm), self: upAttention(b, l.self), ffNorm: u(l.ffNorm),
-        ff: { wi: u(l.ff.wi), wiGate: 'wiGate' in l.ff && l.ff.wiGate ? u(l.ff.wiGate) : undefined, wo: u(l.ff.wo) },
-        ...('cross' in l ? { crossNorm: u(l.crossNorm), cross: upAttention(b, l.cross) } : {}),
-      });
-      const embedding = u(shared);
-      return new T5Stacks(b, this, c, {
-        embedding, lmHead: lmHead ? u(lmHead) : embedding,
-        encoder: encoder.map(upLayer), decoder: decoder.map(upLayer),
-        encoderNorm: u(finalNorms[0]), decoderNorm: u(finalNorms[1]), encoderTable, decoderTable,
-      });
+    const encoderTable = toFloat32(file.get('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight', bucketShape).read());
+    const decoderTable = toFloat32(file.get('decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight', bucketShape).read());
+    this.stacks = new PerBackend((to) => {
+      const w = to.tree(weights);
+      return new T5Stacks(to.backend, this, c, { ...w, lmHead: w.lmHead ?? w.embedding, encoderTable, decoderTable });
     });
   }
 
@@ -121,10 +116,6 @@ export class T5Model extends Seq2SeqModel<T5Config> {
   setup(causal: boolean, keepScores: boolean, bias?: DeviceTensor) {
     return this.attentionSetup('none', causal, keepScores, bias);
   }
-}
-
-function upAttention(b: Backend, a: { qkv: HostTensor; q: HostTensor; kv: HostTensor; o: HostTensor }): T5Attention {
-  return { qkv: b.upload(a.qkv), q: b.upload(a.q), kv: b.upload(a.kv), o: b.upload(a.o) };
 }
 
 interface T5Weights {
@@ -139,9 +130,6 @@ interface T5Weights {
 }
 
 class T5Stacks implements Seq2SeqStacks {
-  /** The encoder's bias is the same for every layer of one forward pass: built once per length. */
-  private encoderBias: DeviceTensor | undefined;
-
   constructor(private readonly b: Backend, private readonly model: T5Model, private readonly c: T5Config, private readonly w: T5Weights) {}
 
   private bias(table: Float32Array, queryLength: number, keyLength: number, offset: number, bidirectional: boolean): DeviceTensor {
@@ -150,10 +138,10 @@ class T5Stacks implements Seq2SeqStacks {
     return this.b.fromFloat32(values, [c.numHeads, queryLength, keyLength]);
   }
 
-  embedEncoder(ids: Int32Array): DeviceTensor {
-    if (this.encoderBias) this.b.release([this.encoderBias]);
-    this.encoderBias = this.bias(this.w.encoderTable, ids.length, ids.length, 0, true);
-    return this.b.gather(this.w.embedding, ids);
+  /** The encoder's bias is the same for every layer of one forward pass: built once per input. */
+  embedEncoder(ids: Int32Array): EncoderInput {
+    const positionBias = this.bias(this.w.encoderTable, ids.length, ids.length, 0, true);
+    return { x: this.b.gather(this.w.embedding, ids), positionBias };
   }
 
   private feedForward(layer: T5Layer, x: DeviceTensor): DeviceTensor {
@@ -173,12 +161,12 @@ class T5Stacks implements Seq2SeqStacks {
     return out;
   }
 
-  encoderLayer(l: number, x: DeviceTensor, wants: ForwardWants) {
+  encoderLayer(l: number, x: DeviceTensor, wants: ForwardWants, positionBias?: DeviceTensor) {
     const b = this.b;
     const layer = this.w.encoder[l];
     const n = b.rmsNorm(x, layer.selfNorm, this.c.layerNormEps);
     const qkv = b.linear(n, layer.self.qkv);
-    const attention = attendFused(b, qkv, this.model.setup(false, !!wants.scores, this.encoderBias), undefined, isTraced(wants, 'encoder', l));
+    const attention = attendFused(b, qkv, this.model.setup(false, !!wants.scores, positionBias), undefined, isTraced(wants, 'encoder', l));
     const h = b.linear(attention.result.context, layer.self.o, { residual: x });
     const out = this.feedForward(layer, h);
     b.release([n, qkv, h]);
@@ -186,8 +174,6 @@ class T5Stacks implements Seq2SeqStacks {
   }
 
   finishEncoder(x: DeviceTensor): DeviceTensor {
-    if (this.encoderBias) this.b.release([this.encoderBias]);
-    this.encoderBias = undefined;
     return this.b.rmsNorm(x, this.w.encoderNorm, this.c.layerNormEps);
   }
 

@@ -25,6 +25,8 @@ export class GpuRuntime {
   readonly pool: BufferPool;
   /** Dispatches recorded since the device was opened (tests count them per layer). */
   dispatchCount = 0;
+  /** Storages handed out for tensors (not the backend's own caches) and not yet freed, and their buffers' bytes. */
+  private live = { count: 0, bytes: 0 };
   private queued: Dispatch[] = [];
   /** Batches taken from `queued` whose submit has not happened yet. */
   private submitting = 0;
@@ -49,18 +51,25 @@ export class GpuRuntime {
     return this.pipelines.size;
   }
 
-  allocate(shape: readonly number[], dtype: GpuDType, label: string): GpuTensor {
+  /** `holder` 'cache': the backend's own cache (RoPE angles), left out of `liveTensors`. */
+  allocate(shape: readonly number[], dtype: GpuDType, label: string, holder: 'tensor' | 'cache' = 'tensor'): GpuTensor {
     const bytes = Math.max(4, numel(shape) * BYTES[dtype]);
     if (bytes > this.gpu.limits.maxBufferSize) {
       throw new EngineError('TOO_MANY_TOKENS', `A ${shape.join('×')} ${dtype} tensor needs ${bytes} bytes, more than this GPU's largest buffer (${this.gpu.limits.maxBufferSize}).`, { remedies: ['shorter-input', 'use-cpu'] });
     }
-    const storage = new Storage(this.pool.acquire(bytes, label), (s) => this.free(s));
+    const counted = holder === 'tensor';
+    const storage = new Storage(this.pool.acquire(bytes, label), (s) => this.free(s, counted));
+    if (counted) this.live = { count: this.live.count + 1, bytes: this.live.bytes + storage.buffer.size };
     return new GpuTensor(shape, dtype, storage);
   }
 
+  get liveTensors(): { count: number; bytes: number } {
+    return this.live;
+  }
+
   /** A new tensor holding `data` (its byte length must be a multiple of 4). */
-  upload(data: Float32Array | Uint16Array | Uint32Array, shape: readonly number[], dtype: GpuDType, label: string): GpuTensor {
-    const t = this.allocate(shape, dtype, label);
+  upload(data: Float32Array | Uint16Array | Uint32Array, shape: readonly number[], dtype: GpuDType, label: string, holder: 'tensor' | 'cache' = 'tensor'): GpuTensor {
+    const t = this.allocate(shape, dtype, label, holder);
     this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     return t;
   }
@@ -70,7 +79,8 @@ export class GpuRuntime {
     this.dispatchCount++;
   }
 
-  private free(storage: Storage): void {
+  private free(storage: Storage, counted: boolean): void {
+    if (counted) this.live = { count: this.live.count - 1, bytes: this.live.bytes - storage.buffer.size };
     if (this.queued.length || this.submitting) this.waitingForSubmit.push(storage.buffer);
     else this.pool.release(storage.buffer);
   }

@@ -88,7 +88,7 @@ export class RopeSplitter {
       }
     }
     cached?.tensor.release();
-    const tensor = this.rt.upload(table, [2, rows, half], 'f32', 'rope angles');
+    const tensor = this.rt.upload(table, [2, rows, half], 'f32', 'rope angles', 'cache');
     this.table = { key: rope, rows, tensor };
     return tensor;
   }

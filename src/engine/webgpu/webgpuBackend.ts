@@ -10,7 +10,7 @@
  */
 import type {
   AttentionOptions, AttentionResult, Backend, BackendDescription, DeviceTensor, LinearOptions,
-  PointwiseActivation, RopeSpec, SplitPart,
+  LiveTensors, PointwiseActivation, RopeSpec, SplitPart,
 } from '../backend';
 import { HostTensor, numel, toFloat32 } from '../tensor';
 import { attention } from './attention';
@@ -28,6 +28,8 @@ import { RopeSplitter } from './split';
 export class WebGpuBackend implements Backend {
   readonly description: BackendDescription;
   private readonly splitter: RopeSplitter;
+  /** The device is gone: a model evicted later has nothing left here to free. */
+  private disposed = false;
 
   private constructor(
     private readonly gpu: GpuDevice,
@@ -166,8 +168,17 @@ export class WebGpuBackend implements Backend {
     for (const t of tensors) (t as GpuTensor).release();
   }
 
+  releaseWeights(weights: readonly DeviceTensor[]): void {
+    if (!this.disposed) this.release(weights);
+  }
+
+  liveTensors(): LiveTensors {
+    return this.runtime.liveTensors;
+  }
+
   /** Frees every buffer, destroys the device and lets go of Dawn, so Node can exit. */
   dispose(): void {
+    this.disposed = true;
     this.runtime.dispose();
     this.gpu.destroy();
   }

@@ -23,6 +23,8 @@ export interface EngineClientOptions {
   readonly transport?: TransportKind;
   /** The memory budget in MB sent with every run (read at each run: a setting may change); 0 or absent: automatic. */
   readonly memoryBudgetMB?: () => number | undefined;
+  /** How many models the engine keeps loaded, sent with every run; absent: the engine's default. */
+  readonly maxLoadedModels?: () => number | undefined;
   /** The engine's stdout and stderr, for a log. */
   readonly onOutput?: (text: string) => void;
   /**
@@ -51,10 +53,11 @@ export class EngineClient {
     const runId = this.nextRunId++;
     const transport = this.ensureTransport();
     const memoryBudgetMB = request.memoryBudgetMB ?? this.options.memoryBudgetMB?.();
+    const maxLoadedModels = request.maxLoadedModels ?? this.options.maxLoadedModels?.();
     return new Promise<InspectResult>((resolve, reject) => {
       this.pending.set(runId, { handlers, resolve, reject });
       signal?.addEventListener('abort', () => this.cancel(runId), { once: true });
-      transport.send({ type: 'inspect', runId, request: { ...request, memoryBudgetMB, gpuCrashed: request.gpuCrashed ?? this.gpuCrashed } });
+      transport.send({ type: 'inspect', runId, request: { ...request, memoryBudgetMB, maxLoadedModels, gpuCrashed: request.gpuCrashed ?? this.gpuCrashed } });
     });
   }
 

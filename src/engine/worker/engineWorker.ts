@@ -8,20 +8,22 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BackendChoice, BackendSelection, selectBackend } from '../backends';
-import { EngineError, isEngineError, serializeError } from '../errors';
+import { EngineError, EngineErrorCode, isEngineError, serializeError } from '../errors';
 import { inspect } from '../inspect';
-import { LoadedModel, loadModel } from '../loadModel';
+import { loadModel } from '../loadModel';
 import { createCpuBackend } from '../cpu/createCpuBackend';
 import { isDemoModel } from '../demo/demoModel';
+import { collectGarbage } from './collectGarbage';
 import { eventBuffers, FromWorker, InspectRequest, InspectStarted, ToWorker } from './messages';
+import { ModelCache, ModelLease } from './modelCache';
 import { openWorkerPort } from './workerPort';
 
 const port = openWorkerPort();
 
 /** Loaded models by folder and the state of its files: an edited config.json or tokenizer.json is read again. */
-const models = new Map<string, LoadedModel>();
-/** Models kept loaded: switching between two is instant, and a long session does not pile them up. */
-const MODELS_KEPT = 2;
+const models = new ModelCache();
+/** What a loaded model's files do when they change or break after loading (its weights are read as they upload). */
+const FILE_PROBLEMS: readonly EngineErrorCode[] = ['BAD_MODEL_FOLDER', 'BAD_SAFETENSORS'];
 const backends = new Map<BackendChoice, Promise<BackendSelection>>();
 const runs = new Map<number, AbortController>();
 
@@ -41,25 +43,6 @@ function modelKey(source: string): string {
   });
   return `${path.resolve(source)}|${files.join('|')}`;
 }
-
-function model(request: InspectRequest): LoadedModel {
-  const key = modelKey(request.model);
-  let loaded = models.get(key);
-  if (loaded) {
-    models.delete(key); // most recently used last
-  } else {
-    loaded = loadModel(request.model, { memoryBudgetMB: request.memoryBudgetMB });
-  }
-  models.set(key, loaded);
-  for (const old of [...models.keys()].slice(0, -MODELS_KEPT)) {
-    models.delete(old);
-    backendsHoldEvicted = true;
-  }
-  return loaded;
-}
-
-/** A backend frees weights only when disposed: after an eviction, the next idle run starts fresh backends. */
-let backendsHoldEvicted = false;
 
 async function disposeBackends(): Promise<void> {
   const selections = [...backends.values()];
@@ -86,22 +69,27 @@ function backend(choice: BackendChoice): Promise<BackendSelection> {
 /** Yields through the event loop's poll phase, where a cancel that arrived during the layer is read. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
 
-async function runOnce(runId: number, request: InspectRequest, selection: BackendSelection, signal: AbortSignal): Promise<void> {
-  const loaded = model(request);
+async function runOnce(runId: number, request: InspectRequest, lease: ModelLease, selection: BackendSelection, signal: AbortSignal): Promise<void> {
+  const { loaded } = lease;
   const report = { used: selection.used, adapter: selection.adapter, fallbackReason: selection.fallbackReason };
   let started: InspectStarted | undefined;
+  let collected = false;
   const summary = await inspect(loaded, selection.backend, request.input, request.wants, {
     onStart: ({ source, target }) => {
       started = { model: loaded.model.info, source, target, backend: report };
       post({ type: 'started', runId, started });
     },
     onEvent: async (event) => {
+      // The weights are uploaded by the first layer: what was read from disk for them is garbage now.
+      if (!collected) collectGarbage();
+      collected = true;
       post({ type: 'event', runId, event }, eventBuffers(event));
+      await port.drained();
       await nextTurn();
       if (signal.aborted) throw new EngineError('CANCELLED', 'The run was cancelled.');
     },
     onToken: (token) => post({ type: 'token', runId, token }),
-  }, signal, { memoryBudgetMB: request.memoryBudgetMB });
+  }, signal, { memoryBudgetMB: request.memoryBudgetMB, streamed: true });
   post({ type: 'done', runId, result: { ...started!, timings: summary.timings, labels: summary.labels, generated: summary.generated } });
 }
 
@@ -116,24 +104,27 @@ function cpuForAuto(reason: string): BackendSelection {
 async function run(runId: number, request: InspectRequest): Promise<void> {
   const controller = new AbortController();
   runs.set(runId, controller);
+  const key = modelKey(request.model);
+  let lease: ModelLease | undefined;
   try {
-    if (backendsHoldEvicted && runs.size === 1) {
-      backendsHoldEvicted = false;
-      await disposeBackends();
-    }
     // WebGPU crashed an earlier engine process: auto runs go to the CPU and say why.
     if (request.backend === 'auto' && request.gpuCrashed && !backends.has('auto')) cpuForAuto(`WebGPU crashed the engine: ${request.gpuCrashed}`);
     const selection = await backend(request.backend);
+    lease = models.acquire(key, () => loadModel(request.model, { memoryBudgetMB: request.memoryBudgetMB }), request.maxLoadedModels);
     try {
-      await runOnce(runId, request, selection, controller.signal);
+      await runOnce(runId, request, lease, selection, controller.signal);
     } catch (err) {
       if (!(isEngineError(err) && err.code === 'GPU_FAILURE' && request.backend === 'auto')) throw err;
-      // The GPU failed mid-run: every later auto run uses the CPU, and this one starts again there.
-      await runOnce(runId, request, cpuForAuto(`WebGPU failed: ${err.message}`), controller.signal);
+      // The GPU failed mid-run: every later auto run uses the CPU, and this one starts again there (its
+      // weights read from disk again for the CPU).
+      await runOnce(runId, request, lease, cpuForAuto(`WebGPU failed: ${err.message}`), controller.signal);
     }
   } catch (err) {
+    // A model file that changed or broke under a loaded model: the next run reads the folder afresh.
+    if (isEngineError(err) && FILE_PROBLEMS.includes(err.code)) models.forget(key);
     post({ type: 'failed', runId, error: serializeError(err) });
   } finally {
+    lease?.end();
     runs.delete(runId);
   }
 }

@@ -16,6 +16,8 @@ export interface InspectRequest {
   readonly wants: ForwardWants;
   /** The memory the model and the run may take, in MB; absent or 0: half of the free memory. */
   readonly memoryBudgetMB?: number;
+  /** How many models the engine keeps loaded (least recently used go first); absent: 2. */
+  readonly maxLoadedModels?: number;
   /** Set by the client after WebGPU crashed an engine process (why): `auto` then runs on the CPU. */
   readonly gpuCrashed?: string;
 }

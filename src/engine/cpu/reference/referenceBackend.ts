@@ -1,7 +1,7 @@
 /** The CPU backend: the reference kernels behind the Backend interface. Always available. */
 import type {
   AttentionOptions, AttentionResult, Backend, BackendDescription, DeviceTensor, LinearOptions,
-  PointwiseActivation, RopeSpec, SplitPart,
+  LiveTensors, PointwiseActivation, RopeSpec, SplitPart,
 } from '../../backend';
 import { HostTensor, numel, toFloat32 } from '../../tensor';
 import * as k from '.';
@@ -28,6 +28,10 @@ function checkNormGroups(x: DeviceTensor, weight: DeviceTensor): void {
 
 export class ReferenceBackend implements Backend {
   readonly description: BackendDescription;
+  /** Counted, not held: garbage collection frees the arrays, and the count shows what a model never released. */
+  private live = { count: 0, bytes: 0 };
+  private readonly released = new WeakSet<DeviceTensor>();
+  private readonly weights = new WeakSet<DeviceTensor>();
 
   /** `whyNotWasm`: shown in the name when this reference stands in for the WebAssembly kernels. */
   constructor(whyNotWasm?: string) {
@@ -35,16 +39,18 @@ export class ReferenceBackend implements Backend {
   }
 
   upload(weight: HostTensor): DeviceTensor {
-    return new CpuTensor(weight.shape, toFloat32(weight));
+    const t = this.tensor(weight.shape, toFloat32(weight));
+    this.weights.add(t);
+    return t;
   }
 
   fromFloat32(values: Float32Array, shape: readonly number[]): DeviceTensor {
     if (values.length !== numel(shape)) throw new Error(`fromFloat32: ${values.length} values for shape [${shape}]`);
-    return new CpuTensor(shape, values);
+    return this.tensor(shape, values);
   }
 
   gather(table: DeviceTensor, ids: Int32Array): DeviceTensor {
-    return new CpuTensor([ids.length, cols(table)], k.gather(data(table), cols(table), ids));
+    return this.tensor([ids.length, cols(table)], k.gather(data(table), cols(table), ids));
   }
 
   linear(x: DeviceTensor, weight: DeviceTensor, options: LinearOptions = {}): DeviceTensor {
@@ -55,32 +61,32 @@ export class ReferenceBackend implements Backend {
       data(x), data(weight), rows, inDim, outDim,
       options.bias && data(options.bias), options.activation, options.residual && data(options.residual),
     );
-    return new CpuTensor([rows, outDim], out);
+    return this.tensor([rows, outDim], out);
   }
 
   add(a: DeviceTensor, b: DeviceTensor): DeviceTensor {
-    return new CpuTensor(a.shape, k.add(data(a), data(b)));
+    return this.tensor(a.shape, k.add(data(a), data(b)));
   }
 
   scale(x: DeviceTensor, factor: number): DeviceTensor {
-    return new CpuTensor(x.shape, k.scale(data(x), factor));
+    return this.tensor(x.shape, k.scale(data(x), factor));
   }
 
   softCap(x: DeviceTensor, cap: number): DeviceTensor {
-    return new CpuTensor(x.shape, k.softCap(data(x), cap));
+    return this.tensor(x.shape, k.softCap(data(x), cap));
   }
 
   layerNorm(x: DeviceTensor, weight: DeviceTensor, bias: DeviceTensor, eps: number): DeviceTensor {
-    return new CpuTensor(x.shape, k.layerNorm(data(x), data(weight), data(bias), cols(x), eps));
+    return this.tensor(x.shape, k.layerNorm(data(x), data(weight), data(bias), cols(x), eps));
   }
 
   rmsNorm(x: DeviceTensor, weight: DeviceTensor, eps: number): DeviceTensor {
     checkNormGroups(x, weight);
-    return new CpuTensor(x.shape, k.rmsNorm(data(x), data(weight), weight.shape[0], eps));
+    return this.tensor(x.shape, k.rmsNorm(data(x), data(weight), weight.shape[0], eps));
   }
 
   gated(gate: DeviceTensor, up: DeviceTensor, activation: PointwiseActivation): DeviceTensor {
-    return new CpuTensor(gate.shape, k.gated(data(gate), data(up), activation));
+    return this.tensor(gate.shape, k.gated(data(gate), data(up), activation));
   }
 
   concatRows(a: DeviceTensor, b: DeviceTensor): DeviceTensor {
@@ -88,7 +94,7 @@ export class ReferenceBackend implements Backend {
     const out = new Float32Array(data(a).length + data(b).length);
     out.set(data(a));
     out.set(data(b), data(a).length);
-    return new CpuTensor([a.shape[0] + b.shape[0], cols(a)], out);
+    return this.tensor([a.shape[0] + b.shape[0], cols(a)], out);
   }
 
   split(x: DeviceTensor, parts: readonly SplitPart[], rope?: RopeSpec): DeviceTensor[] {
@@ -98,7 +104,7 @@ export class ReferenceBackend implements Backend {
       if (part.rope && !rope) throw new Error('split: a part asks for RoPE but no RopeSpec was given');
       const out = k.splitColumns(data(x), rows, total, start, part.width, part.rope ? rope : undefined);
       start += part.width;
-      return new CpuTensor([rows, part.width], out);
+      return this.tensor([rows, part.width], out);
     });
   }
 
@@ -112,9 +118,9 @@ export class ReferenceBackend implements Backend {
     );
     const square = [o.numHeads, queryLength, keyLength];
     return {
-      probs: new CpuTensor(square, r.probs),
-      context: new CpuTensor([queryLength, o.numHeads * o.headDim], r.context),
-      scores: o.keepScores ? new CpuTensor(square, r.scores) : undefined,
+      probs: this.tensor(square, r.probs),
+      context: this.tensor([queryLength, o.numHeads * o.headDim], r.context),
+      scores: o.keepScores ? this.tensor(square, r.scores) : undefined,
     };
   }
 
@@ -123,9 +129,27 @@ export class ReferenceBackend implements Backend {
     return tensors.map((t) => data(t).slice());
   }
 
-  release(): void {
-    // Garbage collection frees host arrays.
+  release(tensors: readonly DeviceTensor[]): void {
+    for (const t of tensors) {
+      if (this.released.has(t) || this.weights.has(t)) continue;
+      this.released.add(t);
+      this.live = { count: this.live.count - 1, bytes: this.live.bytes - data(t).byteLength };
+    }
+  }
+
+  releaseWeights(weights: readonly DeviceTensor[]): void {
+    for (const t of weights) this.weights.delete(t);
+    this.release(weights);
+  }
+
+  liveTensors(): LiveTensors {
+    return this.live;
   }
 
   dispose(): void {}
+
+  private tensor(shape: readonly number[], values: Float32Array): CpuTensor {
+    this.live = { count: this.live.count + 1, bytes: this.live.bytes + values.byteLength };
+    return new CpuTensor(shape, values);
+  }
 }

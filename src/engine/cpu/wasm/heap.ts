@@ -23,6 +23,8 @@ export class Heap {
   private readonly sizes = new Map<number, number>();
   private top = FIRST;
   private floats: Float32Array;
+  /** Bytes in blocks handed out and not yet released. */
+  private usedBytes = 0;
 
   constructor() {
     this.memory = new wasmApi!.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
@@ -41,6 +43,11 @@ export class Heap {
 
   get u16(): Uint16Array {
     return new Uint16Array(this.memory.buffer);
+  }
+
+  /** Blocks handed out and not yet released, and their bytes. */
+  get inUse(): { count: number; bytes: number } {
+    return { count: this.sizes.size, bytes: this.usedBytes };
   }
 
   get peakBytes(): number {
@@ -68,6 +75,7 @@ export class Heap {
       this.top = offset + size;
     }
     this.sizes.set(offset, size);
+    this.usedBytes += size;
     return offset;
   }
 
@@ -75,6 +83,7 @@ export class Heap {
     const size = this.sizes.get(offset);
     if (size === undefined) return;
     this.sizes.delete(offset);
+    this.usedBytes -= size;
     let index = this.free.findIndex((b) => b.offset > offset);
     if (index < 0) index = this.free.length;
     this.free.splice(index, 0, { offset, size });

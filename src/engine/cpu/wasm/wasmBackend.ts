@@ -8,7 +8,7 @@
 import * as os from 'os';
 import type {
   AttentionOptions, AttentionResult, Backend, BackendDescription, DeviceTensor, LinearOptions,
-  PointwiseActivation, RopeSpec, SplitPart,
+  LiveTensors, PointwiseActivation, RopeSpec, SplitPart,
 } from '../../backend';
 import { HostTensor, numel, toFloat32 } from '../../tensor';
 import * as reference from '../reference';
@@ -35,11 +35,22 @@ const HALF_CHUNK = 1 << 22;
 type Layout = 'rows' | 'panels';
 
 class WasmTensor implements DeviceTensor {
+  /** Its block went back to the heap: a second release must not free a block handed out since. */
+  released = false;
+
   constructor(
     readonly shape: readonly number[],
     readonly offset: number,
     readonly layout: Layout = 'rows',
   ) {}
+}
+
+/** Row `n` of a 2-D tensor as float32: a view of float32 data, else a widened copy of that row alone. */
+function rowsOf(t: HostTensor): (n: number) => Float32Array {
+  const cols = t.shape[1];
+  const rowOf = (n: number) => t.data.subarray(n * cols, (n + 1) * cols);
+  if (t.dtype === 'F32') return rowOf as (n: number) => Float32Array;
+  return (n) => toFloat32({ dtype: t.dtype, shape: [cols], data: rowOf(n) });
 }
 
 function tensor(t: DeviceTensor): WasmTensor {
@@ -96,8 +107,9 @@ export class WasmCpuBackend implements Backend {
   }
 
   upload(weight: HostTensor): DeviceTensor {
-    const values = toFloat32(weight);
-    const t = weight.shape.length === 2 ? this.packed(values, weight.shape) : this.fromFloat32(values, weight.shape);
+    // A 16-bit matrix is widened row by row as it is packed: no float32 copy of it all (545 MB for
+    // Qwen2.5-0.5B's bfloat16 embedding) is made on the way.
+    const t = weight.shape.length === 2 ? this.packed(rowsOf(weight), weight.shape) : this.fromFloat32(toFloat32(weight), weight.shape);
     this.weights.add(tensor(t));
     return t;
   }
@@ -131,7 +143,7 @@ export class WasmCpuBackend implements Backend {
     const [rows, inDim] = x.shape;
     const [outDim, wIn] = weight.shape;
     if (wIn !== inDim) throw new Error(`linear: x has ${inDim} columns but the weight expects ${wIn}`);
-    const w = tensor(weight).layout === 'panels' ? tensor(weight) : this.packed(this.view(weight), weight.shape);
+    const w = tensor(weight).layout === 'panels' ? tensor(weight) : this.packed(rowsOf({ dtype: 'F32', shape: weight.shape, data: this.view(weight) }), weight.shape);
     const out = this.allocate([rows, outDim]);
     const rowBlock = Math.min(GEMM_ROW_BLOCK, rows);
     const tasks = Math.ceil(rows / rowBlock) * Math.ceil(Math.ceil(outDim / TILE_COLS) / GEMM_PANEL_BLOCK);
@@ -203,20 +215,31 @@ export class WasmCpuBackend implements Backend {
     if (o.softCap !== undefined && !(o.softCap > 0)) throw new Error(`attention: soft-cap ${o.softCap}`);
     const paddedKeys = Math.ceil(keys / TILE_COLS) * TILE_COLS;
     const paddedHeadDim = Math.ceil(o.headDim / TILE_COLS) * TILE_COLS;
-    const keyPanels = this.heap.alloc(o.numKvHeads * paddedKeys * o.headDim * 4);
-    const valuePanels = this.heap.alloc(o.numKvHeads * paddedHeadDim * keys * 4);
-    this.pool.run('pack_kv', [tensor(key).offset, tensor(value).offset, keyPanels, valuePanels, keys, paddedKeys, o.numKvHeads, o.headDim], o.numKvHeads);
     const square = [o.numHeads, queries, keys];
-    const probs = this.allocate(square);
-    const scores = o.keepScores ? this.allocate(square) : undefined;
-    const context = this.allocate([queries, o.numHeads * o.headDim]);
-    this.pool.run('attention', [
-      tensor(q).offset, keyPanels, valuePanels, this.offsetOf(o.positionBias), probs.offset, this.offsetOf(scores), context.offset,
-      queries, keys, paddedKeys, o.numHeads, o.numKvHeads, o.headDim, o.scale, o.causal ? 1 : 0, o.softCap ?? 0, o.slidingWindow ?? 0,
-    ], o.numHeads * Math.ceil(queries / ATTENTION_ROWS));
-    this.heap.release(keyPanels);
-    this.heap.release(valuePanels);
-    return { probs, context, scores };
+    // Everything is allocated before the kernels run: memory that cannot grow leaves nothing behind.
+    const panels: number[] = [];
+    const made: WasmTensor[] = [];
+    try {
+      panels.push(this.heap.alloc(o.numKvHeads * paddedKeys * o.headDim * 4), this.heap.alloc(o.numKvHeads * paddedHeadDim * keys * 4));
+      const [keyPanels, valuePanels] = panels;
+      const probs = this.allocate(square);
+      made.push(probs);
+      const scores = o.keepScores ? this.allocate(square) : undefined;
+      if (scores) made.push(scores);
+      const context = this.allocate([queries, o.numHeads * o.headDim]);
+      made.push(context);
+      this.pool.run('pack_kv', [tensor(key).offset, tensor(value).offset, keyPanels, valuePanels, keys, paddedKeys, o.numKvHeads, o.headDim], o.numKvHeads);
+      this.pool.run('attention', [
+        tensor(q).offset, keyPanels, valuePanels, this.offsetOf(o.positionBias), probs.offset, this.offsetOf(scores), context.offset,
+        queries, keys, paddedKeys, o.numHeads, o.numKvHeads, o.headDim, o.scale, o.causal ? 1 : 0, o.softCap ?? 0, o.slidingWindow ?? 0,
+      ], o.numHeads * Math.ceil(queries / ATTENTION_ROWS));
+      return { probs, context, scores };
+    } catch (err) {
+      this.release(made);
+      throw err;
+    } finally {
+      for (const offset of panels) this.heap.release(offset);
+    }
   }
 
   async read(tensors: readonly DeviceTensor[]): Promise<Float32Array[]> {
@@ -244,11 +267,28 @@ export class WasmCpuBackend implements Backend {
   }
 
   release(tensors: readonly DeviceTensor[]): void {
-    for (const t of tensors) if (!this.weights.has(tensor(t))) this.heap.release(tensor(t).offset);
+    for (const t of tensors) if (!this.weights.has(tensor(t))) this.free(tensor(t));
+  }
+
+  releaseWeights(weights: readonly DeviceTensor[]): void {
+    for (const t of weights) {
+      this.weights.delete(tensor(t));
+      this.free(tensor(t));
+    }
+  }
+
+  liveTensors(): LiveTensors {
+    return this.heap.inUse;
   }
 
   dispose(): void {
     this.pool.dispose();
+  }
+
+  private free(t: WasmTensor): void {
+    if (t.released) return;
+    t.released = true;
+    this.heap.release(t.offset);
   }
 
   private allocate(shape: readonly number[], layout: Layout = 'rows', floats = numel(shape)): WasmTensor {
@@ -271,8 +311,8 @@ export class WasmCpuBackend implements Backend {
     throw new Error(`a packed linear weight [${t.shape}] was used as an activation; upload it with fromFloat32`);
   }
 
-  /** [out, in] row-major values → panels of TILE_COLS output columns, zero padded. */
-  private packed(values: Float32Array, shape: readonly number[]): WasmTensor {
+  /** [out, in] row-major values (row `n` from `row(n)`) → panels of TILE_COLS output columns, zero padded. */
+  private packed(row: (n: number) => Float32Array, shape: readonly number[]): WasmTensor {
     const [outDim, inDim] = shape;
     const panels = Math.ceil(outDim / TILE_COLS);
     const t = this.allocate(shape, 'panels', panels * TILE_COLS * inDim);
@@ -286,8 +326,8 @@ export class WasmCpuBackend implements Backend {
           for (let k = 0; k < inDim; k++) f32[dst + k * TILE_COLS] = 0;
           continue;
         }
-        const row = values.subarray(n * inDim, (n + 1) * inDim);
-        for (let k = 0; k < inDim; k++) f32[dst + k * TILE_COLS] = row[k];
+        const values = row(n);
+        for (let k = 0; k < inDim; k++) f32[dst + k * TILE_COLS] = values[k];
       }
     }
     return t;
