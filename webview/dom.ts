@@ -41,6 +41,11 @@ export function formatWeight(weight: number): string {
   return weight === 0 ? '0' : weight >= 0.001 ? weight.toFixed(4) : weight.toExponential(2);
 }
 
+/** A weight as the panel shows it: marked ≈ when it travelled as float16 (within 2⁻¹¹ relative), exact otherwise. */
+export function shownWeight(weight: number, approximate: boolean | undefined): string {
+  return `${approximate && weight !== 0 ? '≈' : ''}${formatWeight(weight)}`;
+}
+
 /**
  * Calls `onResize` in the next animation frame after the element's size really changed. Redrawing
  * inside the observer's own callback can resize the element again in the same frame, which the

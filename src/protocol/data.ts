@@ -176,4 +176,4 @@ export interface StepReply {
 export type DataReply = ViewReply | ThumbnailReply | ComputationReply | StepReply;
 
 /** Above this many bytes as float32, a reply's matrices travel as float16. */
-export const FLOAT32_REPLY_LIMIT = 8 * 2 ** 20;
+export const FLOAT32_REPLY_LIMIT = 4 * 2 ** 20;

@@ -15,7 +15,7 @@ import { topIndices } from '../../src/view-model/matrices';
 import { headScene, type Scene } from '../../src/view-model/scene';
 import { hover, moveFocus, toggleLock } from '../../src/view-model/selection';
 import { focusIn, type ViewData } from '../../src/view-model/viewData';
-import { fitCanvas, formatWeight, h, observeSize } from '../dom';
+import { fitCanvas, formatWeight, h, observeSize, shownWeight } from '../dom';
 import { showEmpty, type View, type ViewContext } from './view';
 
 const ROW_HEIGHT = 20;
@@ -148,7 +148,7 @@ export class HeadView implements View {
     }
     const [labels, others] = focus.side === 'query' ? [data.queries.labels, data.keys.labels] : [data.keys.labels, data.queries.labels];
     const verb = changes ? 'changed most toward' : focus.side === 'query' ? 'attends to' : 'is attended by';
-    const shown = (j: number) => (changes ? `${weights[j] > 0 ? '+' : '−'}${formatWeight(Math.abs(weights[j]))}` : formatWeight(weights[j]));
+    const shown = (j: number) => (changes ? `${weights[j] > 0 ? '+' : '−'}${formatWeight(Math.abs(weights[j]))}` : shownWeight(weights[j], data.approximate));
     this.summary.replaceChildren(
       `${focus.side} “${labels[focus.index]}” (${focus.index}) ${verb} `,
       ...strongestPartners(changes ? weights.map(Math.abs) : weights, 5).map((j) => h('button', { class: 'hv-jump', 'data-row': j, title: 'Scroll to it' }, `“${others[j]}” (${j}) ${shown(j)}`)),
@@ -272,7 +272,7 @@ export class HeadView implements View {
     const others = focus.side === 'query' ? data.keys.labels : data.queries.labels;
     const weights = focusWeights(this.links(data, focus, this.layout!), focus, others.length, data.activeCount);
     const top = strongestPartners(weights, 3);
-    ctx.announce(`Locked ${focus.side} “${labels[focus.index]}”. ${focus.side === 'query' ? 'Attends to' : 'Attended by'}: ${top.map((i) => `“${others[i]}” ${formatWeight(weights[i])}`).join(', ')}.`);
+    ctx.announce(`Locked ${focus.side} “${labels[focus.index]}”. ${focus.side === 'query' ? 'Attends to' : 'Attended by'}: ${top.map((i) => `“${others[i]}” ${shownWeight(weights[i], data.approximate)}`).join(', ')}.`);
   }
 
   private onKey(event: KeyboardEvent): void {

@@ -13,7 +13,7 @@ import { matrixScene, type Scene } from '../../src/view-model/scene';
 import { hover, toggleLock } from '../../src/view-model/selection';
 import { uprightLabel } from '../../src/view-model/tokens';
 import { isMasked, isOutsideWindow, maskTest, windowTest, type ViewData } from '../../src/view-model/viewData';
-import { fitCanvas, formatWeight, h, observeSize } from '../dom';
+import { fitCanvas, formatWeight, h, observeSize, shownWeight } from '../dom';
 import { Legend } from '../legend';
 import { showEmpty, type View, type ViewContext } from './view';
 
@@ -196,7 +196,7 @@ export class MatrixView implements View {
     const windowed = isOutsideWindow(data, cell.row, cell.col);
     const masked = isMasked(data, cell.row, cell.col) || windowed;
     const why = windowed ? `outside the sliding window of ${data.window} (−∞ before the softmax)` : 'masked';
-    const cellText = `query “${data.queries.labels[cell.row]}” (${cell.row}) → key “${data.keys.labels[cell.col]}” (${cell.col}): ${masked ? why : formatWeight(weight)}`;
+    const cellText = `query “${data.queries.labels[cell.row]}” (${cell.row}) → key “${data.keys.labels[cell.col]}” (${cell.col}): ${masked ? why : shownWeight(weight, data.approximate)}`;
     const delta = this.diff?.delta.data[at];
     if (delta === undefined || masked) return cellText;
     if (Number.isNaN(delta)) return `${cellText} (new since the baseline: nothing to compare)`;
