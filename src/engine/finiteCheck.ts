@@ -31,7 +31,7 @@ function badArray(event: ForwardEvent): string | undefined {
   if (event.type !== 'attention') return firstBad(event.data, false) >= 0 ? tensorName(event) : undefined;
   if (firstBad(event.probs, false) >= 0 || (event.probsF16 && firstBadHalf(event.probsF16) >= 0)) return tensorName(event);
   if (event.scores && firstBad(event.scores, true) >= 0) return tensorName(event, 'scores');
-  for (const vectors of [event.q, event.k, event.v, event.headOutputs]) if (vectors && firstBad(vectors, false) >= 0) return `${tensorName(event)} head vectors`;
+  for (const vectors of [event.q, event.k, event.v, event.headOutputs, event.valueNorms]) if (vectors && firstBad(vectors, false) >= 0) return `${tensorName(event)} head vectors`;
   return undefined;
 }
 

@@ -21,6 +21,11 @@ export interface ForwardWants {
   readonly hiddenStates?: boolean;
   readonly logits?: boolean;
   /**
+   * Each attention layer's ‖W_O,h · v_j‖ per head and key (AttentionEvent.valueNorms): what value-weighted
+   * attention (Kobayashi et al. 2020) multiplies the weights by. Costs about headDim² per head and key.
+   */
+  readonly valueNorms?: boolean;
+  /**
    * Traced layers: each also emits a TraceEvent with every intermediate tensor of its attention, for all
    * heads. One layer (the step-by-step view), or every layer of a run whose source and target have at
    * most `maxTokens` tokens each (a standalone report's step-by-step data; a longer run traces none).
@@ -78,6 +83,8 @@ export interface AttentionEvent extends AttentionLayer {
   readonly v?: Float32Array;
   /** [queryLength, numHeads · headDim]: P·V per head, the concatenation that W_O multiplies. */
   readonly headOutputs?: Float32Array;
+  /** [numHeads, keyLength]: ‖W_O,h · v_j‖ (ForwardWants.valueNorms); with GQA v_j is head h's kv head's value. */
+  readonly valueNorms?: Float32Array;
 }
 
 /** One intermediate tensor of a traced attention layer. */

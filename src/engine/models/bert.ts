@@ -1,12 +1,12 @@
 /** BERT: bidirectional encoder, post-LN, word + position + token-type embeddings, optional MLM head. */
 import type { Backend, DeviceTensor } from '../backend';
 import type { BertConfig } from '../loader/config';
-import type { ForwardEvent, ForwardRequest, TransformerModel } from '../model';
+import type { ForwardEvent, ForwardRequest, ForwardWants, TransformerModel } from '../model';
 import type { ModelInfo } from '../../protocol/run';
 import { EngineError } from '../errors';
 import { LazyTensor, concatRows } from '../tensor';
 import type { WeightFile } from '../loader/weights';
-import { type AttentionSetup, attendFused, attentionSetup, releaseAttention } from './attention';
+import { type AttentionSetup, attendFused, attentionSetup, releaseAttention, withValueNorms } from './attention';
 import { PerBackend, checkIds, isTraced, positions, readLogits, streamLayers } from './common';
 
 type Norm = [DeviceTensor, DeviceTensor];
@@ -110,7 +110,7 @@ export class BertModel implements TransformerModel {
       { scaleSource: 'head_dim' },
     );
     const x = yield* streamLayers(backend, { attention: 'self', hidden: 'main', layers: c.numLayers, hiddenAfterLast: true }, embedded,
-      (l, input) => this.layer(backend, w.layers[l], input, setup, isTraced(wants, 'self', l)), request);
+      (l, input) => this.layer(backend, w.layers[l], input, setup, wants, l), request);
     const held = [x];
     const hold = (t: DeviceTensor) => (held.push(t), t);
     try {
@@ -125,12 +125,13 @@ export class BertModel implements TransformerModel {
     }
   }
 
-  /** One post-LN block: attention, add and norm, feed-forward, add and norm. */
-  private layer(backend: Backend, L: BertWeights['layers'][number], x: DeviceTensor, setup: AttentionSetup, traced: boolean) {
+  /** One post-LN block (layer `l`): attention, add and norm, feed-forward, add and norm. */
+  private layer(backend: Backend, L: BertWeights['layers'][number], x: DeviceTensor, setup: AttentionSetup, wants: ForwardWants, l: number) {
     const c = this.config;
     const temps: DeviceTensor[] = [];
     const temp = (t: DeviceTensor) => (temps.push(t), t);
-    const attention = attendFused(backend, temp(backend.linear(x, L.qkv, { bias: L.qkvBias })), setup, undefined, traced);
+    const attended = attendFused(backend, temp(backend.linear(x, L.qkv, { bias: L.qkvBias })), setup, undefined, isTraced(wants, 'self', l));
+    const attention = withValueNorms(backend, attended, L.attnOut, wants);
     try {
       const projected = temp(backend.linear(attention.result.context, L.attnOut, { bias: L.attnOutBias, residual: x }));
       const a = temp(backend.layerNorm(projected, L.attnNorm[0], L.attnNorm[1], c.layerNormEps));

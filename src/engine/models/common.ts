@@ -105,6 +105,7 @@ export async function readLayer(
   const tensors: DeviceTensor[] = half && backend.readHalf ? [] : [result.probs];
   if (withScores) tensors.push(result.scores!);
   if (withVectors) tensors.push(attn.q, attn.k, attn.v, result.context);
+  if (attn.valueNorms) tensors.push(attn.valueNorms);
   if (wants.hiddenStates && hidden) tensors.push(hidden.tensor);
   const trace = attn.trace ?? [];
   tensors.push(...trace.map((t) => t.tensor));
@@ -114,13 +115,15 @@ export async function readLayer(
   const probs = probsF16 ? new Float32Array(0) : values[next++];
   const scores = withScores ? values[next++] : undefined;
   const vectors = withVectors ? { q: values[next++], k: values[next++], v: values[next++], headOutputs: values[next++] } : {};
+  const valueNorms = attn.valueNorms ? values[next++] : undefined;
   const shape = {
     numHeads: options.numHeads, numKvHeads: options.numKvHeads, headDim: options.headDim,
     queryLength: result.probs.shape[1], keyLength: result.probs.shape[2],
   };
   const events: ForwardEvent[] = [{
     type: 'attention', stack, layer, ...shape, recipe,
-    ...(half ? { probs: new Float32Array(0), probsF16: probsF16 ?? toFloat16Bits(probs) } : { probs }), scores, ...vectors, step,
+    ...(half ? { probs: new Float32Array(0), probsF16: probsF16 ?? toFloat16Bits(probs) } : { probs }), scores, ...vectors,
+    ...(valueNorms && { valueNorms }), step,
   }];
   if (wants.hiddenStates && hidden) {
     events.push({ type: 'hidden', stack: hidden.stack, index: hidden.index, rows: hidden.tensor.shape[0], cols: hidden.tensor.shape[1], data: values[next++] });

@@ -18,7 +18,7 @@ import type { LayerCache } from '../kvCache';
 import type { ForwardEvent, ForwardRequest, ForwardWants, TransformerModel } from '../model';
 import type { ModelInfo, RopeRecipe } from '../../protocol/run';
 import type { LazyTensor } from '../tensor';
-import { ProjectedAttention, attendFused, attentionSetup, releaseAttention } from './attention';
+import { ProjectedAttention, attendFused, attentionSetup, releaseAttention, withValueNorms } from './attention';
 import { PerBackend, Uploaded, checkIds, isTraced, positions, streamFinal, streamLayers } from './common';
 import { ropeInverseFrequencies } from './rope';
 
@@ -201,7 +201,7 @@ export class DecoderOnlyModel implements TransformerModel {
     try {
       const normed = L.inputNorm ? temp(this.norm(b, x, L.inputNorm)) : x;
       const qkv = temp(b.linear(normed, L.qkv, { bias: L.qkvBias }));
-      attention = attendFused(b, qkv, this.setup(l, L, wants, offset), cache, isTraced(wants, 'self', l));
+      attention = withValueNorms(b, attendFused(b, qkv, this.setup(l, L, wants, offset), cache, isTraced(wants, 'self', l)), L.o, wants);
       const context = attention.result.context;
       let out: DeviceTensor;
       if (this.def.parallelResidual) {
