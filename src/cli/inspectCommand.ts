@@ -30,6 +30,8 @@ function eventTensors(event: Exclude<ForwardEvent, TraceEvent>): NamedTensor[] {
     case 'hidden':
     case 'logits':
       return [{ name: prefix + tensorName(event), shape: [event.rows, event.cols], data: event.data }];
+    case 'lens':
+      return []; // inspect never asks for the lens (analyze does)
   }
 }
 

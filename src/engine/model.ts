@@ -26,6 +26,12 @@ export interface ForwardWants {
    */
   readonly valueNorms?: boolean;
   /**
+   * The logit lens (LensEvent): the model's head (final norm, unembedding, soft-cap) on the embeddings
+   * and on every layer's output, as the `top` most likely tokens of each position. Decoder-only models,
+   * an encoder-decoder's decoder, and BERT's masked-LM head. Costs one LM head per layer.
+   */
+  readonly logitLens?: { readonly top: number };
+  /**
    * Traced layers: each also emits a TraceEvent with every intermediate tensor of its attention, for all
    * heads. One layer (the step-by-step view), or every layer of a run whose source and target have at
    * most `maxTokens` tokens each (a standalone report's step-by-step data; a longer run traces none).
@@ -118,7 +124,22 @@ export interface LogitsEvent {
   readonly step?: number;
 }
 
-export type ForwardEvent = AttentionEvent | TraceEvent | HiddenStateEvent | LogitsEvent;
+/** ForwardWants.logitLens: what the model's head reads from one hidden state. */
+export interface LensEvent {
+  readonly type: 'lens';
+  readonly stack: HiddenStack;
+  /** The hidden state: 0 the embeddings, l + 1 the output of layer l (the last one gives the model's own logits). */
+  readonly index: number;
+  readonly rows: number;
+  readonly top: number;
+  /** [rows, top] token ids, most likely first (−1 past the vocabulary's size). */
+  readonly ids: Int32Array;
+  /** [rows, top] their probabilities under the softmax over the whole vocabulary. */
+  readonly probs: Float32Array;
+  readonly step?: number;
+}
+
+export type ForwardEvent = AttentionEvent | TraceEvent | HiddenStateEvent | LogitsEvent | LensEvent;
 
 export interface TransformerModel {
   readonly info: ModelInfo;
@@ -144,5 +165,7 @@ export function tensorName(event: ForwardEvent, part: 'probs' | 'scores' = 'prob
       return 'logits';
     case 'trace':
       return `trace.${event.stack}.${event.layer}`;
+    case 'lens':
+      return `${event.stack === 'main' ? '' : `${event.stack}_`}logit_lens.${event.index}`;
   }
 }

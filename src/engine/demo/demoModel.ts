@@ -126,6 +126,7 @@ export class DemoModel implements TransformerModel {
   async *forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent> {
     const w = this.weights.get(backend);
     const { wants, signal } = request;
+    if (wants.logitLens) throw new EngineError('BAD_INPUT', 'The built-in demo model has no language-model head, so it has no logit lens: choose a trained model (Attention: Choose Model…).');
     const base = { numHeads: DEMO_HEADS, numKvHeads: DEMO_HEADS, headDim: HEAD_DIM, scale: 1 / Math.sqrt(HEAD_DIM), keepScores: !!wants.scores };
     const setup = (causal: boolean) => attentionSetup({ ...base, causal }, { scaleSource: 'head_dim' });
     const seq2seq = request.decoderIds !== undefined;

@@ -6,6 +6,7 @@ import type { ForwardEvent, ForwardRequest, ForwardWants, HiddenStack } from '..
 import type { AttentionStack } from '../../protocol/run';
 import { HostTensor, LazyTensor } from '../tensor';
 import { type ProjectedAttention, releaseAttention } from './attention';
+import { type LensHead, readLens } from './lens';
 
 /**
  * One model's weights going to one backend: each lazy weight is read, uploaded and dropped in turn, so
@@ -141,18 +142,22 @@ export type StackLayer = (layer: number, x: DeviceTensor) => { out: DeviceTensor
 /**
  * Runs a stack's layers over the residual stream `x` (the stack now owns it), streaming hidden state 0
  * when asked, then each layer's attention with the hidden state after it (after the last layer only
- * with `hiddenAfterLast`: elsewhere a final norm comes first). Returns the last layer's output. However
- * the stream ends early (cancelled between layers, the reader leaving at a layer, a failure), the
- * residual stream and the layer being read are released.
+ * with `hiddenAfterLast`: elsewhere a final norm comes first), and with ForwardWants.logitLens the
+ * `lensHead` on each of those hidden states. Returns the last layer's output. However the stream ends
+ * early (cancelled between layers, the reader leaving at a layer, a failure), the residual stream and
+ * the layer being read are released.
  */
 export async function* streamLayers(
-  backend: Backend, stack: { readonly attention: AttentionStack; readonly hidden: HiddenStack; readonly layers: number; readonly hiddenAfterLast?: boolean },
+  backend: Backend,
+  stack: { readonly attention: AttentionStack; readonly hidden: HiddenStack; readonly layers: number; readonly hiddenAfterLast?: boolean; readonly lensHead?: LensHead },
   x: DeviceTensor, layer: StackLayer, request: Pick<ForwardRequest, 'wants' | 'signal' | 'step'>,
 ): AsyncGenerator<ForwardEvent, DeviceTensor> {
   const { wants, signal, step } = request;
+  const top = stack.lensHead && wants.logitLens?.top;
   let finished = false;
   try {
     if (wants.hiddenStates) yield await readHidden(backend, stack.hidden, 0, x);
+    if (top) yield await readLens(backend, stack.hidden, 0, x, stack.lensHead!, top, step);
     for (let l = 0; l < stack.layers; l++) {
       throwIfAborted(signal);
       const { out, attention } = layer(l, x);
@@ -164,6 +169,7 @@ export async function* streamLayers(
       } finally {
         releaseAttention(backend, attention);
       }
+      if (top) yield await readLens(backend, stack.hidden, l + 1, x, stack.lensHead!, top, step);
     }
     finished = true;
     return x;

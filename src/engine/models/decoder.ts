@@ -159,7 +159,7 @@ export class DecoderOnlyModel implements TransformerModel {
     const rotaryPastContext = !def.weights.positions && request.pastContext;
     const ids = checkIds(request.ids, info.vocabSize, rotaryPastContext ? Number.MAX_SAFE_INTEGER : info.maxPositions, 'input', offset, def.weights.positions ? [] : ['past-context']);
     const w = this.weights.get(backend);
-    const layers = { attention: 'self', hidden: 'main', layers: info.numLayers } as const;
+    const layers = { attention: 'self', hidden: 'main', layers: info.numLayers, lensHead: (h: DeviceTensor) => this.head(backend, w, h) } as const;
     const out = yield* streamLayers(backend, layers, this.embed(backend, w, ids, offset),
       (l, x) => this.layer(backend, l, x, w.layers[l], wants, offset, cache?.layer(l)), request);
     if (cache) cache.length += ids.length;
@@ -181,6 +181,15 @@ export class DecoderOnlyModel implements TransformerModel {
       b.release([places]);
     }
     return x;
+  }
+
+  /** logits = softCap?(lmHead(finalNorm(x))) of any hidden state: the logit lens's head. */
+  private head(b: Backend, w: Weights, x: DeviceTensor): DeviceTensor {
+    const normed = this.norm(b, x, w.finalNorm);
+    const logits = b.linear(normed, w.lmHead ?? w.embed);
+    b.release([normed]);
+    const cap = this.def.finalSoftCap;
+    return cap === undefined ? logits : this.replace(b, logits, b.softCap(logits, cap));
   }
 
   /** Returns `next` after releasing `previous`. */
