@@ -3,7 +3,7 @@
  * writes every score, the rollout, the flow into one position and the sinks as JSON (`--json`).
  */
 import * as fs from 'fs';
-import type { HeadScoreName, LayerHeadRoles } from '../engine/analysis/headRoles';
+import { HEAD_SCORES } from '../engine/analysis/headRoles';
 import { InductionRun, inductionScores } from '../engine/analysis/induction';
 import type { Matrix } from '../engine/analysis/rollout';
 import { FlowInto, RolloutMatrices, RunAnalysis, StackAnalysis } from '../engine/analysis/runAnalysis';
@@ -15,17 +15,6 @@ import { InspectionSummary, inspect } from '../engine/inspect';
 import { LoadedModel, loadModel } from '../engine/loadModel';
 import type { AttentionStack, ModelInfo } from '../protocol/run';
 import { ParsedArgs, parseArgs, parseCount, parseIdList, readTextArg } from './args';
-
-/** The scores in print order, with how each is read from a layer's roles. */
-const SCORES: readonly [name: HeadScoreName, read: (roles: LayerHeadRoles) => ArrayLike<number>][] = [
-  ['previous_token', (r) => r.previousToken],
-  ['first_token', (r) => r.firstToken],
-  ['sink_share', (r) => r.sinkShare],
-  ['entropy', (r) => r.entropy],
-  ['entropy_normalised', (r) => r.entropyNormalised],
-  ['mean_distance', (r) => r.meanDistance],
-  ['duplicate_token', (r) => r.duplicateToken],
-];
 
 /** Six decimals, and null for a score that is not defined (JSON has no NaN). */
 const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : null);
@@ -50,7 +39,7 @@ function printStack(stack: StackAnalysis, induction: Float64Array[] | undefined,
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   process.stdout.write(`${stack.kind} attention: ${count(stack.layers.length, 'layer')} × ${count(heads, 'head')}; top ${top} heads per score, highest first\n`);
   const sinkLabel = (l: number, h: number) => `L${l}H${h}@${stack.layers[l].sinkPosition[h]}`;
-  for (const [name, read] of SCORES) {
+  for (const [name, read] of HEAD_SCORES) {
     const reason = stack.notDefined[name];
     const line = reason ? `not defined: ${reason}` : topHeads(stack.layers.map(read), top, name === 'sink_share' ? sinkLabel : undefined);
     process.stdout.write(`  ${name.padEnd(20)}${line}\n`);
@@ -106,7 +95,7 @@ function resultJson(result: AnalyzeResult): unknown {
     tokens: summary.source.tokens,
     ...(summary.target && { decoder_input_ids: summary.target.ids, target_tokens: summary.target.tokens }),
     heads: Object.fromEntries(result.stacks.map((stack) => {
-      const scores = Object.fromEntries(SCORES.map(([name, read]) => [name, perLayer(stack.layers.map(read))]));
+      const scores = Object.fromEntries(HEAD_SCORES.map(([name, read]) => [name, perLayer(stack.layers.map(read))]));
       const induction = inductionOf(result, stack.kind);
       return [stack.kind, {
         ...scores, sink_position: stack.layers.map((l) => Array.from(l.sinkPosition)),

@@ -136,6 +136,8 @@ export interface LensEvent {
   readonly ids: Int32Array;
   /** [rows, top] their probabilities under the softmax over the whole vocabulary. */
   readonly probs: Float32Array;
+  /** [rows, top] the ids' token strings ('' for −1), where the model has a tokenizer (added by inspect). */
+  readonly tokens?: readonly string[];
   readonly step?: number;
 }
 

@@ -26,7 +26,7 @@ export interface ReportAssets {
 }
 
 /** The panel's stylesheets, in order (the webview links them; the report inlines them as one). */
-export const PANEL_STYLESHEETS = ['panel.css', 'steps-and-diff.css'];
+export const PANEL_STYLESHEETS = ['panel.css', 'steps-and-diff.css', 'analysis.css'];
 
 /** Reads the built bundle and stylesheets from the extension's (or repository's) media folder. */
 export function loadReportAssets(root: string): ReportAssets {

@@ -3,9 +3,10 @@ import * as assert from 'assert';
 import type { StackLayout } from '../../src/engine/analysis/probabilities';
 import { Matrix, attentionRollout, crossMix, encoderDecoderRollout, multiply, residualMix } from '../../src/engine/analysis/rollout';
 import { Float64Product } from '../../src/engine/cpu/wasm/float64Product';
-import { detectSinks, hideSinkRenormalised } from '../../src/engine/analysis/sinks';
+import { detectSinks } from '../../src/engine/analysis/sinks';
 import { layerHeadRoles } from '../../src/engine/analysis/headRoles';
 import { seededUniform } from '../../src/engine/demo/demoWeights';
+import { hideSinkRenormalised } from '../../src/view-model/weighting';
 import { assertNumbersClose, layerFromRows, layerOf, naiveMix, naiveMultiply, naiveRollout, peakedAttention } from './analysisTestData';
 
 const causal: StackLayout = { relation: 'self', causal: true };

@@ -2,7 +2,8 @@
  * ForwardWants.valueNorms on real models, on every backend, against an independent float64 computation
  * from the fixtures: each layer's input (hidden_states.l from transformers) through that family's
  * pre-attention norm and W_V (with its bias), then ‖W_O,h · v_j‖ with the weights read from the model
- * file. Families that place norms, biases and fused projections differently: Llama (GQA 8/4, trained,
+ * file. Then value-weighted attention as the panel shows it (view-model/weighting.ts) against
+ * transformers' attentions times those norms, rows renormalised. Families that place norms, biases and fused projections differently: Llama (GQA 8/4, trained,
  * with an attention sink), Qwen2 (v bias, GQA), Gemma 2 ((1 + w) norm, heads · head_dim ≠ hidden; peaked
  * attention, §6), GPT-2 (fused Conv1D), BERT (post-LN encoder) and T5 (encoder, decoder and
  * cross-attention over the encoder's output).
@@ -13,8 +14,10 @@ import * as path from 'path';
 import type { Backend } from '../../src/engine/backend';
 import { inspect } from '../../src/engine/inspect';
 import { loadModel } from '../../src/engine/loadModel';
-import type { AttentionEvent } from '../../src/engine/model';
+import { tensorName, type AttentionEvent } from '../../src/engine/model';
 import type { NamedTensor } from '../../src/engine/loader/safetensors';
+import { layerMessage } from '../../src/store/runMessages';
+import { weightedLayer } from '../../src/view-model/weighting';
 import { testBackends } from '../helpers/backends';
 import { readReference, sharedPath } from '../helpers/shared';
 
@@ -156,6 +159,20 @@ function expectedNorms(v: Float64Array, o: NamedTensor, heads: number, kvHeads: 
   return out;
 }
 
+/** A[h, i, j] · n[h, j] / Σ_j A[h, i, j] · n[h, j], in float64. */
+function valueWeighted(attention: Float32Array, norms: Float64Array, heads: number, queries: number, keys: number): Float64Array {
+  const out = new Float64Array(attention.length);
+  for (let h = 0; h < heads; h++) {
+    for (let i = 0; i < queries; i++) {
+      const row = (h * queries + i) * keys;
+      let sum = 0;
+      for (let j = 0; j < keys; j++) sum += attention[row + j] * norms[h * keys + j];
+      for (let j = 0; j < keys; j++) out[row + j] = sum > 0 ? (attention[row + j] * norms[h * keys + j]) / sum : 0;
+    }
+  }
+  return out;
+}
+
 for (const backendEntry of testBackends()) {
   describe(`value norms ‖W_O,h · v_j‖ on ${backendEntry.name}, against the fixtures' layer inputs`, function () {
     this.timeout(120000);
@@ -190,6 +207,11 @@ for (const backendEntry of testBackends()) {
           assert.ok(worst <= tolerance, `${what}: |Δ| up to ${worst.toExponential(2)} (largest norm ${largest.toFixed(3)})`);
           // The norms differ across keys (a constant would pass any renormalised comparison).
           assert.ok(Math.min(...expected) < 0.8 * largest, `${what}: the norms hardly vary`);
+          const shown = weightedLayer({ ...layerMessage(1, e, loadModel(dir).model.info), probs: e.probs, valueNorms: e.valueNorms }, { valueWeighted: true, hideSinks: false })!;
+          const attention = get(fixture, tensorName(e)).data;
+          const weighted = valueWeighted(attention, expected, e.numHeads, e.queryLength, e.keyLength);
+          const far = weighted.findIndex((x, i) => Math.abs(x - shown.probs[i]) > 10 * meta.atol_hint_by_tensor[tensorName(e).replace(/\.\d+$/, '')]);
+          assert.strictEqual(far, -1, `${what}: value-weighted attention at flat index ${far}: ${shown.probs[far]}, expected ${weighted[far]}`);
         }
       });
     }
