@@ -12,7 +12,7 @@ import { placeholder, showEmpty, type View, type ViewContext } from './view';
 
 export class LensView implements View {
   readonly element = h('section', { class: 'view lens-view' });
-  private readonly tooltip = h('div', { class: 'lv-tooltip', role: 'status', hidden: true });
+  private readonly tooltip = h('div', { class: 'mv-tooltip lv-tooltip', role: 'status', hidden: true });
   private lens: LogitLens | undefined;
   private names = new Map<number, string>();
 
