@@ -12,10 +12,6 @@ import type { Layer } from './generation';
 
 export const RAW_WEIGHTS: WeightOptions = { valueWeighted: false, hideSinks: false };
 
-export function isRaw(options: WeightOptions): boolean {
-  return !options.valueWeighted && !options.hideSinks;
-}
-
 /** A short name of the weighting for captions ("value-weighted, sinks hidden"), or '' for the attention itself. */
 export function weightingLabel(options: WeightOptions): string {
   return [options.valueWeighted ? 'value-weighted' : '', options.hideSinks ? 'sinks hidden' : ''].filter(Boolean).join(', ');
