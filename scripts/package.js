@@ -47,7 +47,7 @@ const NOT_BUILT = { web: 'VS Code for the Web has no Node extension host, and th
 
 /** Files of the repository that every .vsix carries (besides the bundles, the native files and README.md). */
 const STATIC_FILES = ['package.nls.json', 'package.nls.zh-cn.json', 'l10n', 'CHANGELOG.md', 'LICENSE', 'media/icon.png', 'media/icon.svg',
-  'media/panel.css', 'media/steps-and-diff.css', 'media/walkthrough'];
+  'media/panel.css', 'media/steps-and-diff.css', 'media/analysis.css', 'media/walkthrough'];
 
 async function main() {
   const options = parseOptions(process.argv.slice(2));

@@ -26,8 +26,11 @@ import { Toolbar } from './toolbar';
 import type { Transport } from './transport';
 import { ComputationView } from './views/computationView';
 import { HeadView } from './views/headView';
+import { HeadsView } from './views/headsView';
+import { LensView } from './views/lensView';
 import { MatrixView } from './views/matrixView';
 import { ModelView } from './views/modelView';
+import { rolloutView } from './views/rolloutView';
 import { StepsView } from './views/stepsView';
 import { count, layerTotal, type View, type ViewContext } from './views/view';
 
@@ -47,6 +50,7 @@ export class App {
   private theme: Theme = readTheme();
   private readonly views: Record<ViewName, View> = {
     head: new HeadView(), model: new ModelView(), matrix: new MatrixView(), computation: new ComputationView(), cross: new HeadView('cross'), steps: new StepsView(),
+    heads: new HeadsView(), rollout: rolloutView(), lens: new LensView(),
   };
   private readonly toolbar = new Toolbar((format) => void this.export(format));
   private readonly status = h('div', { class: 'status', role: 'status' });

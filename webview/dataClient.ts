@@ -3,7 +3,10 @@
  * is returned at once, anything else is asked for (once) and the views are drawn again when the reply
  * comes. Replies are kept by what they are of, within a byte budget, so hovering never asks again.
  */
-import { VIEW_ROW_CHUNK, type ComputationReply, type DataQuery, type DataReply, type ThumbnailReply } from '../src/protocol/data';
+import {
+  VIEW_ROW_CHUNK, type ComputationReply, type DataQuery, type DataReply, type HeadScoresReply, type InductionReply, type LogitLensReply, type SinkInfo,
+  type ThumbnailReply, type WeightOptions,
+} from '../src/protocol/data';
 import type { AttentionStack } from '../src/protocol/messages';
 import type { AttentionRun } from '../src/view-model/attentionRun';
 import { fromWire } from '../src/view-model/dataService';
@@ -12,6 +15,7 @@ import type { RowRange } from '../src/view-model/layout';
 import type { HeadMatrices } from '../src/view-model/matrices';
 import type { Selection } from '../src/view-model/selection';
 import { parametersKey, viewParameters, viewShape, type ViewData, type ViewShape } from '../src/view-model/viewData';
+import { weightingLabel } from '../src/view-model/weighting';
 
 /** Asks whoever holds the run's weights (the host, or the report page). */
 export type Ask = (runId: number, query: DataQuery) => Promise<DataReply | undefined>;
@@ -70,7 +74,7 @@ export class DataClient {
     const p = viewParameters(s, stack);
     const shape = viewShape(run, p);
     if (!shape) return undefined;
-    const key = `view|${this.runKey(run, p.layerReduction !== 'single')}|${parametersKey(p)}|${+p.compare}`;
+    const key = `view|${this.runKey(run, p.layerReduction !== 'single' || p.hideSinks)}|${parametersKey(p)}|${+p.compare}`;
     const reply = this.fetch(run, key, { kind: 'view', ...p }, (r) => {
       if (r.kind !== 'view') return undefined;
       const { matrices, approximate } = fromWire(r.matrices);
@@ -97,7 +101,7 @@ export class DataClient {
     if ((p.compare && this.comparing) || heads * rows * cols <= WINDOW_ABOVE) return this.get(run, s, stack);
     // One head asked for: the matrices hold that head alone ([1, rows, cols]).
     const head = onlyHead === undefined || heads === 1 ? undefined : Math.min(heads - 1, onlyHead);
-    const held = this.holder(`window|${this.runKey(run, p.layerReduction !== 'single')}|${parametersKey(p)}|${head ?? 'all'}`, shape, head === undefined ? heads : 1, rows, cols);
+    const held = this.holder(`window|${this.runKey(run, p.layerReduction !== 'single' || p.hideSinks)}|${parametersKey(p)}|${head ?? 'all'}`, shape, head === undefined ? heads : 1, rows, cols);
     const sight = rowsInSight(rows);
     const first = Math.floor(sight.start / VIEW_ROW_CHUNK), last = Math.min(held.loaded.length - 1, Math.floor(Math.max(sight.start, sight.end - 1) / VIEW_ROW_CHUNK));
     // The chunks drawn, then one on each side (what a scroll reaches next).
@@ -158,21 +162,62 @@ export class DataClient {
   }
 
   thumbnails(run: AttentionRun, s: Selection, layer: number): Thumbnails | undefined {
-    const query = { kind: 'thumbnails' as const, stack: s.stack, layer, hideSpecial: s.hideSpecial, mergeWords: s.mergeWords, compare: s.compare };
+    const query = { kind: 'thumbnails' as const, stack: s.stack, layer, hideSpecial: s.hideSpecial, mergeWords: s.mergeWords, compare: s.compare, ...weights(s) };
     if (!run.layer(s.stack, layer)) return undefined;
-    const key = `thumbs|${this.runKey(run, false)}|${s.stack}|${layer}|${+s.hideSpecial}${+s.mergeWords}|${+s.compare}`;
+    // Hidden sinks are those of the layers so far: the thumbnails follow them as layers arrive.
+    const key = `thumbs|${this.runKey(run, s.hideSinks)}|${s.stack}|${layer}|${+s.hideSpecial}${+s.mergeWords}|${+s.compare}|${weightKey(s)}`;
     return this.fetch(run, key, query, (r) => (r.kind === 'thumbnails' ? thumbnailsOf(r) : undefined));
   }
 
   step(run: AttentionRun, s: Selection, stack: AttentionStack, step: number, heads: readonly number[]): StepRows | undefined {
-    const query = { kind: 'step' as const, stack, step, headMode: s.headMode, heads, hideSpecial: s.hideSpecial, mergeWords: s.mergeWords };
-    const key = `step|${this.runKey(run, true)}|${stack}|${step}|${s.headMode}|${heads.join(',')}|${+s.hideSpecial}${+s.mergeWords}`;
+    const query = { kind: 'step' as const, stack, step, headMode: s.headMode, heads, hideSpecial: s.hideSpecial, mergeWords: s.mergeWords, ...weights(s) };
+    const key = `step|${this.runKey(run, true)}|${stack}|${step}|${s.headMode}|${heads.join(',')}|${+s.hideSpecial}${+s.mergeWords}|${weightKey(s)}`;
     return this.fetch(run, key, query, (r) => (r.kind === 'step' ? { layers: r.layers, rows: fromWire(r.rows).matrices } : undefined));
   }
 
   computation(run: AttentionRun, stack: AttentionStack, layer: number, head: number, query: number): ComputationReply | undefined {
     const key = `computation|${this.runKey(run, false)}|${stack}|${layer}|${head}|${query}`;
     return this.fetch(run, key, { kind: 'computation', stack, layer, head, query }, (r) => (r.kind === 'computation' ? r : undefined));
+  }
+
+  /** Every head's role scores over the layers of `stack`, weighed as the selection weighs attention. */
+  headScores(run: AttentionRun, s: Selection, stack: AttentionStack): HeadScoresReply | undefined {
+    const key = `scores|${this.runKey(run, true)}|${stack}|${weightKey(s)}`;
+    return this.fetch(run, key, { kind: 'head-scores', stack, ...weights(s) }, (r) => (r.kind === 'head-scores' ? r : undefined));
+  }
+
+  /** The induction recipe's scores (a run of its own, made when first asked for). */
+  induction(run: AttentionRun, s: Selection, stack: AttentionStack): InductionReply | undefined {
+    const key = `induction|${this.runKey(run, false)}|${stack}|${weightKey(s)}`;
+    return this.fetch(run, key, { kind: 'induction', stack, ...weights(s) }, (r) => (r.kind === 'induction' ? r : undefined));
+  }
+
+  /** The sinks detected in `stack` so far. */
+  sinks(run: AttentionRun, stack: AttentionStack): readonly SinkInfo[] | undefined {
+    const key = `sinks|${this.runKey(run, true)}|${stack}`;
+    return this.fetch(run, key, { kind: 'sinks', stack }, (r) => (r.kind === 'sinks' ? r.sinks : undefined));
+  }
+
+  /** The rollout of `stack` as a view draws it, or why there is none. */
+  rollout(run: AttentionRun, s: Selection, stack: AttentionStack): ViewData | string | undefined {
+    const p = { ...viewParameters(s, stack), layerReduction: 'mean' as const, headMode: 'mean' as const, compare: false };
+    const shape = viewShape(run, p);
+    if (!shape) return undefined;
+    const key = `rollout|${this.runKey(run, true)}|${stack}|${+s.hideSpecial}${+s.mergeWords}|${weightKey(s)}`;
+    const reply = this.fetch(run, key, { kind: 'rollout', stack, hideSpecial: s.hideSpecial, mergeWords: s.mergeWords, ...weights(s) }, (r) => (r.kind === 'rollout' ? r : undefined));
+    if (!reply) return undefined;
+    if (!reply.matrix) return reply.unavailable ?? 'No rollout for this run.';
+    const layers = run.layerCount(stack === 'cross' ? 'decoder' : stack);
+    const weighting = weightingLabel(s);
+    return {
+      ...shape, matrices: fromWire(reply.matrix).matrices, heads: [0], activeCount: 1,
+      layerLabel: `rollout through ${layers} layer${layers === 1 ? '' : 's'}${stack === 'cross' ? ' (decoder, from the source tokens)' : ''}`,
+      headLabel: `all heads${weighting ? `, ${weighting}` : ''}`,
+    };
+  }
+
+  logitLens(run: AttentionRun): LogitLensReply | undefined {
+    return this.fetch(run, `lens|${this.runKey(run, false)}`, { kind: 'logit-lens' }, (r) => (r.kind === 'logit-lens' ? r : undefined));
   }
 
   /** What makes a reply current: the run, its steps, and (for data over every layer) how many have arrived. */
@@ -237,6 +282,12 @@ function thumbnailsOf(r: ThumbnailReply): Thumbnails {
     diff: r.diff && { delta: fromWire(r.diff.delta).matrices, headMaxAbs: r.diff.headMaxAbs },
   };
 }
+
+function weights(s: WeightOptions): WeightOptions {
+  return { valueWeighted: s.valueWeighted, hideSinks: s.hideSinks };
+}
+
+const weightKey = (s: WeightOptions) => `${+s.valueWeighted}${+s.hideSinks}`;
 
 function byteSize(value: unknown): number {
   let bytes = 256;

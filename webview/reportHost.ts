@@ -1,20 +1,22 @@
 /**
  * The standalone report's stand-in for the extension host: it reads the embedded run
  * (src/protocol/report.ts), keeps it as runs over lazily decoded chunks, and answers the panel's data
- * queries with the same DataService the host uses. A chunk is decoded the first time a query needs
- * it (base64 → raw inflate → float16 → unpacked rows); the page holds the decoded layers it was asked
- * for and the compressed text of the others.
+ * queries with the same DataService the host uses, the analysis views from the results the report was
+ * written with. A chunk is decoded the first time a query needs it (base64 → raw inflate → float16 →
+ * unpacked rows); the page holds the decoded layers it was asked for and the compressed text of the others.
  */
-import type { DataQuery, DataReply } from '../src/protocol/data';
-import { base64ToBytes } from '../src/protocol/codec';
+import type { DataQuery, DataReply, HeadScoresReply, InductionReply, LogitLensReply, SinkInfo, WeightOptions } from '../src/protocol/data';
+import { base64ToBytes, unpackTyped } from '../src/protocol/codec';
 import { fromFloat16Bits } from '../src/protocol/float16';
 import type { AttentionStack, LayerMessage, ReplayMessage, RunMessage } from '../src/protocol/messages';
 import { unpackLayer } from '../src/protocol/packing';
-import type { ReportChunk, ReportData } from '../src/protocol/report';
+import { analysisKey, type ReportChunk, type ReportData } from '../src/protocol/report';
+import type { AnalysisSource } from '../src/view-model/analysisSource';
 import { AttentionRun } from '../src/view-model/attentionRun';
 import type { StepLayer } from '../src/view-model/computation';
 import { DataService } from '../src/view-model/dataService';
 import { matricesJson } from '../src/view-model/exportJson';
+import type { HeadMatrices } from '../src/view-model/matrices';
 import { layerKey, type LayerTensors, type TensorSource } from '../src/view-model/tensors';
 
 async function inflate(element: string): Promise<ArrayBuffer> {
@@ -31,7 +33,7 @@ class ChunkTensors implements TensorSource {
   /** Decoding one after another: a query that finds its layer being decoded waits for it. */
   private decoding: Promise<void> = Promise.resolve();
 
-  constructor(private readonly chunks: ReadonlyMap<string, ReportChunk>) {}
+  constructor(private readonly chunks: ReadonlyMap<string, ReportChunk>, private readonly valueNorms: ReadonlyMap<string, ReportChunk> = new Map()) {}
 
   tensors(layer: LayerMessage): LayerTensors | undefined {
     const key = layerKey(layer);
@@ -52,7 +54,9 @@ class ChunkTensors implements TensorSource {
       for (const [key, layer] of missing) {
         if (this.decoded.has(key)) continue;
         const half = new Uint16Array(await inflate(this.chunks.get(key)!.element));
-        this.decoded.set(key, { probs: unpackLayer(fromFloat16Bits(half), layer), approximate: true });
+        const norms = this.valueNorms.get(key);
+        const valueNorms = norms && new Float32Array(await inflate(norms.element));
+        this.decoded.set(key, { probs: unpackLayer(fromFloat16Bits(half), layer), approximate: true, ...(valueNorms && { valueNorms }) });
       }
     });
     return this.decoding;
@@ -73,12 +77,13 @@ export class ReportHost {
   constructor(json: string) {
     const data = JSON.parse(json) as ReportData;
     this.messages = data.messages;
-    this.tensors = new ChunkTensors(chunksOf(data, 'run', 'probs'));
+    this.tensors = new ChunkTensors(chunksOf(data, 'run', 'probs'), chunksOf(data, 'run', 'value-norms'));
     this.run = new AttentionRun(this.tensors);
     for (const m of data.messages) if (m.type !== 'baseline') this.run.accept(m);
     this.service = new DataService(this.run);
+    this.service.analysis = new CarriedAnalysis(data, chunksOf(data, 'run', 'analysis'));
     if (data.baseline) {
-      this.baselineTensors = new ChunkTensors(chunksOf(data, 'baseline', 'probs'));
+      this.baselineTensors = new ChunkTensors(chunksOf(data, 'baseline', 'probs'), chunksOf(data, 'baseline', 'value-norms'));
       const baseline = new AttentionRun(this.baselineTensors);
       for (const m of data.baseline) baseline.accept(m as RunMessage);
       this.service.baseline = baseline;
@@ -125,3 +130,38 @@ export class ReportHost {
   }
 }
 
+/** The analysis the report was written with (src/report/reportAnalysis.ts), decoded when first asked for. */
+class CarriedAnalysis implements AnalysisSource {
+  private readonly decoded = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly data: ReportData, private readonly chunks: ReadonlyMap<string, ReportChunk>) {}
+
+  sinks(stack: AttentionStack): readonly SinkInfo[] | undefined {
+    return this.data.sinks?.[stack];
+  }
+
+  async headScores(stack: AttentionStack, options: WeightOptions): Promise<HeadScoresReply> {
+    return (await this.carried<HeadScoresReply>(analysisKey('scores', stack, options)))
+      ?? { kind: 'head-scores', stack, layers: 0, heads: 0, scores: [], unavailable: 'This report carries no head scores: it was written before every layer was computed.' };
+  }
+
+  async induction(stack: AttentionStack, options: WeightOptions): Promise<InductionReply> {
+    return (await this.carried<InductionReply>(analysisKey('induction', stack, options))) ?? { kind: 'induction', stack, unavailable: 'This report carries no induction scores.' };
+  }
+
+  async rollout(stack: AttentionStack, options: WeightOptions): Promise<HeadMatrices | string> {
+    return (await this.carried<HeadMatrices | string>(analysisKey('rollout', stack, options))) ?? 'This report carries no rollout: it was written before every layer was computed.';
+  }
+
+  async logitLens(): Promise<LogitLensReply> {
+    return (await this.carried<LogitLensReply>(analysisKey('lens'))) ?? { kind: 'logit-lens', unavailable: 'This report carries no logit lens.' };
+  }
+
+  private carried<T>(key: string): Promise<T | undefined> {
+    const chunk = this.chunks.get(key);
+    if (!chunk) return Promise.resolve(undefined);
+    let value = this.decoded.get(key);
+    if (!value) this.decoded.set(key, (value = inflate(chunk.element).then((bytes) => unpackTyped<T>(chunk.skeleton!, new Uint8Array(bytes)))));
+    return value as Promise<T>;
+  }
+}

@@ -6,10 +6,14 @@
 import type { AttentionStack, ExportFormat } from '../src/protocol/messages';
 import { cssRgb, headColor } from '../src/view-model/colors';
 import { soloHead, toggleHead, withTokenOptions, type HeadMode, type Selection, type ViewName } from '../src/view-model/selection';
+import { tokenLabel } from '../src/view-model/tokens';
 import { h } from './dom';
 import type { ViewContext } from './views/view';
 
-const VIEW_TITLES: Record<ViewName, string> = { head: 'Head', model: 'Model', matrix: 'Matrix', computation: 'Step by step', cross: 'Cross-attention', steps: 'Generation' };
+const VIEW_TITLES: Record<ViewName, string> = {
+  head: 'Head', model: 'Model', matrix: 'Matrix', computation: 'Step by step', cross: 'Cross-attention', steps: 'Generation',
+  heads: 'Heads', rollout: 'Rollout', lens: 'Logit lens',
+};
 const STACK_TITLES: Record<AttentionStack, string> = { self: 'self-attention', encoder: 'encoder self-attention', decoder: 'decoder masked self-attention', cross: 'cross-attention' };
 
 export class Toolbar {
@@ -23,6 +27,9 @@ export class Toolbar {
   private readonly scale = h('select', { 'aria-label': 'Color scale' });
   private readonly hideSpecial = h('input', { type: 'checkbox' });
   private readonly mergeWords = h('input', { type: 'checkbox' });
+  private readonly valueWeighted = h('input', { type: 'checkbox', class: 'value-weighted' });
+  private readonly hideSinks = h('input', { type: 'checkbox', class: 'hide-sinks' });
+  private readonly hideSinksLabel = h('label', {}, this.hideSinks, ' Hide sinks');
   private readonly exports = new Map<ExportFormat, HTMLButtonElement>();
   private ctx: ViewContext | undefined;
   private swatchLayout = '';
@@ -44,6 +51,8 @@ export class Toolbar {
     const tokenOptions = () => this.ctx?.update((s) => withTokenOptions(s, this.hideSpecial.checked, this.mergeWords.checked));
     this.hideSpecial.addEventListener('change', tokenOptions);
     this.mergeWords.addEventListener('change', tokenOptions);
+    this.valueWeighted.addEventListener('change', () => this.ctx?.update((s) => ({ ...s, valueWeighted: this.valueWeighted.checked })));
+    this.hideSinks.addEventListener('change', () => this.ctx?.update((s) => ({ ...s, hideSinks: this.hideSinks.checked })));
     this.swatches.addEventListener('click', (e) => this.onSwatch(e, toggleHead));
     this.swatches.addEventListener('dblclick', (e) => this.onSwatch(e, soloHead));
     this.swatches.addEventListener('keydown', (e) => {
@@ -64,6 +73,8 @@ export class Toolbar {
         h('label', {}, this.stack), h('label', {}, this.layer), h('label', {}, this.headMode), this.swatches,
         h('label', {}, 'Scale ', this.scale),
         h('label', {}, this.hideSpecial, ' Hide special tokens'), h('label', {}, this.mergeWords, ' Merge subwords into words'),
+        h('label', { title: 'Weigh each attention weight by the size of what its key’s value adds to the head’s output, ‖W_O,h · v_j‖ (Kobayashi et al. 2020), rows renormalised' }, this.valueWeighted, ' Value-weighted'),
+        this.hideSinksLabel,
         exportGroup),
     );
   }
@@ -88,10 +99,24 @@ export class Toolbar {
     this.hideSpecial.checked = s.hideSpecial;
     this.mergeWords.checked = s.mergeWords;
     this.mergeWords.disabled = !started || started.source.text === null;
+    this.valueWeighted.checked = s.valueWeighted;
+    this.hideSinks.checked = s.hideSinks;
+    this.syncSinks(ctx);
     this.syncSwatches(s, started?.model.numKvHeads ?? 0);
     const pictures = s.view === 'head' || s.view === 'matrix' || s.view === 'cross';
     for (const format of ['png', 'svg'] as const) this.exports.get(format)!.disabled = !pictures || !run.layersReceived;
     this.exports.get('json')!.disabled = this.exports.get('html')!.disabled = !run.layersReceived;
+  }
+
+  /** The hide-sinks toggle names the sinks it hides. */
+  private syncSinks(ctx: ViewContext): void {
+    const stack = ctx.selection.view === 'cross' ? 'cross' : ctx.selection.stack;
+    const sinks = ctx.run.layersReceived ? ctx.data.sinks(ctx.run, stack) : undefined;
+    const tokens = ctx.run.keyTokens(stack)?.tokens ?? [];
+    const named = sinks?.map((s) => `${s.position} “${tokenLabel(tokens[s.position] ?? '')}”`).join(', ');
+    this.hideSinksLabel.title = sinks === undefined ? 'Hide the positions that draw attention whatever the query asks (attention sinks), renormalising each row'
+      : named ? `Hide the attention sinks (${named}) and renormalise each row` : 'No attention sink detected in this attention';
+    this.hideSinksLabel.dataset.sinks = sinks?.map((s) => s.position).join(',') ?? '';
   }
 
   /** One swatch per head; heads that share a key/value head (GQA) sit together under its label. */

@@ -29,13 +29,18 @@ export async function runDemo(argv: string[], options: EngineOptions = {}): Prom
   const layers: AttentionEvent[] = [];
   const report = new CliReport({ source: TUTORIAL_SENTENCE });
   try {
-    const summary = await withEngine(options, (engine) => engine.inspect({ model: 'demo', backend, input: { text: TUTORIAL_SENTENCE }, wants: { trace: { everyLayer: true, maxTokens: REPORT_STEP_DATA_MAX_KEYS } } }, {
-      onStart: (started) => report.start(started),
-      onEvent: (e) => {
-        report.event(e);
-        if (e.type === 'attention') layers.push(e);
-      },
-    }));
+    const request = { model: 'demo', backend, input: { text: TUTORIAL_SENTENCE }, wants: { trace: { everyLayer: true, maxTokens: REPORT_STEP_DATA_MAX_KEYS } as const, valueNorms: true } };
+    const summary = await withEngine(options, async (engine) => {
+      const done = await engine.inspect(request, {
+        onStart: (started) => report.start(started),
+        onEvent: (e) => {
+          report.event(e);
+          if (e.type === 'attention') layers.push(e);
+        },
+      });
+      await report.analyze(engine, request, done);
+      return done;
+    });
     const selection = summary.backend;
     const { tokens } = summary.source;
     const out: string[] = [

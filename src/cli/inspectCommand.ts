@@ -30,6 +30,8 @@ function eventTensors(event: Exclude<ForwardEvent, TraceEvent>): NamedTensor[] {
     case 'hidden':
     case 'logits':
       return [{ name: prefix + tensorName(event), shape: [event.rows, event.cols], data: event.data }];
+    case 'lens':
+      return []; // inspect never asks for the lens (analyze does)
   }
 }
 
@@ -63,32 +65,37 @@ export async function runInspect(argv: string[], options: EngineOptions = {}): P
     },
     // The HTML report's step-by-step view needs each layer's trace (short inputs only); --out keeps only what was asked.
     // Logits ([tokens, vocabulary], 200 MB for GPT-2 at 1,000 tokens) only go to --out; generation
-    // computes its own to choose tokens but writes only the attention.
+    // computes its own to choose tokens but writes only the attention. The report's value-weighted
+    // views need each layer's value norms.
     wants: {
       scores: args.flags.has('scores'), hiddenStates: args.flags.has('hidden-states'),
       logits: out !== undefined && !isDemoModel(model) && generateArg === undefined,
-      ...(html !== undefined && { trace: { everyLayer: true, maxTokens: REPORT_STEP_DATA_MAX_KEYS } }),
+      ...(html !== undefined && { trace: { everyLayer: true, maxTokens: REPORT_STEP_DATA_MAX_KEYS }, valueNorms: true }),
     },
   };
   let tensors: SafetensorsWriter | undefined;
   const shapes: Record<string, readonly number[]> = {};
   const report = html === undefined ? undefined : new CliReport({ source: text, target: args.values.get('target-text') }, maxNewTokens === undefined ? undefined : { maxNewTokens });
   try {
-    const result = await withEngine({ ...options, memoryBudgetMB: budgetArg === undefined ? undefined : parseCount(budgetArg, 'memory-budget') }, (engine) => engine.inspect(request, {
-      onStart: (started) => {
-        if (out) tensors = new SafetensorsWriter(out, { producer: 'attention-inspector', model: started.model.name });
-        report?.start(started);
-      },
-      onEvent: (event) => {
-        report?.event(event);
-        if (event.type === 'trace') return; // the report's, not asked for in --out
-        for (const t of eventTensors(event)) {
-          shapes[t.name] = t.shape;
-          tensors?.add(t);
-        }
-      },
-      onToken: (token) => report?.token(token),
-    }));
+    const result = await withEngine({ ...options, memoryBudgetMB: budgetArg === undefined ? undefined : parseCount(budgetArg, 'memory-budget') }, async (engine) => {
+      const done = await engine.inspect(request, {
+        onStart: (started) => {
+          if (out) tensors = new SafetensorsWriter(out, { producer: 'attention-inspector', model: started.model.name });
+          report?.start(started);
+        },
+        onEvent: (event) => {
+          report?.event(event);
+          if (event.type === 'trace') return; // the report's, not asked for in --out
+          for (const t of eventTensors(event)) {
+            shapes[t.name] = t.shape;
+            tensors?.add(t);
+          }
+        },
+        onToken: (token) => report?.token(token),
+      });
+      await report?.analyze(engine, request, done);
+      return done;
+    });
     tensors?.finish();
     const info = result.model;
     const meta = {

@@ -1,15 +1,22 @@
 /**
  * The CLI's standalone report (inspect --html, demo): the run's messages and each layer's weights are
  * handed to the report builder as the engine streams them, so nothing of the run accumulates; short
- * runs also carry each layer's step-by-step data (its trace).
+ * runs also carry each layer's step-by-step data (its trace). Before it is written, the run's analysis
+ * is computed from the layers read back from the report, with the engine for the induction recipe and
+ * the logit lens.
  */
 import type { InspectionSummary } from '../engine/inspect';
 import type { ForwardEvent } from '../engine/model';
-import type { InspectStarted } from '../engine/worker/messages';
+import type { EngineClient, InspectRequest, InspectResult, InspectStarted } from '../engine/worker/engineClient';
+import type { ReportData } from '../protocol/report';
 import type { RunMessage } from '../protocol/messages';
 import type { GeneratedToken } from '../protocol/run';
+import { embedAnalysis } from '../report/reportAnalysis';
 import { ReportBuilder, loadReportAssets } from '../report/reportHtml';
+import { enginePasses, shownInput } from '../store/analysisPasses';
+import { AnalysisStore } from '../store/analysisStore';
 import { finishedMessage, generatedTokenMessage, layerMessage, startedMessage, type GenerationStart } from '../store/runMessages';
+import { AttentionRun } from '../view-model/attentionRun';
 import { stepRecipe } from '../view-model/computation';
 
 const RUN_ID = 1;
@@ -18,6 +25,7 @@ export class CliReport {
   private readonly builder = new ReportBuilder();
   private readonly messages: RunMessage[] = [];
   private started: InspectStarted | undefined;
+  private sinks: ReportData['sinks'];
 
   constructor(private readonly texts: { source?: string; target?: string }, private readonly generation?: GenerationStart) {}
 
@@ -30,20 +38,25 @@ export class CliReport {
     const message = layerMessage(RUN_ID, event, this.started.model);
     if (event.type === 'trace') return this.builder.addSteps(message, event.stages, stepRecipe(event.recipe));
     this.messages.push(message);
-    this.builder.addLayer('run', message, event.probs);
+    this.builder.addLayer('run', message, event.probs, event.valueNorms);
   }
 
   token(token: GeneratedToken): void {
     this.messages.push(generatedTokenMessage(RUN_ID, token));
   }
 
+  /** Adds the run's analysis (head scores, sinks, rollout; induction and the logit lens run on `engine`). */
+  async analyze(engine: Pick<EngineClient, 'inspect'>, request: InspectRequest, result: InspectResult): Promise<void> {
+    const run = new AttentionRun(this.builder);
+    for (const message of this.replay(result)) run.accept(message);
+    const passes = enginePasses(() => engine, request, result.model, () => shownInput(result, run.stepsShown));
+    this.sinks = await embedAnalysis(this.builder, new AnalysisStore(run, passes), run.stacks());
+  }
+
   /** Writes the page; returns its size in bytes. */
   write(file: string, summary: InspectionSummary, assetsRoot: string, title: string): number {
-    // The started message is made last: generation learns the decoder's start token only from the engine's summary.
-    const generation = this.generation && { ...this.generation, decoderStartToken: this.generation.decoderStartToken ?? summary.generated?.startToken };
-    const started = this.started ? [startedMessage(RUN_ID, this.started, this.texts, generation)] : [];
     try {
-      return this.builder.write(file, [...started, ...this.messages, finishedMessage(RUN_ID, summary.timings)], loadReportAssets(assetsRoot), title);
+      return this.builder.write(file, this.replay(summary), loadReportAssets(assetsRoot), title, undefined, this.sinks);
     } finally {
       this.builder.dispose();
     }
@@ -51,5 +64,12 @@ export class CliReport {
 
   dispose(): void {
     this.builder.dispose();
+  }
+
+  /** The run's messages. The started message is made last: generation learns the decoder's start token only from the engine's summary. */
+  private replay(summary: InspectionSummary): RunMessage[] {
+    const generation = this.generation && { ...this.generation, decoderStartToken: this.generation.decoderStartToken ?? summary.generated?.startToken };
+    const started = this.started ? [startedMessage(RUN_ID, this.started, this.texts, generation)] : [];
+    return [...started, ...this.messages, finishedMessage(RUN_ID, summary.timings)];
   }
 }

@@ -77,6 +77,9 @@ export interface AttentionOptions {
   readonly keepScores: boolean;
 }
 
+/** How q, k and v are split into heads. */
+export type HeadLayout = Pick<AttentionOptions, 'numHeads' | 'numKvHeads' | 'headDim'>;
+
 export interface AttentionResult {
   /** [numHeads, queryLength, keyLength], rows sum to 1. */
   readonly probs: DeviceTensor;
@@ -125,6 +128,11 @@ export interface Backend {
   split(x: DeviceTensor, parts: readonly SplitPart[], rope?: RopeSpec): DeviceTensor[];
   /** q [Tq, H·D], k and v [Tk, Hkv·D] → probabilities, context and (optionally) scores. */
   attention(q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, options: AttentionOptions): AttentionResult;
+  /**
+   * ‖W_O,h · v_j‖ for each query head h and key j → [numHeads, keys] (cpu/reference/valueNorms.ts):
+   * v [keys, kvHeads · headDim] as `attention` takes it, o the output projection [out, heads · headDim].
+   */
+  valueNorms(v: DeviceTensor, o: DeviceTensor, heads: HeadLayout): DeviceTensor;
 
   /** Brings tensors back to the host, in order. One call per layer: it is the synchronization point. */
   read(tensors: readonly DeviceTensor[]): Promise<Float32Array[]>;
@@ -151,4 +159,12 @@ export interface Backend {
 export interface LiveTensors {
   readonly count: number;
   readonly bytes: number;
+}
+
+/** valueNorms' inputs: v holds whole kv heads, o has one column per query head dimension, heads group evenly. */
+export function checkValueNormShapes(v: DeviceTensor, o: DeviceTensor, heads: HeadLayout): void {
+  const { numHeads, numKvHeads, headDim } = heads;
+  if (numHeads % numKvHeads !== 0) throw new Error(`valueNorms: ${numHeads} heads do not group over ${numKvHeads} kv heads`);
+  if (v.shape[1] !== numKvHeads * headDim) throw new Error(`valueNorms: v has ${v.shape[1]} columns, not ${numKvHeads} kv heads of ${headDim}`);
+  if (o.shape.length !== 2 || o.shape[1] !== numHeads * headDim) throw new Error(`valueNorms: the output projection [${o.shape}] does not take ${numHeads} heads of ${headDim}`);
 }

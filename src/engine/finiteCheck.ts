@@ -28,10 +28,11 @@ function firstBadHalf(bits: Uint16Array): number {
 function badArray(event: ForwardEvent): string | undefined {
   // A trace's stages include masked scores (−Infinity): only NaN is wrong there.
   if (event.type === 'trace') return event.stages.find((s) => firstBad(s.data, true) >= 0) ? tensorName(event) : undefined;
+  if (event.type === 'lens') return firstBad(event.probs, false) >= 0 ? tensorName(event) : undefined;
   if (event.type !== 'attention') return firstBad(event.data, false) >= 0 ? tensorName(event) : undefined;
   if (firstBad(event.probs, false) >= 0 || (event.probsF16 && firstBadHalf(event.probsF16) >= 0)) return tensorName(event);
   if (event.scores && firstBad(event.scores, true) >= 0) return tensorName(event, 'scores');
-  for (const vectors of [event.q, event.k, event.v, event.headOutputs]) if (vectors && firstBad(vectors, false) >= 0) return `${tensorName(event)} head vectors`;
+  for (const vectors of [event.q, event.k, event.v, event.headOutputs, event.valueNorms]) if (vectors && firstBad(vectors, false) >= 0) return `${tensorName(event)} head vectors`;
   return undefined;
 }
 

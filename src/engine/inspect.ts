@@ -3,6 +3,7 @@
  * event to the caller as it arrives. Shared by the CLI, the engine worker and the tests.
  */
 import type { Backend } from './backend';
+import { inductionInput } from './ordinaryTokens';
 import { EngineError } from './errors';
 import { checkFinite } from './finiteCheck';
 import { generate } from './generate';
@@ -21,6 +22,11 @@ export interface InspectInput {
   readonly generate?: number;
   /** Rotary models: run a text longer than max_position_embeddings (outside the trained context) instead of refusing it. */
   readonly pastContext?: boolean;
+  /**
+   * Instead of a text: the induction recipe's input, BOS + R + R with R `n` seeded random ordinary
+   * tokens (ordinaryTokens.ts inductionInput), and for an encoder-decoder R + R as the target.
+   */
+  readonly inductionRecipe?: { readonly n: number; readonly seed: number };
 }
 
 export interface InspectionSummary {
@@ -90,11 +96,13 @@ function checkMemory(loaded: LoadedModel, wants: ForwardWants, limits: InspectLi
   checkRunMemory(estimate, memoryBudget(limits.memoryBudgetMB), `Inspecting ${length} on ${loaded.model.info.name}`);
 }
 
-/** Every event is checked for NaN before the caller sees it. */
+/** Every event is checked for NaN before the caller sees it; the logit lens's ids get their token strings. */
 function checked(loaded: LoadedModel, handlers: InspectHandlers): (event: ForwardEvent) => void | Promise<void> {
   return (event) => {
     checkFinite(event, loaded.weights, loaded.model.info.name);
-    return handlers.onEvent(event);
+    const tokenizer = loaded.tokenizer;
+    if (event.type !== 'lens' || !tokenizer) return handlers.onEvent(event);
+    return handlers.onEvent({ ...event, tokens: Array.from(event.ids, (id) => (id < 0 ? '' : tokenizer.idToToken(id))) });
   };
 }
 
@@ -140,6 +148,10 @@ export async function inspect(
   loaded: LoadedModel, backend: Backend, input: InspectInput, wants: ForwardWants,
   handlers: InspectHandlers, signal?: AbortSignal, limits: InspectLimits = {},
 ): Promise<InspectionSummary> {
+  if (input.inductionRecipe) {
+    const recipe = await inductionInput(loaded, input.inductionRecipe.n, input.inductionRecipe.seed);
+    return inspect(loaded, backend, { ids: recipe.ids, targetIds: recipe.labels }, wants, handlers, signal, limits);
+  }
   const clock = new RunClock();
   const source = await tokenize(loaded, input.text, input.ids, 'input');
   const hasTarget = input.targetText !== undefined || input.targetIds !== undefined;

@@ -21,6 +21,17 @@ export interface ForwardWants {
   readonly hiddenStates?: boolean;
   readonly logits?: boolean;
   /**
+   * Each attention layer's ‖W_O,h · v_j‖ per head and key (AttentionEvent.valueNorms): what value-weighted
+   * attention (Kobayashi et al. 2020) multiplies the weights by. Costs about headDim² per head and key.
+   */
+  readonly valueNorms?: boolean;
+  /**
+   * The logit lens (LensEvent): the model's head (final norm, unembedding, soft-cap) on the embeddings
+   * and on every layer's output, as the `top` most likely tokens of each position. Decoder-only models,
+   * an encoder-decoder's decoder, and BERT's masked-LM head. Costs one LM head per layer.
+   */
+  readonly logitLens?: { readonly top: number };
+  /**
    * Traced layers: each also emits a TraceEvent with every intermediate tensor of its attention, for all
    * heads. One layer (the step-by-step view), or every layer of a run whose source and target have at
    * most `maxTokens` tokens each (a standalone report's step-by-step data; a longer run traces none).
@@ -78,6 +89,8 @@ export interface AttentionEvent extends AttentionLayer {
   readonly v?: Float32Array;
   /** [queryLength, numHeads · headDim]: P·V per head, the concatenation that W_O multiplies. */
   readonly headOutputs?: Float32Array;
+  /** [numHeads, keyLength]: ‖W_O,h · v_j‖ (ForwardWants.valueNorms); with GQA v_j is head h's kv head's value. */
+  readonly valueNorms?: Float32Array;
 }
 
 /** One intermediate tensor of a traced attention layer. */
@@ -111,7 +124,24 @@ export interface LogitsEvent {
   readonly step?: number;
 }
 
-export type ForwardEvent = AttentionEvent | TraceEvent | HiddenStateEvent | LogitsEvent;
+/** ForwardWants.logitLens: what the model's head reads from one hidden state. */
+export interface LensEvent {
+  readonly type: 'lens';
+  readonly stack: HiddenStack;
+  /** The hidden state: 0 the embeddings, l + 1 the output of layer l (the last one gives the model's own logits). */
+  readonly index: number;
+  readonly rows: number;
+  readonly top: number;
+  /** [rows, top] token ids, most likely first (−1 past the vocabulary's size). */
+  readonly ids: Int32Array;
+  /** [rows, top] their probabilities under the softmax over the whole vocabulary. */
+  readonly probs: Float32Array;
+  /** [rows, top] the ids' token strings ('' for −1), where the model has a tokenizer (added by inspect). */
+  readonly tokens?: readonly string[];
+  readonly step?: number;
+}
+
+export type ForwardEvent = AttentionEvent | TraceEvent | HiddenStateEvent | LogitsEvent | LensEvent;
 
 export interface TransformerModel {
   readonly info: ModelInfo;
@@ -137,5 +167,7 @@ export function tensorName(event: ForwardEvent, part: 'probs' | 'scores' = 'prob
       return 'logits';
     case 'trace':
       return `trace.${event.stack}.${event.layer}`;
+    case 'lens':
+      return `${event.stack === 'main' ? '' : `${event.stack}_`}logit_lens.${event.index}`;
   }
 }

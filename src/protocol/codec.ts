@@ -49,3 +49,48 @@ function sextet(text: string, index: number): number {
   if (value === 255) throw new Error(`Invalid base64 character at ${index}`);
   return value;
 }
+
+type TypedArray = Float32Array | Int32Array | Uint16Array | Uint8Array;
+const TYPED: Record<string, new (buffer: ArrayBuffer, offset: number, length: number) => TypedArray> = { Float32Array, Int32Array, Uint16Array, Uint8Array };
+
+/** Where a typed array of a packed value is: its kind, and its elements in the packed bytes. */
+interface ArrayRef {
+  readonly $array: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * A JSON-like value holding typed arrays as a JSON skeleton (each array replaced by a reference) and
+ * the arrays' bytes one after another, each 4-byte aligned: how the report stores analysis results.
+ */
+export function packTyped(value: unknown): { skeleton: string; bytes: Uint8Array } {
+  const arrays: TypedArray[] = [];
+  let size = 0;
+  const skeleton = JSON.stringify(value, (_key, v: unknown) => {
+    if (!ArrayBuffer.isView(v)) return v;
+    const array = v as TypedArray;
+    if (!(array.constructor.name in TYPED)) throw new Error(`packTyped: cannot pack a ${array.constructor.name}`);
+    const ref: ArrayRef = { $array: array.constructor.name, offset: size, length: array.length };
+    arrays.push(array);
+    size += Math.ceil(array.byteLength / 4) * 4;
+    return ref;
+  });
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const array of arrays) {
+    bytes.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), at);
+    at += Math.ceil(array.byteLength / 4) * 4;
+  }
+  return { skeleton, bytes };
+}
+
+/** The value packTyped packed (its arrays are copies: the bytes may be let go). */
+export function unpackTyped<T>(skeleton: string, bytes: Uint8Array): T {
+  const buffer = bytes.slice().buffer;
+  return JSON.parse(skeleton, (_key, v: unknown) => {
+    const ref = v as ArrayRef | null;
+    if (!ref || typeof ref !== 'object' || typeof ref.$array !== 'string') return v;
+    return new TYPED[ref.$array](buffer, ref.offset, ref.length);
+  }) as T;
+}

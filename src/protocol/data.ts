@@ -14,8 +14,16 @@ export interface WireMatrices {
   readonly values: Float32Array | Uint16Array;
 }
 
+/** How every view weighs attention before it shows it (src/view-model/weighting.ts). */
+export interface WeightOptions {
+  /** A[i, j] · ‖W_O,h · v_j‖, rows renormalised (Kobayashi et al. 2020). */
+  readonly valueWeighted: boolean;
+  /** The stack's detected sink positions get weight 0, rows renormalised. */
+  readonly hideSinks: boolean;
+}
+
 /** How the views reduce and fold a stack's weights: the selection's data-relevant part. */
-export interface ViewParameters {
+export interface ViewParameters extends WeightOptions {
   readonly stack: AttentionStack;
   readonly layer: number;
   readonly layerReduction: 'single' | 'mean' | 'max';
@@ -59,12 +67,55 @@ export interface ComputationQuery {
 }
 
 /** Generation: what step `step` attended to, in every layer, over the keys it saw. */
-export interface StepQuery extends Pick<ViewParameters, 'stack' | 'headMode' | 'heads' | 'hideSpecial' | 'mergeWords'> {
+export interface StepQuery extends Pick<ViewParameters, 'stack' | 'headMode' | 'heads' | 'hideSpecial' | 'mergeWords' | 'valueWeighted' | 'hideSinks'> {
   readonly kind: 'step';
   readonly step: number;
 }
 
-export type DataQuery = ViewQuery | ThumbnailQuery | ComputationQuery | StepQuery;
+/** The head-role scores of src/engine/analysis (headRoleSpec.ts, induction.ts), as the Heads view names them. */
+export type HeadScoreName = 'previous_token' | 'first_token' | 'sink_share' | 'entropy' | 'entropy_normalised' | 'mean_distance' | 'duplicate_token' | 'induction';
+
+/** A detected attention sink of a stack (src/engine/analysis/sinks.ts). */
+export interface SinkInfo {
+  readonly position: number;
+  /** The share of the stack's heads that put more than ε of their mass there. */
+  readonly headFraction: number;
+}
+
+/** The Heads view: every head's role scores over the layers of one stack, from the weighted attention. */
+export interface HeadScoresQuery extends WeightOptions {
+  readonly kind: 'head-scores';
+  readonly stack: AttentionStack;
+}
+
+/** The stack's sinks, detected from the attention itself. */
+export interface SinksQuery {
+  readonly kind: 'sinks';
+  readonly stack: AttentionStack;
+}
+
+/** Induction scores: the model run again on BOS + R + R (an extra pass, made on demand). */
+export interface InductionQuery extends WeightOptions {
+  readonly kind: 'induction';
+  readonly stack: AttentionStack;
+}
+
+/** Attention rollout of a stack over model tokens (Abnar & Zuidema 2020), folded as the views fold tokens. */
+export interface RolloutQuery extends WeightOptions {
+  readonly kind: 'rollout';
+  readonly stack: AttentionStack;
+  readonly hideSpecial: boolean;
+  readonly mergeWords: boolean;
+}
+
+/** The logit lens of the run's top stack (an extra pass, made on demand). */
+export interface LogitLensQuery {
+  readonly kind: 'logit-lens';
+}
+
+export type AnalysisQuery = HeadScoresQuery | SinksQuery | InductionQuery | RolloutQuery | LogitLensQuery;
+
+export type DataQuery = ViewQuery | ThumbnailQuery | ComputationQuery | StepQuery | AnalysisQuery;
 
 /** current − baseline over what a view shows; NaN where the query or the key is new since the baseline. */
 export interface WireDiff {
@@ -173,7 +224,73 @@ export interface StepReply {
   readonly rows: WireMatrices;
 }
 
-export type DataReply = ViewReply | ThumbnailReply | ComputationReply | StepReply;
+export interface HeadScoreTable {
+  readonly name: HeadScoreName;
+  /** [layers · heads], layer-major; NaN where the score is not defined. */
+  readonly values: Float32Array;
+  /** Why the score is NaN for every head, when it is. */
+  readonly notDefined?: string;
+}
+
+export interface HeadScoresReply {
+  readonly kind: 'head-scores';
+  readonly stack: AttentionStack;
+  readonly layers: number;
+  readonly heads: number;
+  readonly scores: readonly HeadScoreTable[];
+  /** Why there are no scores (then `scores` is empty). */
+  readonly unavailable?: string;
+}
+
+export interface SinksReply {
+  readonly kind: 'sinks';
+  readonly stack: AttentionStack;
+  readonly sinks: readonly SinkInfo[];
+}
+
+export interface InductionReply {
+  readonly kind: 'induction';
+  readonly stack: AttentionStack;
+  /** [layers · heads], layer-major; absent with `unavailable`. */
+  readonly values?: Float32Array;
+  /** The length N of the random sequence R, and its seed. */
+  readonly n?: number;
+  readonly seed?: number;
+  readonly unavailable?: string;
+}
+
+export interface RolloutReply {
+  readonly kind: 'rollout';
+  readonly stack: AttentionStack;
+  /** [1, display queries, display keys]: folded like the views' (rows summed into words, then renormalised). */
+  readonly matrix?: WireMatrices;
+  readonly unavailable?: string;
+}
+
+/** What the model's head reads from each hidden state: a grid of layers (the embeddings first) by positions. */
+export interface LogitLens {
+  /** The stack whose query tokens are the positions: `self`, or an encoder-decoder's `decoder`. */
+  readonly stack: AttentionStack;
+  /** Hidden states: the embeddings, then each layer's output (the last gives the model's own logits). */
+  readonly layers: number;
+  readonly positions: number;
+  readonly top: number;
+  /** [layers, positions, top] token ids, most likely first (−1 past the vocabulary). */
+  readonly ids: Int32Array;
+  readonly probs: Float32Array;
+  /** Each id that occurs, with its token string. */
+  readonly vocabulary: { readonly ids: Int32Array; readonly tokens: readonly string[] };
+}
+
+export interface LogitLensReply {
+  readonly kind: 'logit-lens';
+  readonly lens?: LogitLens;
+  readonly unavailable?: string;
+}
+
+export type AnalysisReply = HeadScoresReply | SinksReply | InductionReply | RolloutReply | LogitLensReply;
+
+export type DataReply = ViewReply | ThumbnailReply | ComputationReply | StepReply | AnalysisReply;
 
 /** Above this many bytes as float32, a reply's matrices travel as float16. */
 export const FLOAT32_REPLY_LIMIT = 4 * 2 ** 20;

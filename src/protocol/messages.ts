@@ -13,10 +13,10 @@
  */
 
 /** Bump when a message changes shape; a webview of another version is told to reload. */
-import type { DataQuery, DataReply } from './data';
+import type { DataQuery, DataReply, WeightOptions } from './data';
 import type { AttentionStack, BackendReport, ErrorCode, GeneratedToken, ModelInfo, Timings, TokenizedText } from './run';
 
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 export type { AttentionStack } from './run';
 
@@ -178,7 +178,7 @@ export interface WebviewError {
  * The panel's selection, posted whenever it changes, so the editor's hovers and heat overlay follow
  * the layer, heads and token the user is looking at.
  */
-export interface SelectionChanged {
+export interface SelectionChanged extends WeightOptions {
   readonly type: 'selection-changed';
   readonly stack: AttentionStack;
   readonly layer: number;

@@ -30,6 +30,8 @@ export class RunStore implements TensorSource {
   private disposed = false;
   private end = 0;
   private readonly layers = new Map<string, Stored>();
+  /** Each layer's ‖W_O,h · v_j‖ [heads, keys]: small, kept in memory. */
+  private readonly valueNorms = new Map<string, Float32Array>();
   private readonly cache = new Map<string, Float32Array>();
   private cachedBytes = 0;
   /** Packed layers whose write has not finished (or failed: then they stay here, in memory). */
@@ -47,9 +49,10 @@ export class RunStore implements TensorSource {
     return this.end;
   }
 
-  /** Keeps one layer's probabilities [heads, queries, keys]. */
-  write(layer: LayerMessage, probs: Float32Array): void {
+  /** Keeps one layer's probabilities [heads, queries, keys] and its value norms. */
+  write(layer: LayerMessage, probs: Float32Array, valueNorms?: Float32Array): void {
     if (this.disposed) throw new Error('the run store was disposed');
+    if (valueNorms) this.valueNorms.set(layerKey(layer), valueNorms);
     if (this.fd === undefined) {
       fs.mkdirSync(path.dirname(this.file), { recursive: true });
       this.fd = fs.openSync(this.file, 'w+');
@@ -75,18 +78,24 @@ export class RunStore implements TensorSource {
   }
 
   tensors(layer: LayerMessage): LayerTensors | undefined {
+    const probs = this.probs(layer);
+    const valueNorms = this.valueNorms.get(layerKey(layer));
+    return probs && { probs, ...(valueNorms && { valueNorms }) };
+  }
+
+  private probs(layer: LayerMessage): Float32Array | undefined {
     const key = layerKey(layer);
     const cached = this.cache.get(key);
     if (cached) {
       this.cache.delete(key);
       this.cache.set(key, cached);
-      return { probs: cached };
+      return cached;
     }
     const writing = this.pending.get(key);
     if (writing) {
       const probs = unpackLayer(writing, layer);
       this.remember(key, probs);
-      return { probs };
+      return probs;
     }
     const stored = this.layers.get(key);
     if (!stored || this.fd === undefined) return undefined;
@@ -100,13 +109,14 @@ export class RunStore implements TensorSource {
     }
     const probs = unpackLayer(packed, layer);
     this.remember(key, probs);
-    return { probs };
+    return probs;
   }
 
   dispose(): void {
     this.disposed = true;
     this.cache.clear();
     this.pending.clear();
+    this.valueNorms.clear();
     const fd = this.fd;
     if (fd === undefined) return;
     this.fd = undefined;

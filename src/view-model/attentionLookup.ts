@@ -3,9 +3,11 @@
  * attends to) or its column (the tokens that attend to it) in the panel's current layer and heads.
  * Pure functions over the host's copy of the run (no `vscode`), shared by the hover and the heat overlay.
  */
+import type { WeightOptions } from '../protocol/data';
 import type { AttentionStack, HeadAggregate, PanelTokens, SelectionChanged } from '../protocol/messages';
 import type { AttentionRun } from './attentionRun';
 import { topIndices } from './matrices';
+import { weightedLayer } from './weighting';
 
 /** The panel's selection without the message type, as the host keeps it. */
 export type PanelView = Omit<SelectionChanged, 'type'>;
@@ -20,6 +22,8 @@ export interface HeadView {
   readonly layer: number;
   readonly heads: readonly number[];
   readonly aggregate: HeadAggregate;
+  /** The panel's weighting (value-weighted, sinks hidden). */
+  readonly weights: WeightOptions;
 }
 
 /** An inspected text: the input (source) or, in a cross-attention run, the decoder's target. */
@@ -37,7 +41,8 @@ export function headViewFor(run: AttentionRun, stack: AttentionStack, selection:
   const active = selection?.heads.filter((h) => h >= 0 && h < numHeads) ?? [];
   const heads = active.length ? active : Array.from({ length: numHeads }, (_, h) => h);
   const aggregate = selection?.aggregate ?? defaultAggregate;
-  return { stack, layer, heads, aggregate };
+  const weights = { valueWeighted: selection?.valueWeighted ?? false, hideSinks: selection?.hideSinks ?? false };
+  return { stack, layer, heads, aggregate, weights };
 }
 
 export interface Weights {
@@ -49,10 +54,12 @@ export interface Weights {
 
 /**
  * A token's weights in a view: over the keys for a query (its row), over the queries for a key (its
- * column), combined over the view's heads. Undefined while that layer has not arrived.
+ * column), combined over the view's heads, weighed as the panel weighs them (`sinks`: the stack's sink
+ * positions). Undefined while that layer has not arrived.
  */
-export function attentionWeights(run: AttentionRun, view: HeadView, side: Side, index: number): Weights | undefined {
-  const layer = run.layerData(view.stack, view.layer);
+export function attentionWeights(run: AttentionRun, view: HeadView, side: Side, index: number, sinks: readonly number[] = []): Weights | undefined {
+  const stored = run.layerData(view.stack, view.layer);
+  const layer = stored && weightedLayer(stored, view.weights, view.weights.hideSinks ? sinks : []);
   if (!layer || view.heads.length === 0) return undefined;
   const { queryLength: rows, keyLength: cols, probs } = layer;
   if (index < 0 || index >= (side === 'query' ? rows : cols)) return undefined;
@@ -102,6 +109,7 @@ export interface HoverSections {
  */
 export function hoverSections(
   run: AttentionRun, part: TextPart, index: number, selection: PanelView | undefined, defaultAggregate: HeadAggregate, topK: number,
+  sinks: (stack: AttentionStack) => readonly number[] = () => [],
 ): HoverSections | undefined {
   const started = run.started;
   const tokens = part === 'source' ? started?.source : started?.target;
@@ -115,7 +123,7 @@ export function hoverSections(
       : [{ kind: 'attended-by', side: 'key', partners: 'target' }];
   const sections: HoverSection[] = [];
   for (const { kind, side, partners } of plan) {
-    const weights = attentionWeights(run, view, side, index);
+    const weights = attentionWeights(run, view, side, index, sinks(view.stack));
     const partnerTokens = partners === 'source' ? started.source : started.target;
     if (!weights || !partnerTokens) return undefined;
     sections.push({ kind, partners, rows: strongest(weights, partnerTokens, topK) });

@@ -2,21 +2,25 @@
  * Answers the panel's data queries (src/protocol/data.ts) where a run's weights are: in the extension
  * host over its run store, in a standalone report over the embedded chunks. Each reply holds only what
  * one view draws: a view's reduced and folded matrices (and its difference from a baseline), the model
- * view's thumbnails, a generation step's rows, or the step-by-step table of one head and query.
+ * view's thumbnails, a generation step's rows, the step-by-step table of one head and query, or what
+ * the analysis views show (head scores, sinks, induction, rollout, logit lens: from `analysis`).
+ * Every weight is weighed as the query's options say (weighting.ts) before it is reduced or folded.
  */
 import {
-  FLOAT32_REPLY_LIMIT, THUMBNAIL_SIZE, type ComputationQuery, type DataQuery, type DataReply, type StepQuery, type ThumbnailQuery,
-  type ViewParameters, type WireMatrices,
+  FLOAT32_REPLY_LIMIT, THUMBNAIL_SIZE, type AnalysisQuery, type ComputationQuery, type DataQuery, type DataReply, type RolloutQuery, type StepQuery,
+  type ThumbnailQuery, type ViewParameters, type WireMatrices,
 } from '../protocol/data';
 import type { AttentionStack } from '../protocol/messages';
 import { fromFloat16Bits, toFloat16Bits } from '../protocol/float16';
+import { sinkPositions, type AnalysisSource } from './analysisSource';
 import type { AttentionRun } from './attentionRun';
 import { computeSteps, type StepLayer } from './computation';
 import { baselineOf, comparisonProblem, DiffSource, type DiffData } from './diff';
 import { stepRowMatrix } from './generation';
 import { foldMatrix, reduceHeads, type HeadMatrices } from './matrices';
-import type { DisplayTokens } from './tokens';
+import { displayTokens, type DisplayTokens } from './tokens';
 import { ViewDataSource, viewShape, type ViewData } from './viewData';
+import { weightedLayer } from './weighting';
 
 /** The exact vectors of one layer, or why they cannot be had (computed on demand by the engine). */
 export type StepData = (stack: AttentionStack, layer: number) => Promise<StepLayer | string>;
@@ -31,11 +35,13 @@ export class DataService {
   baseline: AttentionRun | undefined;
   /** Where the step-by-step table's exact vectors come from, if anywhere. */
   stepData: StepData | undefined;
+  /** Where head scores, sinks, induction, rollout and the logit lens come from, if anywhere. */
+  analysis: AnalysisSource | undefined;
 
   async answer(query: DataQuery): Promise<DataReply | undefined> {
     switch (query.kind) {
       case 'view': {
-        const data = this.views.forParameters(this.run, query);
+        const data = this.views.forParameters(this.run, query, this.sinks(query));
         const diff = data && this.diff(data, query);
         if (!data || diff === null) return undefined;
         const rows = query.rows ? sliceRows(data.matrices, query.rows.start, query.rows.end) : data.matrices;
@@ -48,6 +54,12 @@ export class DataService {
         return this.step(query);
       case 'computation':
         return this.computation(query);
+      case 'head-scores':
+      case 'sinks':
+      case 'induction':
+      case 'rollout':
+      case 'logit-lens':
+        return this.analyze(query);
       default: {
         const unknown: never = query;
         throw new Error(`unknown data query ${JSON.stringify(unknown)}`);
@@ -62,7 +74,43 @@ export class DataService {
   private diff(data: ViewData, p: ViewParameters): DiffData | undefined | null {
     const baseline = this.baseline && baselineOf(this.baseline), started = this.run.started;
     if (!p.compare || !this.baseline || !baseline || !started || comparisonProblem(started.model, baseline, p.stack)) return undefined;
-    return this.diffs.get(this.run, this.baseline, p, data) ?? null;
+    return this.diffs.get(this.run, this.baseline, p, data, this.sinks(p)) ?? null;
+  }
+
+  /** The sink positions to hide for these parameters (none unless they hide sinks). */
+  private sinks(p: Pick<ViewParameters, 'stack' | 'hideSinks'>): number[] {
+    return p.hideSinks ? sinkPositions(this.analysis, p.stack) : [];
+  }
+
+  private async analyze(query: AnalysisQuery): Promise<DataReply | undefined> {
+    const analysis = this.analysis;
+    if (!analysis) return undefined;
+    switch (query.kind) {
+      case 'head-scores':
+        return analysis.headScores(query.stack, query);
+      case 'sinks': {
+        const sinks = analysis.sinks(query.stack);
+        return sinks && { kind: 'sinks', stack: query.stack, sinks };
+      }
+      case 'induction':
+        return analysis.induction(query.stack, query);
+      case 'rollout':
+        return this.rollout(analysis, query);
+      case 'logit-lens':
+        return analysis.logitLens();
+    }
+  }
+
+  /** The rollout folded into the query's display tokens. */
+  private async rollout(analysis: AnalysisSource, query: RolloutQuery): Promise<DataReply | undefined> {
+    const matrix = await analysis.rollout(query.stack, query);
+    if (matrix === undefined) return undefined;
+    if (typeof matrix === 'string') return { kind: 'rollout', stack: query.stack, unavailable: matrix };
+    const queryTokens = this.run.queryTokens(query.stack), keyTokens = this.run.keyTokens(query.stack);
+    if (!queryTokens || !keyTokens) return undefined;
+    const queries = displayTokens(queryTokens, query), keys = displayTokens(keyTokens, query);
+    const folded = queries.identity && keys.identity ? matrix : foldMatrix(matrix, queries.groups, keys.groups);
+    return { kind: 'rollout', stack: query.stack, matrix: toWire(folded) };
   }
 
   /** Every head of one layer folded into at most THUMBNAIL_SIZE blocks of display tokens per side. */
@@ -70,7 +118,8 @@ export class DataService {
     const numHeads = this.run.started?.model.numHeads ?? 0;
     const p = { ...query, layerReduction: 'single' as const, headMode: 'each' as const, heads: Array.from({ length: numHeads }, (_, h) => h) };
     const shape = viewShape(this.run, p);
-    const layer = this.run.layerData(query.stack, query.layer);
+    const stored = this.run.layerData(query.stack, query.layer);
+    const layer = stored && weightedLayer(stored, query, this.sinks(query));
     if (!shape || !layer) return undefined;
     const queries = blocks(shape.queries), keys = blocks(shape.keys);
     const full = { heads: layer.numHeads, rows: layer.queryLength, cols: layer.keyLength, data: layer.probs };
@@ -97,8 +146,10 @@ export class DataService {
     const numbers = Array.from({ length: started.model.numLayers }, (_, l) => l).filter((l) => this.run.stepLayer(query.stack, l, query.step));
     const layers: number[] = [];
     const rows: Float32Array[] = [];
+    const sinks = this.sinks(query);
     for (const layer of numbers) {
-      const data = this.run.stepLayerData(query.stack, layer, query.step);
+      const stored = this.run.stepLayerData(query.stack, layer, query.step);
+      const data = stored && weightedLayer(stored, query, sinks);
       if (!data) return undefined; // its weights are not there (yet)
       // The step's own query row: the last row of step 0's prompt layer, the only row of a later step.
       const m = stepRowMatrix(data, data.queryLength - 1, shape.keys.groups);

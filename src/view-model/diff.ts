@@ -14,6 +14,7 @@ import { foldMatrix, reduceHeads, reduceMatrices, type HeadMatrices } from './ma
 import type { ViewParameters } from '../protocol/data';
 import { tokenLabel } from './tokens';
 import { isMasked, type ViewData } from './viewData';
+import { weightedLayer } from './weighting';
 
 /** What the panel is told about a pinned run (its weights stay with the host): tokens, model, stacks. */
 export function baselineOf(run: AttentionRun): Baseline | undefined {
@@ -72,14 +73,15 @@ export class DiffSource {
   private readonly diffs = new WeakMap<AttentionRun, WeakMap<HeadMatrices, DiffData>>();
   private readonly alignments = new WeakMap<PanelTokens, WeakMap<PanelTokens, TokenAlignment>>();
 
-  get(run: AttentionRun, baseline: AttentionRun, p: ViewParameters, data: ViewData): DiffData | undefined {
+  /** `sinks`: the current run's sink positions, hidden on both sides when the parameters say so. */
+  get(run: AttentionRun, baseline: AttentionRun, p: ViewParameters, data: ViewData, sinks: readonly number[] = []): DiffData | undefined {
     const started = run.started, info = baselineOf(baseline);
     if (!started || !info || comparisonProblem(started.model, info, data.stack)) return undefined;
     let byMatrices = this.diffs.get(baseline);
     if (!byMatrices) this.diffs.set(baseline, (byMatrices = new WeakMap()));
     let diff = byMatrices.get(data.matrices);
     if (!diff) {
-      diff = this.compute(run, baseline, info, p, data);
+      diff = this.compute(run, baseline, info, p, data, sinks);
       if (diff) byMatrices.set(data.matrices, diff);
     }
     return diff;
@@ -93,14 +95,20 @@ export class DiffSource {
     return alignment;
   }
 
-  private compute(run: AttentionRun, baselineRun: AttentionRun, baseline: Baseline, p: ViewParameters, data: ViewData): DiffData | undefined {
+  private compute(run: AttentionRun, baselineRun: AttentionRun, baseline: Baseline, p: ViewParameters, data: ViewData, sinks: readonly number[]): DiffData | undefined {
     const stack = data.stack;
     const currentQueries = run.queryTokens(stack), currentKeys = run.keyTokens(stack);
     const baseQueries = baselineTokens(baseline, stack, 'query'), baseKeys = baselineTokens(baseline, stack, 'key');
-    const numbers = p.layerReduction === 'single' ? [p.layer] : Array.from({ length: baselineRun.layerCount(stack) }, (_, l) => l);
-    const layers = numbers.map((l) => baselineRun.layerData(stack, l)).filter((l): l is Layer => l !== undefined);
-    if (!currentQueries || !currentKeys || !baseQueries || !baseKeys || layers.length === 0) return undefined;
+    if (!currentQueries || !currentKeys || !baseQueries || !baseKeys) return undefined;
     const queryAlign = this.alignment(baseQueries, currentQueries), keyAlign = this.alignment(baseKeys, currentKeys);
+    // The baseline weighed as the current run is: its own value norms, the same tokens hidden as sinks.
+    const baselineSinks = sinks.map((s) => keyAlign.currentToBaseline[s]).filter((s) => s >= 0);
+    const numbers = p.layerReduction === 'single' ? [p.layer] : Array.from({ length: baselineRun.layerCount(stack) }, (_, l) => l);
+    const layers = numbers.map((l) => {
+      const layer = baselineRun.layerData(stack, l);
+      return layer && weightedLayer(layer, p, baselineSinks);
+    }).filter((l): l is Layer => l !== undefined);
+    if (layers.length === 0) return undefined;
     const reduced = reduceMatrices(layers.map(layerMatrices), p.layerReduction === 'max' ? 'max' : 'mean');
     let base = project(reduced, queryAlign.currentToBaseline, keyAlign.currentToBaseline);
     if (!data.queries.identity || !data.keys.identity) base = foldMatrix(base, data.queries.groups, data.keys.groups);

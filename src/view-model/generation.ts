@@ -47,7 +47,9 @@ export function assembleSteps(steps: readonly Layer[]): Layer {
     }
     row += step.queryLength;
   }
-  return { ...shape, probs, approximate: steps.some((s) => s.approximate) };
+  // Each step's keys are every key so far: the last step's value norms cover them all.
+  const valueNorms = steps[steps.length - 1].valueNorms;
+  return { ...shape, probs, approximate: steps.some((s) => s.approximate), ...(valueNorms && { valueNorms }) };
 }
 
 /** The stacks whose queries grow by one token per step. */

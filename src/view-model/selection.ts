@@ -3,15 +3,16 @@
  * token, scale and token clean-up. Changes are pure functions returning a new selection, so the rules
  * (click toggles a head, double-click solos, a lock ignores hovers, Escape unlocks) are unit-tested.
  */
+import type { WeightOptions } from '../protocol/data';
 import type { AttentionStack, Reveal, SelectionChanged } from '../protocol/messages';
 import type { ScaleMode } from './colors';
 import type { Focus } from './links';
 
-export type ViewName = 'head' | 'model' | 'matrix' | 'computation' | 'cross' | 'steps';
+export type ViewName = 'head' | 'model' | 'matrix' | 'computation' | 'cross' | 'steps' | 'heads' | 'rollout' | 'lens';
 export type LayerReduction = 'single' | 'mean' | 'max';
 export type HeadMode = 'each' | 'mean' | 'max';
 
-export interface Selection {
+export interface Selection extends WeightOptions {
   readonly view: ViewName;
   /** The stack the head, model, matrix and computation views show; the cross view always shows 'cross'. */
   readonly stack: AttentionStack;
@@ -34,15 +35,19 @@ export interface Selection {
 }
 
 /** What survives a reload of the panel (the data does not). */
-export type Preferences = Pick<Selection, 'view' | 'layerReduction' | 'headMode' | 'scale' | 'hideSpecial' | 'mergeWords'>;
+export type Preferences = Pick<Selection, 'view' | 'layerReduction' | 'headMode' | 'scale' | 'hideSpecial' | 'mergeWords' | 'valueWeighted' | 'hideSinks'>;
 
 export const DEFAULT_SELECTION: Selection = {
   view: 'head', stack: 'self', layer: 0, layerReduction: 'single', activeHeads: [], headMode: 'each', head: 0,
   focus: null, locked: false, scale: 'linear', hideSpecial: false, mergeWords: false, step: null, compare: true,
+  valueWeighted: false, hideSinks: false,
 };
 
 export function preferencesOf(s: Selection): Preferences {
-  return { view: s.view, layerReduction: s.layerReduction, headMode: s.headMode, scale: s.scale, hideSpecial: s.hideSpecial, mergeWords: s.mergeWords };
+  return {
+    view: s.view, layerReduction: s.layerReduction, headMode: s.headMode, scale: s.scale, hideSpecial: s.hideSpecial, mergeWords: s.mergeWords,
+    valueWeighted: s.valueWeighted, hideSinks: s.hideSinks,
+  };
 }
 
 /**
@@ -126,7 +131,7 @@ export function revealIn(s: Selection, target: Omit<Reveal, 'type' | 'token'>, r
 export function selectionMessage(s: Selection, focusToken: number | null): SelectionChanged {
   return {
     type: 'selection-changed', stack: s.view === 'cross' ? 'cross' : s.stack, layer: s.layer, heads: activeHeadIndices(s),
-    aggregate: s.headMode === 'each' ? 'none' : s.headMode,
+    aggregate: s.headMode === 'each' ? 'none' : s.headMode, valueWeighted: s.valueWeighted, hideSinks: s.hideSinks,
     focus: s.focus && focusToken !== null ? { side: s.focus.side, index: focusToken, locked: s.locked } : null,
   };
 }

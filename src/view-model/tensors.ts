@@ -10,6 +10,8 @@ export interface LayerTensors {
   readonly probs: Float32Array;
   /** The values went through float16 (each within 2⁻¹² relative of the engine's). */
   readonly approximate?: boolean;
+  /** [numHeads, keyLength]: ‖W_O,h · v_j‖, what value-weighted attention multiplies by (view-model/weighting.ts). */
+  readonly valueNorms?: Float32Array;
 }
 
 export interface TensorSource {

@@ -12,6 +12,7 @@ import type { Focus } from './links';
 import { foldMatrix, reduceHeads, reduceMatrices, type HeadMatrices } from './matrices';
 import { activeHeadIndices, type Selection } from './selection';
 import { displayTokens, type DisplayTokens } from './tokens';
+import { weightedLayer, weightingLabel } from './weighting';
 
 /** Everything a view draws but the weights. */
 export interface ViewShape {
@@ -46,13 +47,13 @@ export interface ViewData extends ViewShape {
 export function viewParameters(s: Selection, stack: AttentionStack = s.stack): ViewParameters {
   return {
     stack, layer: s.layer, layerReduction: s.layerReduction, headMode: s.headMode, heads: activeHeadIndices(s),
-    hideSpecial: s.hideSpecial, mergeWords: s.mergeWords, compare: s.compare,
+    hideSpecial: s.hideSpecial, mergeWords: s.mergeWords, compare: s.compare, valueWeighted: s.valueWeighted, hideSinks: s.hideSinks,
   };
 }
 
 /** A string that names the matrices of these parameters (a cache key). */
 export function parametersKey(p: ViewParameters): string {
-  return `${p.stack}|${p.layerReduction === 'single' ? p.layer : p.layerReduction}|${p.headMode}|${p.heads.join(',')}|${+p.hideSpecial}${+p.mergeWords}`;
+  return `${p.stack}|${p.layerReduction === 'single' ? p.layer : p.layerReduction}|${p.headMode}|${p.heads.join(',')}|${+p.hideSpecial}${+p.mergeWords}|${+p.valueWeighted}${+p.hideSinks}`;
 }
 
 /** The layers a view reduces: the one chosen, or every layer of the stack received so far. */
@@ -73,6 +74,7 @@ export function viewShape(run: AttentionRun, p: ViewParameters): ViewShape | und
   // A band only where every layer shown has the same window (a mean over local and global layers has none).
   const window = sameWindow(layers.map((l) => run.layer(p.stack, l)!.window));
   const each = p.headMode === 'each';
+  const weighting = weightingLabel(p);
   return {
     stack: p.stack, queries, keys,
     heads: each ? p.heads : p.heads.length ? [0] : [],
@@ -84,7 +86,7 @@ export function viewShape(run: AttentionRun, p: ViewParameters): ViewShape | und
     keyLast: Int32Array.from(keys.groups, (g) => g[g.length - 1]),
     ...(window !== undefined && { window }),
     layerLabel: p.layerReduction === 'single' ? `layer ${p.layer}` : `${p.layerReduction} of ${layers.length} layer${layers.length === 1 ? '' : 's'}`,
-    headLabel: each ? `${p.heads.length} of ${first.numHeads} heads` : `${p.headMode} of ${p.heads.length} heads`,
+    headLabel: `${each ? `${p.heads.length} of ${first.numHeads} heads` : `${p.headMode} of ${p.heads.length} heads`}${weighting ? `, ${weighting}` : ''}`,
   };
 }
 
@@ -98,21 +100,26 @@ export class ViewDataSource {
   private cacheRevision = '';
 
   /** The data for `stack` (default: the selection's), or undefined while its layers cannot be had. */
-  get(run: AttentionRun, s: Selection, stack: AttentionStack = s.stack): ViewData | undefined {
-    return this.forParameters(run, viewParameters(s, stack));
+  get(run: AttentionRun, s: Selection, stack: AttentionStack = s.stack, sinks: readonly number[] = []): ViewData | undefined {
+    return this.forParameters(run, viewParameters(s, stack), sinks);
   }
 
-  forParameters(run: AttentionRun, p: ViewParameters): ViewData | undefined {
+  /** `sinks`: the stack's sink positions, hidden when the parameters say so. */
+  forParameters(run: AttentionRun, p: ViewParameters, sinks: readonly number[] = []): ViewData | undefined {
     const shape = viewShape(run, p);
     if (!shape) return undefined;
     if (this.cacheRevision !== run.revision) {
       this.clear();
       this.cacheRevision = run.revision;
     }
-    const layers = layerNumbers(run, p).map((l) => run.layerData(p.stack, l));
+    const layers = layerNumbers(run, p).map((l) => {
+      const layer = run.layerData(p.stack, l);
+      return layer && weightedLayer(layer, p, sinks);
+    });
     if (layers.some((l) => l === undefined)) return undefined;
     const data = layers as Layer[];
-    const base = `${p.stack}|${p.layerReduction === 'single' ? p.layer : `${p.layerReduction}:${data.length}`}|${p.hideSpecial}|${p.mergeWords}`;
+    const weighting = `${+p.valueWeighted}${p.hideSinks ? sinks.join(',') : ''}`;
+    const base = `${p.stack}|${p.layerReduction === 'single' ? p.layer : `${p.layerReduction}:${data.length}`}|${p.hideSpecial}|${p.mergeWords}|${weighting}`;
     const perHead = this.cached(base, () => {
       const reduced = reduceMatrices(data.map(layerMatrices), p.layerReduction === 'max' ? 'max' : 'mean');
       return shape.queries.identity && shape.keys.identity ? reduced : foldMatrix(reduced, shape.queries.groups, shape.keys.groups);

@@ -50,6 +50,7 @@ function hasNaN(values: Float32Array | Uint16Array | undefined, half = false): b
 
 function eventHasNaN(event: ForwardEvent): boolean {
   if (event.type === 'trace') return event.stages.some((s) => hasNaN(s.data));
+  if (event.type === 'lens') return hasNaN(event.probs);
   if (event.type !== 'attention') return hasNaN(event.data);
   return hasNaN(event.probs) || hasNaN(event.probsF16, true) || hasNaN(event.scores) || hasNaN(event.q) || hasNaN(event.headOutputs);
 }

@@ -7,8 +7,9 @@
 import * as assert from 'assert';
 import type { AttentionOptions, Backend, PointwiseActivation } from '../../src/engine/backend';
 import * as reference from '../../src/engine/cpu/reference';
+import { toFloat32, type HostTensor } from '../../src/engine/tensor';
 import { Tolerance, assertClose } from './compare';
-import type { Build } from './webgpuTwins';
+import { half, type Build } from './webgpuTwins';
 
 const ACTIVATIONS: PointwiseActivation[] = ['none', 'relu', 'silu', 'gelu_erf', 'gelu_tanh'];
 
@@ -222,6 +223,89 @@ export async function checkAttention(backends: readonly NamedBackend[], c: Atten
     assertClose(scores, expected.scores, { atol: scoreTolerance, rtol: 1e-6 }, `${what}: scores`, masked);
     assertClose(probs, expected.probs, { atol: Math.max(2e-6, scoreTolerance), rtol: 1e-4 }, `${what}: probabilities`);
     assertClose(context, expected.context, { atol: Math.max(4e-6, scoreTolerance), rtol: 1e-4 }, `${what}: context`);
+  }
+}
+
+export interface ValueNormCase {
+  readonly keys: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  /** Rows of the output projection (the hidden size). */
+  readonly outDim: number;
+  readonly dtype: HostTensor['dtype'];
+  /** Uploaded as a weight (the CPU keeps its Gram matrices), or handed over as plain values. */
+  readonly weight: boolean;
+}
+
+/**
+ * valueNorms at every key count 1…everyKeysTo with the head size, GQA ratio and output size rotating
+ * (output sizes around the CPU's 8-column panels and 64-row sgemm blocks and the GPU's 64-thread
+ * rows); every fifth projection as plain values rather than a weight; then 16-bit projections and
+ * GPT-2- and Llama-shaped layers.
+ */
+export function valueNormSweep(everyKeysTo: number): ValueNormCase[] {
+  const outDims = [1, 7, 8, 9, 63, 64, 65, 130, 31];
+  const cases: ValueNormCase[] = [];
+  for (let keys = 1; keys <= everyKeysTo; keys++) {
+    const ratio = GQA_RATIOS[keys % GQA_RATIOS.length];
+    const kvHeads = keys % 3 === 0 ? 2 : 1;
+    const headDim = HEAD_DIMS[Math.floor(keys / GQA_RATIOS.length) % HEAD_DIMS.length];
+    cases.push({ keys, heads: ratio * kvHeads, kvHeads, headDim, outDim: outDims[keys % outDims.length], dtype: 'F32', weight: keys % 5 !== 0 });
+  }
+  cases.push(
+    { keys: 37, heads: 4, kvHeads: 2, headDim: 8, outDim: 32, dtype: 'F16', weight: true },
+    { keys: 21, heads: 4, kvHeads: 2, headDim: 16, outDim: 33, dtype: 'BF16', weight: true },
+    { keys: 300, heads: 12, kvHeads: 12, headDim: 64, outDim: 768, dtype: 'F32', weight: true },
+    { keys: 129, heads: 16, kvHeads: 2, headDim: 128, outDim: 200, dtype: 'F32', weight: true },
+  );
+  return cases;
+}
+
+export function valueNormName(c: ValueNormCase): string {
+  return `${c.keys} keys, ${c.heads}/${c.kvHeads} heads of ${c.headDim}, W_O ${c.outDim}×${c.heads * c.headDim} ${c.dtype}${c.weight ? '' : ' as values'}`;
+}
+
+/** Runs valueNorms on each backend and compares with the reference kernel. */
+export async function checkValueNorms(backends: readonly NamedBackend[], c: ValueNormCase, seed: number): Promise<void> {
+  const next = seeded(seed);
+  const inDim = c.heads * c.headDim;
+  // Each kv head's values on their own scale: a head reading the wrong kv head gets the wrong size.
+  const v = uniform(c.keys * c.kvHeads * c.headDim, next, 2).map((x, i) => x * (1 + Math.floor(i / c.headDim) % c.kvHeads));
+  const o: HostTensor = c.dtype === 'F32' ? { dtype: 'F32', shape: [c.outDim, inDim], data: uniform(c.outDim * inDim, next) } : half(c.dtype, [c.outDim, inDim], seed);
+  const heads = { numHeads: c.heads, numKvHeads: c.kvHeads, headDim: c.headDim };
+  const expected = reference.valueNorms(v, toFloat32(o), { ...heads, keyLength: c.keys, outDim: c.outDim });
+  for (const { name, backend } of backends) {
+    const values = backend.fromFloat32(v, [c.keys, c.kvHeads * c.headDim]);
+    const projection = c.weight ? backend.upload(o) : backend.fromFloat32(toFloat32(o), o.shape);
+    const out = backend.valueNorms(values, projection, heads);
+    const [actual] = await backend.read([out]);
+    backend.release([values, out, ...(c.weight ? [] : [projection])]);
+    assertNormsClose(actual, expected, v, toFloat32(o), c, `${name}: valueNorms, ${valueNormName(c)}`);
+  }
+}
+
+/**
+ * Each norm within a few float32 ulps of ‖W_O,h‖·‖v_j‖ (per √headDim): the error any float32 product
+ * W_O,h · v_j carries, however much of it cancels (a projection of one row makes the norm |w · v|).
+ */
+function assertNormsClose(actual: Float32Array, expected: Float32Array, v: Float32Array, o: Float32Array, c: ValueNormCase, what: string): void {
+  const { heads, kvHeads, headDim: D, keys } = c;
+  const inDim = heads * D;
+  const headSize = Array.from({ length: heads }, (_, h) => {
+    let sum = 0;
+    for (let n = 0; n < c.outDim; n++) for (let d = 0; d < D; d++) sum += o[n * inDim + h * D + d] ** 2;
+    return Math.sqrt(sum);
+  });
+  for (let h = 0; h < heads; h++) {
+    const kv = Math.floor(h / (heads / kvHeads));
+    for (let j = 0; j < keys; j++) {
+      let size = 0;
+      for (let d = 0; d < D; d++) size += v[j * kvHeads * D + kv * D + d] ** 2;
+      const bound = 1e-6 * Math.sqrt(D) * headSize[h] * Math.sqrt(size) + 1e-6 * expected[h * keys + j];
+      const i = h * keys + j;
+      if (!(Math.abs(actual[i] - expected[i]) <= bound)) assert.fail(`${what}: first mismatch at head ${h}, key ${j}: got ${actual[i]}, expected ${expected[i]} (|Δ| ${Math.abs(actual[i] - expected[i]).toExponential(2)} > ${bound.toExponential(2)})`);
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import { AttentionRun } from '../../src/view-model/attentionRun';
 import { MemoryTensors } from '../../src/view-model/tensors';
 
 /** A layer message with its weights. */
-export type LayerWithData = LayerMessage & { readonly probs: Float32Array };
+export type LayerWithData = LayerMessage & { readonly probs: Float32Array; readonly valueNorms?: Float32Array };
 
 export class StoredRun {
   readonly tensors = new MemoryTensors();
@@ -20,9 +20,9 @@ export class StoredRun {
   /** Accepts a message as the run does; a layer's weights are kept when the run takes it. */
   accept(message: RunMessage | LayerWithData): boolean {
     if (message.type !== 'layer' || !('probs' in message)) return this.run.accept(message);
-    const { probs, ...shape } = message;
+    const { probs, valueNorms, ...shape } = message;
     const taken = this.run.accept(shape);
-    if (taken) this.tensors.set(shape, { probs });
+    if (taken) this.tensors.set(shape, { probs, ...(valueNorms && { valueNorms }) });
     return taken;
   }
 }

@@ -1,18 +1,20 @@
 /**
- * The kernel sweep's suites, the same for every fast backend: linear and attention at every size of the
- * sweep, the row ops, and float16 reads — each compared with the reference kernels.
+ * The kernel sweep's suites, the same for every fast backend: linear, attention and valueNorms at every
+ * size of the sweep, the row ops, and float16 reads — each compared with the reference kernels.
  */
 import * as assert from 'assert';
 import * as reference from '../../src/engine/cpu/reference';
 import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import {
-  attentionName, checkAttention, checkMatmul, matmulName, rowOpCases, seeded, uniform, type AttentionCase, type MatmulShape, type NamedBackend,
+  attentionName, checkAttention, checkMatmul, checkValueNorms, matmulName, rowOpCases, seeded, uniform, valueNormName,
+  type AttentionCase, type MatmulShape, type NamedBackend, type ValueNormCase,
 } from './kernelSweep';
 import { assertTwins } from './webgpuTwins';
 
 export interface SweepSizes {
   readonly matmul: readonly MatmulShape[];
   readonly attention: readonly AttentionCase[];
+  readonly valueNorms: readonly ValueNormCase[];
   readonly elementCounts: readonly number[];
 }
 
@@ -30,6 +32,12 @@ export function describeSweeps(backends: readonly NamedBackend[], sizes: SweepSi
   describe(`attention: ${sizes.attention.length} cases (every T 1…300, sampled up to 2,048; head sizes 8…128; GQA 1…8; sliding windows 1, 8, 13, wider than T; soft-cap)`, () => {
     sizes.attention.forEach((c, n) => {
       it(attentionName(c), () => checkAttention(backends, c, n + 1));
+    });
+  });
+
+  describe(`valueNorms: ${sizes.valueNorms.length} cases (every key count 1…70; head sizes 8…128; GQA 1…8; 16-bit projections)`, () => {
+    sizes.valueNorms.forEach((c, n) => {
+      it(valueNormName(c), () => checkValueNorms(backends, c, n + 1));
     });
   });
 

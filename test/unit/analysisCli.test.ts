@@ -117,6 +117,41 @@ describe('analyze CLI', () => {
     assertNumbersClose(flat(analysis.heads.self.induction), stripe, 'induction', 1e-6, 0);
   });
 
+  it('llama-stories260K: the value-weighted scores and rollout follow from inspect --out and the value norms; the lens ends in transformers\' prediction', () => {
+    const model = sharedPath('models', 'llama-stories260K');
+    const fixture = JSON.parse(fs.readFileSync(sharedPath('fixtures', 'llama-stories260K', 'once_upon.json'), 'utf8'));
+    const [out, json] = ['once.safetensors', 'once-analysis.json'].map((f) => path.join(tmp, f));
+    assert.strictEqual(cli('inspect', '--model', model, '--text', fixture.text, '--backend', 'cpu', '--out', out).status, 0);
+    const r = cli('analyze', '--model', model, '--text', fixture.text, '--backend', 'cpu', '--json', json);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /value-weighted .*\n.*\n {2}previous_token +L\dH\d/);
+    const analysis = JSON.parse(fs.readFileSync(json, 'utf8'));
+    const norms: number[][][] = analysis.value_weighted.value_norms.self;
+    // A[h, i, j] · n[h, j], each row renormalised, from the tensors inspect wrote.
+    const weighted = new Map([...readReference(out)].filter(([name]) => name.startsWith('attentions.')).map(([name, t]) => {
+      const l = Number(name.split('.')[1]);
+      const [H, Tq, Tk] = t.shape;
+      const data = new Float32Array(t.data.length);
+      for (let h = 0; h < H; h++) {
+        for (let i = 0; i < Tq; i++) {
+          const row = (h * Tq + i) * Tk;
+          const sum = norms[l][h].reduce((s, n, j) => s + t.data[row + j] * n, 0);
+          for (let j = 0; j < Tk; j++) data[row + j] = (t.data[row + j] * norms[l][h][j]) / sum;
+        }
+      }
+      return [name, { ...t, data }];
+    }));
+    const expected = naiveStack(weighted, '', true, true, analysis.input_ids);
+    for (const [name, values] of Object.entries(expected)) assertNumbersClose(flat(analysis.value_weighted.heads.self[name]), values, `value-weighted ${name}`, 1e-5, 0);
+    assertNumbersClose(analysis.value_weighted.rollout.self.flat(), naiveRollout(layersOf(weighted, '').map((layer) => naiveMix(layer, true))).data, 'value-weighted rollout', 1e-5, 0);
+
+    // The lens of the last hidden state: the model's own next-token choice at every position, most likely first.
+    const lens = analysis.logit_lens;
+    assert.deepStrictEqual([lens.stack, lens.top, lens.hidden_states.length, lens.ids[0].length], ['self', 5, 6, fixture.input_ids.length]);
+    assert.deepStrictEqual(lens.ids[5].map((ranks: number[]) => ranks[0]), fixture.argmax_logits);
+    for (const ranks of lens.probs.flat()) assert.ok(ranks.every((p: number, k: number) => k === 0 || p <= ranks[k - 1]) && ranks.reduce((a: number, b: number) => a + b, 0) <= 1 + 1e-6);
+  });
+
   for (const name of ['t5-tiny-random', 'bart-tiny-random']) {
     it(`${name}: encoder, decoder and cross-attention scores and rollouts equal those computed from inspect --out`, () => {
       const model = sharedPath('models', name);

@@ -6,7 +6,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import { inductionScores } from '../../src/engine/analysis/induction';
-import { drawOrdinaryTokens, leadingSpecialIds } from '../../src/engine/analysis/ordinaryTokens';
+import { drawOrdinaryTokens, leadingSpecialIds } from '../../src/engine/ordinaryTokens';
 import { ReferenceBackend } from '../../src/engine/cpu/reference/referenceBackend';
 import { isEngineError } from '../../src/engine/errors';
 import { LoadedModel, loadModel } from '../../src/engine/loadModel';

@@ -2,9 +2,11 @@
 import * as assert from 'assert';
 import type { StackLayout } from '../../src/engine/analysis/probabilities';
 import { Matrix, attentionRollout, crossMix, encoderDecoderRollout, multiply, residualMix } from '../../src/engine/analysis/rollout';
-import { detectSinks, hideSinkRenormalised } from '../../src/engine/analysis/sinks';
+import { Float64Product } from '../../src/engine/cpu/wasm/float64Product';
+import { detectSinks } from '../../src/engine/analysis/sinks';
 import { layerHeadRoles } from '../../src/engine/analysis/headRoles';
 import { seededUniform } from '../../src/engine/demo/demoWeights';
+import { hideSinkRenormalised } from '../../src/view-model/weighting';
 import { assertNumbersClose, layerFromRows, layerOf, naiveMix, naiveMultiply, naiveRollout, peakedAttention } from './analysisTestData';
 
 const causal: StackLayout = { relation: 'self', causal: true };
@@ -34,16 +36,21 @@ describe('analysis: attention rollout', () => {
     assertMatrix(rollout, [[1, 0, 0], [7 / 16, 9 / 16, 0], [3 / 16, 5 / 16, 1 / 2]], 'R');
   });
 
-  it('the product equals the textbook triple loop exactly, at every size and sparsity', () => {
+  it('the product (JavaScript and WebAssembly kernels) equals the textbook triple loop exactly, at every size and sparsity', () => {
+    const wasm = Float64Product.create();
+    assert.ok(wasm, 'this Node has WebAssembly SIMD');
     const uniform = seededUniform(5);
     const random = (rows: number, cols: number, keep: (i: number, j: number) => boolean) =>
       ({ rows, cols, data: Float64Array.from({ length: rows * cols }, (_, e) => (keep(Math.floor(e / cols), e % cols) ? uniform() : 0)) });
     const lower = (i: number, j: number) => j <= i;
     const sparse = () => uniform() < 0.3;
-    for (const [m, k, n] of [[1, 1, 1], [3, 3, 3], [4, 4, 4], [5, 7, 9], [13, 6, 2], [17, 17, 17], [33, 31, 30]]) {
+    for (const [m, k, n] of [[1, 1, 1], [3, 3, 3], [4, 4, 4], [5, 7, 9], [13, 6, 2], [17, 17, 17], [33, 31, 30], [64, 70, 66], [129, 129, 129]]) {
       for (const [name, keepA, keepB] of [['dense', () => true, () => true], ['lower', lower, lower], ['sparse', sparse, sparse], ['zero rows', (i: number) => i % 3 === 1, () => true]] as const) {
         const a = random(m, k, keepA), b = random(k, n, keepB);
-        assert.deepStrictEqual(Array.from(multiply(a, b).data), Array.from(naiveMultiply(a, b).data), `${name} [${m}, ${k}]·[${k}, ${n}]`);
+        const expected = Array.from(naiveMultiply(a, b).data);
+        for (const kernel of ['javascript', wasm] as const) {
+          assert.deepStrictEqual(Array.from(multiply(a, b, kernel).data), expected, `${kernel === 'javascript' ? kernel : 'WebAssembly'}: ${name} [${m}, ${k}]·[${k}, ${n}]`);
+        }
       }
     }
     assert.throws(() => multiply(random(2, 3, () => true), random(2, 3, () => true)), /cannot multiply/);

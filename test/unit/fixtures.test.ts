@@ -39,7 +39,7 @@ export async function runCase(loaded: LoadedModel, backend: Backend, meta: { inp
         const shape = [e.numHeads, e.queryLength, e.keyLength];
         put(tensorName(e), shape, e.probs);
         if (e.scores) put(tensorName(e, 'scores'), shape, e.scores);
-      } else if (e.type !== 'trace') {
+      } else if (e.type === 'hidden' || e.type === 'logits') {
         put(tensorName(e), [e.rows, e.cols], e.data);
       }
     },

@@ -3,6 +3,7 @@ import * as assert from 'assert';
 import { attentionWeights, focusForToken, headViewFor, hoverSections, partOf } from '../../src/view-model/attentionLookup';
 import type { LayerMessage, PanelTokens, RunStarted } from '../../src/protocol/messages';
 import { AttentionRun } from '../../src/view-model/attentionRun';
+import { RAW_WEIGHTS } from '../../src/view-model/weighting';
 import { modelInfo } from '../helpers/modelInfo';
 import { StoredRun, type LayerWithData } from '../helpers/storedRun';
 
@@ -28,10 +29,13 @@ function selfRun(): AttentionRun {
   const run = new StoredRun();
   const started: RunStarted = { type: 'run-started', runId: 1, model: MODEL, source: tokens(['a', 'b', 'c']), backend: { used: 'cpu', adapter: 'CPU', fallbackReason: null } };
   run.accept(started);
-  run.accept(layer('self', 0, [
-    [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]],
-    [[0.1, 0.1, 0.8], [0.5, 0.0, 0.5], [0.0, 1.0, 0.0]],
-  ]));
+  run.accept({
+    ...layer('self', 0, [
+      [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]],
+      [[0.1, 0.1, 0.8], [0.5, 0.0, 0.5], [0.0, 1.0, 0.0]],
+    ]),
+    valueNorms: Float32Array.of(1, 2, 7, 1, 1, 1),
+  });
   return run.run;
 }
 
@@ -49,30 +53,44 @@ const close = (actual: ArrayLike<number>, expected: number[]) =>
 describe('hover lookup', () => {
   it('defaults to layer 0, every head, the configured aggregation, until the panel reports a selection', () => {
     const run = selfRun();
-    assert.deepStrictEqual(headViewFor(run, 'self', undefined, 'mean'), { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'mean' });
-    assert.deepStrictEqual(headViewFor(run, 'self', undefined, 'none'), { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'none' });
+    assert.deepStrictEqual(headViewFor(run, 'self', undefined, 'mean'), { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'mean', weights: RAW_WEIGHTS });
+    assert.deepStrictEqual(headViewFor(run, 'self', undefined, 'none'), { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'none', weights: RAW_WEIGHTS });
   });
 
   it('follows the panel: its layer (when it has arrived), its active heads, its aggregation', () => {
     const run = selfRun();
-    const selection = { stack: 'self' as const, layer: 0, heads: [1], aggregate: 'none' as const, focus: null };
-    assert.deepStrictEqual(headViewFor(run, 'self', selection, 'mean'), { stack: 'self', layer: 0, heads: [1], aggregate: 'none' });
+    const selection = { stack: 'self' as const, layer: 0, heads: [1], aggregate: 'none' as const, focus: null, ...RAW_WEIGHTS };
+    assert.deepStrictEqual(headViewFor(run, 'self', selection, 'mean'), { stack: 'self', layer: 0, heads: [1], aggregate: 'none', weights: RAW_WEIGHTS });
     assert.strictEqual(headViewFor(run, 'self', { ...selection, layer: 1 }, 'mean').layer, 0, 'layer 1 has not arrived');
   });
 
   it('reads rows (what a query attends to) and columns (who attends to a key), by head, mean or max', () => {
     const run = selfRun();
-    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0], aggregate: 'none' }, 'query', 0)!.values, [0.7, 0.2, 0.1]);
-    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'mean' }, 'query', 0)!.values, [0.4, 0.15, 0.45]);
-    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'max' }, 'query', 1)!.values, [0.5, 0.8, 0.5]);
-    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [1], aggregate: 'none' }, 'key', 1)!.values, [0.1, 0, 1]);
-    assert.strictEqual(attentionWeights(run, { stack: 'self', layer: 0, heads: [1], aggregate: 'none' }, 'key', 1)!.heads, undefined, 'one head: nothing to name');
-    assert.strictEqual(attentionWeights(run, { stack: 'self', layer: 1, heads: [0], aggregate: 'none' }, 'query', 0), undefined);
-    assert.strictEqual(attentionWeights(run, { stack: 'self', layer: 0, heads: [0], aggregate: 'none' }, 'query', 3), undefined);
+    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0], aggregate: 'none', weights: RAW_WEIGHTS }, 'query', 0)!.values, [0.7, 0.2, 0.1]);
+    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'mean', weights: RAW_WEIGHTS }, 'query', 0)!.values, [0.4, 0.15, 0.45]);
+    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'max', weights: RAW_WEIGHTS }, 'query', 1)!.values, [0.5, 0.8, 0.5]);
+    close(attentionWeights(run, { stack: 'self', layer: 0, heads: [1], aggregate: 'none', weights: RAW_WEIGHTS }, 'key', 1)!.values, [0.1, 0, 1]);
+    assert.strictEqual(attentionWeights(run, { stack: 'self', layer: 0, heads: [1], aggregate: 'none', weights: RAW_WEIGHTS }, 'key', 1)!.heads, undefined, 'one head: nothing to name');
+    assert.strictEqual(attentionWeights(run, { stack: 'self', layer: 1, heads: [0], aggregate: 'none', weights: RAW_WEIGHTS }, 'query', 0), undefined);
+    assert.strictEqual(attentionWeights(run, { stack: 'self', layer: 0, heads: [0], aggregate: 'none', weights: RAW_WEIGHTS }, 'query', 3), undefined);
+  });
+
+  it('weighs as the panel does: value-weighted by ‖W_O,h · v_j‖, the sinks hidden, rows renormalised', () => {
+    const run = selfRun();
+    const view = { stack: 'self' as const, layer: 0, heads: [0], aggregate: 'none' as const };
+    // Head 0's norms 1, 2, 7: row 0 [0.7, 0.2, 0.1] → [0.7, 0.4, 0.7] / 1.8.
+    close(attentionWeights(run, { ...view, weights: { valueWeighted: true, hideSinks: false } }, 'query', 0)!.values, [0.389, 0.222, 0.389]);
+    // Sink 0 hidden: row 0 → [0, 0.2, 0.1] / 0.3; column 0 is empty.
+    close(attentionWeights(run, { ...view, weights: { valueWeighted: false, hideSinks: true } }, 'query', 0, [0])!.values, [0, 0.667, 0.333]);
+    close(attentionWeights(run, { ...view, weights: { valueWeighted: false, hideSinks: true } }, 'key', 0, [0])!.values, [0, 0, 0]);
+    // Both, and the hover's sections follow the panel's toggles.
+    close(attentionWeights(run, { ...view, weights: { valueWeighted: true, hideSinks: true } }, 'query', 0, [0])!.values, [0, 0.364, 0.636]);
+    const content = hoverSections(run, 'source', 0, { ...view, focus: null, valueWeighted: true, hideSinks: true }, 'mean', 1, () => [0])!;
+    assert.deepStrictEqual(content.sections[0].rows.map((r) => r.token), ['c']);
   });
 
   it('each head on its own (\'none\' over several heads): every partner at its strongest head, which is named', () => {
-    const weights = attentionWeights(selfRun(), { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'none' }, 'query', 2)!;
+    const weights = attentionWeights(selfRun(), { stack: 'self', layer: 0, heads: [0, 1], aggregate: 'none', weights: RAW_WEIGHTS }, 'query', 2)!;
     close(weights.values, [0.3, 1, 0.4]);
     assert.deepStrictEqual(Array.from(weights.heads!), [0, 1, 0]);
     const content = hoverSections(selfRun(), 'source', 2, undefined, 'none', 2)!;
@@ -80,7 +98,7 @@ describe('hover lookup', () => {
   });
 
   it('self-attention hover: the top-k keys a token attends to and the queries attending to it', () => {
-    const content = hoverSections(selfRun(), 'source', 2, { stack: 'self', layer: 0, heads: [0], aggregate: 'none', focus: null }, 'mean', 2)!;
+    const content = hoverSections(selfRun(), 'source', 2, { stack: 'self', layer: 0, heads: [0], aggregate: 'none', focus: null, ...RAW_WEIGHTS }, 'mean', 2)!;
     assert.strictEqual(content.token, 'c');
     assert.deepStrictEqual(content.sections.map((s) => [s.kind, s.rows.map((r) => r.token)]), [['attends-to', ['c', 'a']], ['attended-by', ['c', 'a']]]);
     assert.strictEqual(Math.round(content.sections[0].rows[0].weight * 10), 4);

@@ -1,12 +1,13 @@
 /** The hover's Markdown builder (src/host/hover/hoverMarkdown.ts): tables, escaping, the command link, the stale note. */
 import * as assert from 'assert';
 import type { HoverSections } from '../../src/view-model/attentionLookup';
+import { RAW_WEIGHTS } from '../../src/view-model/weighting';
 import { commandUri, escapeToken, hoverMarkdown, staleHoverMarkdown } from '../../src/host/hover/hoverMarkdown';
 
 const LABELS = { title: '“it” — layer 0 · head 3', sectionHeaders: ['Attends to', 'Attended by'], weight: 'Weight', head: 'Head', open: 'Open layer 0 · head 3 in the panel' };
 
 const CONTENT: HoverSections = {
-  view: { stack: 'self', layer: 0, heads: [3], aggregate: 'none' },
+  view: { stack: 'self', layer: 0, heads: [3], aggregate: 'none', weights: RAW_WEIGHTS },
   token: 'it',
   sections: [
     { kind: 'attends-to', partners: 'source', rows: [{ index: 1, token: 'animal', weight: 0.61234 }, { index: 0, token: 'The', weight: 0.2 }] },

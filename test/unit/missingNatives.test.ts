@@ -19,7 +19,7 @@ describe('Without the native packages (the universal .vsix)', () => {
   before(() => {
     // The CLI bundle, its engine and the panel's assets, in a folder where Node finds no node_modules at all.
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ai-no-natives-'));
-    for (const file of ['dist/cli.js', 'dist/engineWorker.js', 'dist/frameWriter.js', 'media/webview.js', 'media/panel.css', 'media/steps-and-diff.css']) {
+    for (const file of ['dist/cli.js', 'dist/engineWorker.js', 'dist/frameWriter.js', 'media/webview.js', 'media/panel.css', 'media/steps-and-diff.css', 'media/analysis.css']) {
       assert.ok(fs.existsSync(path.join(ROOT, file)), `${file} is missing: run npm run build`);
       fs.mkdirSync(path.dirname(path.join(tmp, file)), { recursive: true });
       fs.copyFileSync(path.join(ROOT, file), path.join(tmp, file));

@@ -126,8 +126,11 @@ describe('panel comparison with a baseline', () => {
 describe('panel selection shared with the host', () => {
   it('reports the selection with the focus as a model token index', () => {
     const s = { ...toggleHead(selection, 0), focus: { side: 'key' as const, index: 3 }, locked: true };
-    assert.deepStrictEqual(selectionMessage(s, 5), { type: 'selection-changed', stack: 'self', layer: 0, heads: [1], aggregate: 'none', focus: { side: 'key', index: 5, locked: true } });
-    assert.deepStrictEqual(selectionMessage({ ...s, headMode: 'max', view: 'cross' }, null), { type: 'selection-changed', stack: 'cross', layer: 0, heads: [1], aggregate: 'max', focus: null });
+    const raw = { valueWeighted: false, hideSinks: false };
+    assert.deepStrictEqual(selectionMessage(s, 5), { type: 'selection-changed', stack: 'self', layer: 0, heads: [1], aggregate: 'none', focus: { side: 'key', index: 5, locked: true }, ...raw });
+    assert.deepStrictEqual(selectionMessage({ ...s, headMode: 'max', view: 'cross' }, null), { type: 'selection-changed', stack: 'cross', layer: 0, heads: [1], aggregate: 'max', focus: null, ...raw });
+    // The hovers and the overlay weigh attention as the panel does.
+    assert.deepStrictEqual(selectionMessage({ ...s, valueWeighted: true, hideSinks: true }, 5), { ...selectionMessage(s, 5), valueWeighted: true, hideSinks: true });
   });
 
   it('reveals a layer, soloes the head and locks the token', () => {

@@ -6,6 +6,7 @@ import type { RunStarted } from '../../src/protocol/messages';
 import { packLayer, packedSize, unpackLayer, visibleKeys } from '../../src/protocol/packing';
 import { attentionWeights } from '../../src/view-model/attentionLookup';
 import { AttentionRun } from '../../src/view-model/attentionRun';
+import { RAW_WEIGHTS } from '../../src/view-model/weighting';
 import { DEFAULT_SELECTION, moveFocus, selectionForRun, soloHead, toggleHead, toggleLock, hover, unlock, withTokenOptions } from '../../src/view-model/selection';
 import { DataService, fromWire } from '../../src/view-model/dataService';
 import { focusIn, viewParameters, ViewDataSource } from '../../src/view-model/viewData';
@@ -69,7 +70,7 @@ describe('panel run store and protocol', () => {
 
   it('reads a layer\'s weights from its source, and none for a layer not received or not kept', () => {
     const stored = new StoredRun([started(1), layer(1, 0)]);
-    const view = { stack: 'self' as const, layer: 0, heads: [1], aggregate: 'none' as const };
+    const view = { stack: 'self' as const, layer: 0, heads: [1], aggregate: 'none' as const, weights: RAW_WEIGHTS };
     assert.deepStrictEqual(Array.from(attentionWeights(stored.run, view, 'query', 2)!.values), [1, 0, 0]);
     assert.strictEqual(attentionWeights(stored.run, { ...view, layer: 1 }, 'query', 2), undefined);
     const { probs: _probs, ...shape } = layer(1, 1);

@@ -1,12 +1,12 @@
 /**
  * Every WebAssembly kernel against its JavaScript twin (the reference kernels) over size sweeps that
  * cross every tile, panel and block edge: the 4×8 register tile, 64-row × 16-panel gemm tasks,
- * 16-query attention tasks and 8-key panels, 8-row norm tasks, 16,384-element blocks. Four builds:
- * relaxed-SIMD FMA and plain SIMD128, each on one thread and on several.
+ * 16-query attention tasks and 8-key panels, 8-row norm tasks, 16,384-element blocks, valueNorms' sgemm
+ * per kv head. Four builds: relaxed-SIMD FMA and plain SIMD128, each on one thread and on several.
  */
 import { WasmCpuBackend, defaultCpuThreads } from '../../src/engine/cpu/wasm/wasmBackend';
 import { wasmFeatures } from '../../src/engine/cpu/wasm/kernelModule';
-import { NamedBackend, attentionSweep, matmulSweep } from '../helpers/kernelSweep';
+import { NamedBackend, attentionSweep, matmulSweep, valueNormSweep } from '../helpers/kernelSweep';
 import { describeSweeps } from '../helpers/sweepSuites';
 
 const MATMUL = matmulSweep({ exhaustive: 70, randomShapes: 14, randomMax: 1100, fixed: [13, 37, 29] });
@@ -29,5 +29,5 @@ describe('WebAssembly kernels against the JavaScript reference, at every size', 
   });
   after(() => backends.forEach((b) => b.backend.dispose()));
 
-  describeSweeps(backends, { matmul: MATMUL, attention: ATTENTION, elementCounts: ELEMENT_COUNTS }, 0);
+  describeSweeps(backends, { matmul: MATMUL, attention: ATTENTION, valueNorms: valueNormSweep(70), elementCounts: ELEMENT_COUNTS }, 0);
 });

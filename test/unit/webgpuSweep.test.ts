@@ -6,7 +6,7 @@
  * smaller where a software adapter (lavapipe in CI) would take minutes.
  */
 import { webgpuOrSkip } from '../helpers/backends';
-import { NamedBackend, attentionSweep, matmulSweep } from '../helpers/kernelSweep';
+import { NamedBackend, attentionSweep, matmulSweep, valueNormSweep } from '../helpers/kernelSweep';
 import { describeSweeps } from '../helpers/sweepSuites';
 
 const MATMUL = matmulSweep({ exhaustive: 70, randomShapes: 6, randomMax: 1100, fixed: [37, 20, 67] });
@@ -21,5 +21,5 @@ describe('WebGPU kernels against the JavaScript reference, at every size', funct
   });
   after(() => backends.forEach((b) => b.backend.dispose()));
 
-  describeSweeps(backends, { matmul: MATMUL, attention: ATTENTION, elementCounts: ELEMENT_COUNTS }, 1);
+  describeSweeps(backends, { matmul: MATMUL, attention: ATTENTION, valueNorms: valueNormSweep(70), elementCounts: ELEMENT_COUNTS }, 1);
 });

@@ -15,9 +15,17 @@ import { uprightLabel } from '../../src/view-model/tokens';
 import { isMasked, isOutsideWindow, maskTest, windowTest, type ViewData } from '../../src/view-model/viewData';
 import { fitCanvas, formatWeight, h, observeSize, shownWeight } from '../dom';
 import { Legend } from '../legend';
-import { showEmpty, type View, type ViewContext } from './view';
+import { placeholder, showEmpty, type View, type ViewContext } from './view';
 
 const FONT_SIZE = 11;
+
+/** What a matrix view draws: one attention head (or the heads' mean/max) by default; the rollout view gives its own. */
+export interface MatrixSource {
+  /** The matrix, why there is none, or undefined while it is on its way. */
+  data(ctx: ViewContext): ViewData | string | undefined;
+  /** What the caption calls it ("head 3", "rollout"). */
+  title(ctx: ViewContext, data: ViewData): string;
+}
 
 interface Cell {
   readonly row: number;
@@ -40,7 +48,10 @@ export class MatrixView implements View {
   /** The differences shown, when comparing with a baseline. */
   private diff: DiffData | undefined;
 
-  constructor() {
+  private readonly source: MatrixSource;
+
+  constructor(source?: MatrixSource) {
+    this.source = source ?? { data: (ctx) => this.attention(ctx), title: (ctx, data) => (ctx.selection.headMode === 'each' ? `head ${this.head(ctx)}` : data.headLabel) };
     this.frame.append(this.base, this.overlay, this.tooltip);
     this.overlay.addEventListener('pointermove', (e) => this.pointAt(this.layout && cellAt(this.layout, e.offsetX, e.offsetY)));
     this.overlay.addEventListener('pointerleave', () => {
@@ -54,13 +65,14 @@ export class MatrixView implements View {
 
   render(ctx: ViewContext): void {
     this.ctx = ctx;
-    // One head is drawn (or the heads' mean/max): only that one is asked for.
-    const data = ctx.data.windowed(ctx.run, ctx.selection, ctx.selection.stack, (rows) => ({ start: 0, end: rows }), this.head(ctx));
+    const found = this.source.data(ctx);
+    const data = typeof found === 'string' ? undefined : found;
     this.data = data;
     this.diff = data && ctx.diff(data);
     if (!data) {
       this.layout = undefined;
-      showEmpty(this.element, ctx, 'Select text and run “Attention: Inspect Selection”.');
+      if (typeof found === 'string') placeholder(this.element, found);
+      else showEmpty(this.element, ctx, 'Select text and run “Attention: Inspect Selection”.');
       return;
     }
     if (this.frame.parentElement !== this.element) this.element.replaceChildren(this.legend.element, this.frame);
@@ -77,7 +89,7 @@ export class MatrixView implements View {
     g.imageSmoothingEnabled = false;
     g.drawImage(heat.bitmap, this.layout.x, this.layout.y, cols * this.layout.cell, rows * this.layout.cell);
     this.drawLabels(g, ctx, data, this.layout);
-    const head = ctx.selection.headMode === 'each' ? `head ${this.head(ctx)}` : data.headLabel;
+    const head = this.source.title(ctx, data);
     this.overlay.setAttribute('aria-label', `Attention matrix, ${data.layerLabel}, ${head}: ${rows} queries by ${cols} keys. Arrow keys move between cells, Enter locks the row.`);
     const caption = `${data.stack} · ${data.layerLabel} · ${head} · ${this.diff ? 'change since the baseline' : `${ctx.selection.scale} scale`}`;
     const notes = [
@@ -124,10 +136,15 @@ export class MatrixView implements View {
     if (!data || !layout) return undefined;
     const heat = this.heatmap(ctx, data);
     return matrixScene({
-      title: `${ctx.run.started?.model.name ?? ''} · ${data.stack} · ${data.layerLabel} · ${ctx.selection.headMode === 'each' ? `head ${this.head(ctx)}` : data.headLabel}${this.diff ? ' · change since the baseline' : ''}`,
+      title: `${ctx.run.started?.model.name ?? ''} · ${data.stack} · ${data.layerLabel} · ${this.source.title(ctx, data)}${this.diff ? ' · change since the baseline' : ''}`,
       layout, queryLabels: data.queries.labels, keyLabels: data.keys.labels, heatmap: heat.bitmap.toDataURL('image/png'),
       background: ctx.theme.background, foreground: ctx.theme.foreground, fontSize: FONT_SIZE,
     });
+  }
+
+  /** One head is drawn (or the heads' mean/max): only that one is asked for. */
+  private attention(ctx: ViewContext): ViewData | undefined {
+    return ctx.data.windowed(ctx.run, ctx.selection, ctx.selection.stack, (rows) => ({ start: 0, end: rows }), this.head(ctx));
   }
 
   private head(ctx: ViewContext): number {

@@ -4,6 +4,7 @@
  * tables: one for the value, one for −p·ln p, so entropy costs no logarithm per element. Under a
  * causal mask only the visible keys 0…p_i of a row are read: the masked ones are 0 and add nothing.
  */
+import type { HeadScoreName as AnyHeadScoreName } from '../../protocol/data';
 import { float16Table } from '../../protocol/float16';
 import { visibleKeys } from './headRoleSpec';
 import { AttentionProbabilities, StackLayout, checkShape, negativePLogPTable, probabilityAt, queryPosition } from './probabilities';
@@ -25,7 +26,19 @@ export interface LayerHeadRoles {
   readonly keyShare: Float64Array;
 }
 
-export type HeadScoreName = 'previous_token' | 'first_token' | 'sink_share' | 'entropy' | 'entropy_normalised' | 'mean_distance' | 'duplicate_token';
+/** The scores one pass over a layer gives (induction needs a run of its own: induction.ts). */
+export type HeadScoreName = Exclude<AnyHeadScoreName, 'induction'>;
+
+/** The scores in the order they are shown, each with how it is read from a layer's roles. */
+export const HEAD_SCORES: readonly (readonly [name: HeadScoreName, read: (roles: LayerHeadRoles) => ArrayLike<number>])[] = [
+  ['previous_token', (r) => r.previousToken],
+  ['first_token', (r) => r.firstToken],
+  ['sink_share', (r) => r.sinkShare],
+  ['entropy', (r) => r.entropy],
+  ['entropy_normalised', (r) => r.entropyNormalised],
+  ['mean_distance', (r) => r.meanDistance],
+  ['duplicate_token', (r) => r.duplicateToken],
+];
 
 const NO_POSITION = 'cross-attention: queries and keys are different sequences, so a query has no position among the keys';
 

@@ -5,11 +5,10 @@
  * attends to i − N + 1, the token that followed it last time, to predict what comes next.
  */
 import type { Backend } from '../backend';
-import { EngineError } from '../errors';
 import { inspect } from '../inspect';
 import type { LoadedModel } from '../loadModel';
 import type { AttentionStack } from '../../protocol/run';
-import { drawOrdinaryTokens, leadingSpecialIds } from './ordinaryTokens';
+import { inductionInput } from '../ordinaryTokens';
 import { AttentionProbabilities, checkShape, probabilityAt } from './probabilities';
 
 /**
@@ -55,33 +54,17 @@ export interface InductionOptions {
 
 /**
  * Runs the recipe and scores every head of every self-attention stack. An encoder-decoder gets
- * prefix + R + R as its input and, through teacher forcing, start + R + R as its decoder input (the
- * labels are R + R plus one more token, which shifting right drops). Needs 2N + prefix positions: a
- * model whose position limit is shorter gets a TOO_MANY_TOKENS error that says which N fits.
+ * prefix + R + R as its input and, through teacher forcing, start + R + R as its decoder input.
  */
 export async function inductionScores(loaded: LoadedModel, backend: Backend, options: InductionOptions = {}): Promise<InductionRun> {
-  const n = options.n ?? 50;
-  const seed = options.seed ?? 0;
-  const { info } = loaded.model;
-  if (!(Number.isInteger(n) && n >= 1)) throw new EngineError('BAD_INPUT', `The induction length N must be a positive whole number, not ${n}.`);
-  const prefix = await leadingSpecialIds(loaded);
-  const seq2seq = info.kind === 'encoder-decoder';
-  // The decoder of an encoder-decoder reads one start token before R + R.
-  const leading = Math.max(prefix.length, seq2seq ? 1 : 0);
-  if (leading + 2 * n > info.maxPositions) {
-    const fits = Math.floor((info.maxPositions - leading) / 2);
-    throw new EngineError('TOO_MANY_TOKENS', `The induction recipe needs ${leading + 2 * n} positions (2·${n} random tokens after ${leading} special), but ${info.name} takes at most ${info.maxPositions}; use N ≤ ${fits}.`);
-  }
-  const random = await drawOrdinaryTokens(loaded, n, seed);
-  const ids = [...prefix, ...random, ...random];
-  const labels = seq2seq ? [...random, ...random, random[0]] : undefined;
+  const recipe = await inductionInput(loaded, options.n ?? 50, options.seed ?? 0);
   const layers: Partial<Record<SelfAttentionKind, Float64Array[]>> = {};
-  const summary = await inspect(loaded, backend, { ids, targetIds: labels }, { probabilityFormat: 'f32' }, {
+  const summary = await inspect(loaded, backend, { ids: recipe.ids, targetIds: recipe.labels }, { probabilityFormat: 'f32' }, {
     onEvent: (event) => {
       if (event.type !== 'attention' || event.stack === 'cross') return;
-      const prefixLength = event.stack === 'decoder' ? 1 : prefix.length;
-      (layers[event.stack] ??= [])[event.layer] = layerInductionScores(event, n, prefixLength);
+      const prefixLength = event.stack === 'decoder' ? recipe.prefix.target : recipe.prefix.source;
+      (layers[event.stack] ??= [])[event.layer] = layerInductionScores(event, recipe.n, prefixLength);
     },
   }, options.signal);
-  return { n, seed, ids, decoderIds: summary.target?.ids, scores: layers };
+  return { n: recipe.n, seed: recipe.seed, ids: recipe.ids, decoderIds: summary.target?.ids, scores: layers };
 }

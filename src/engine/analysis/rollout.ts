@@ -6,6 +6,7 @@
  * position i's top-layer state that came from input token j. Rows of R sum to 1.
  */
 import { float16Table } from '../../protocol/float16';
+import { Float64Product } from '../cpu/wasm/float64Product';
 import { visibleKeys } from './headRoleSpec';
 import { AttentionProbabilities, StackLayout, checkShape } from './probabilities';
 
@@ -55,21 +56,21 @@ export function crossMix(layer: AttentionProbabilities): Matrix {
   return normalisedHeadSum(layer, () => layer.keyLength, 0);
 }
 
-/** Per row, one past its last non-zero column (0 for an all-zero row). */
-function rowEnds(data: Float64Array, rows: number, cols: number): Int32Array {
-  const ends = new Int32Array(rows);
+/** Per block of 4 rows, one past the last non-zero column of any of them (0 for all-zero rows). */
+function blockEnds(data: Float64Array, rows: number, cols: number): Int32Array {
+  const ends = new Int32Array(rows / 4);
   for (let i = 0; i < rows; i++) {
     let end = cols;
     while (end > 0 && data[i * cols + end - 1] === 0) end--;
-    ends[i] = end;
+    ends[i >> 2] = Math.max(ends[i >> 2], end);
   }
   return ends;
 }
 
-/** Per column, its first non-zero row (`rows` for an all-zero column). */
-function columnStarts(data: Float64Array, rows: number, cols: number): Int32Array {
-  const starts = new Int32Array(cols).fill(rows);
-  for (let k = rows - 1; k >= 0; k--) for (let j = 0; j < cols; j++) if (data[k * cols + j] !== 0) starts[j] = k;
+/** Per block of 4 columns, the first row where any of them is non-zero (`rows` for all-zero columns). */
+function blockStarts(data: Float64Array, rows: number, cols: number): Int32Array {
+  const starts = new Int32Array(cols / 4).fill(rows);
+  for (let k = rows - 1; k >= 0; k--) for (let j = 0; j < cols; j++) if (data[k * cols + j] !== 0) starts[j >> 2] = k;
   return starts;
 }
 
@@ -84,24 +85,22 @@ function padded(m: Matrix, rows: number, cols: number): Float64Array {
 const roundUp4 = (n: number) => Math.ceil(n / 4) * 4;
 
 /**
- * a·b, 4×4 output elements at a time held in locals. Each output element sums its k terms in
- * ascending order exactly as the textbook triple loop does, leaving out only terms known to be zero
- * (past a row's last non-zero of a, before a column's first non-zero of b): a product of two causal
- * matrices touches a sixth of what a dense one does.
+ * The product's JavaScript kernel, and the readable twin of the WebAssembly one (cpu/wasm/float64Product.ts):
+ * 4×4 output elements at a time held in locals. Each output element sums its k terms in ascending
+ * order exactly as the textbook triple loop does, leaving out only terms known to be zero (past a
+ * row's last non-zero of a, before a column's first non-zero of b): a product of two causal matrices
+ * touches a sixth of what a dense one does.
  */
-export function multiply(a: Matrix, b: Matrix): Matrix {
-  if (a.cols !== b.rows) throw new RangeError(`cannot multiply [${a.rows}, ${a.cols}] by [${b.rows}, ${b.cols}]`);
-  const inner = a.cols, rows = roundUp4(a.rows), cols = roundUp4(b.cols);
-  const A = padded(a, rows, inner), B = padded(b, inner, cols);
-  const aEnd = rowEnds(A, rows, inner), bStart = columnStarts(B, inner, cols);
+function productInJavaScript(A: Float64Array, B: Float64Array, shape: { rows: number; inner: number; cols: number }, aEnd: Int32Array, bStart: Int32Array): Float64Array {
+  const { rows, inner, cols } = shape;
   const C = new Float64Array(rows * cols);
   for (let i = 0; i < rows; i += 4) {
-    const kEnd = Math.max(aEnd[i], aEnd[i + 1], aEnd[i + 2], aEnd[i + 3]);
+    const kEnd = aEnd[i >> 2];
     const a0 = i * inner, a1 = a0 + inner, a2 = a1 + inner, a3 = a2 + inner;
     for (let j = 0; j < cols; j += 4) {
       let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
       let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-      for (let k = Math.min(bStart[j], bStart[j + 1], bStart[j + 2], bStart[j + 3]); k < kEnd; k++) {
+      for (let k = bStart[j >> 2]; k < kEnd; k++) {
         const x0 = A[a0 + k], x1 = A[a1 + k], x2 = A[a2 + k], x3 = A[a3 + k];
         const at = k * cols + j;
         const y0 = B[at], y1 = B[at + 1], y2 = B[at + 2], y3 = B[at + 3];
@@ -117,7 +116,20 @@ export function multiply(a: Matrix, b: Matrix): Matrix {
       C[o + 3 * cols] = c30; C[o + 3 * cols + 1] = c31; C[o + 3 * cols + 2] = c32; C[o + 3 * cols + 3] = c33;
     }
   }
-  return cropped(C, rows, cols, a.rows, b.cols);
+  return C;
+}
+
+/**
+ * a·b, bit for bit the textbook triple loop's. `kernel`: the WebAssembly SIMD product (about twice as
+ * fast; one per chain of products) or, where there is none, the JavaScript one.
+ */
+export function multiply(a: Matrix, b: Matrix, kernel: Float64Product | 'javascript' | undefined = Float64Product.create()): Matrix {
+  if (a.cols !== b.rows) throw new RangeError(`cannot multiply [${a.rows}, ${a.cols}] by [${b.rows}, ${b.cols}]`);
+  const shape = { rows: roundUp4(a.rows), inner: a.cols, cols: roundUp4(b.cols) };
+  const A = padded(a, shape.rows, shape.inner), B = padded(b, shape.inner, shape.cols);
+  const aEnd = blockEnds(A, shape.rows, shape.inner), bStart = blockStarts(B, shape.inner, shape.cols);
+  const C = kernel && kernel !== 'javascript' ? kernel.multiply(A, B, shape, aEnd, bStart) : productInJavaScript(A, B, shape, aEnd, bStart);
+  return cropped(C, shape.rows, shape.cols, a.rows, b.cols);
 }
 
 function cropped(data: Float64Array, rows: number, cols: number, keepRows: number, keepCols: number): Matrix {
@@ -130,7 +142,8 @@ function cropped(data: Float64Array, rows: number, cols: number, keepRows: numbe
 /** R = Â_L ⋯ Â_1 from each layer's residualMix, first layer first. */
 export function attentionRollout(mixes: readonly Matrix[]): Matrix {
   if (!mixes.length) throw new RangeError('rollout needs at least one layer');
-  return mixes.slice(1).reduce((rollout, mix) => multiply(mix, rollout), mixes[0]);
+  const kernel = Float64Product.create();
+  return mixes.slice(1).reduce((rollout, mix) => multiply(mix, rollout, kernel), mixes[0]);
 }
 
 export interface EncoderDecoderRollout {
@@ -160,10 +173,11 @@ export function encoderDecoderRollout(encoderMixes: readonly Matrix[], decoderMi
   let decoder: Matrix = { rows: size, cols: size, data: new Float64Array(size * size) };
   for (let i = 0; i < size; i++) decoder.data[i * size + i] = 1;
   let cross: Matrix = { rows: size, cols: encoder.cols, data: new Float64Array(size * encoder.cols) };
+  const kernel = Float64Product.create();
   decoderMixes.forEach((mix, m) => {
-    decoder = multiply(mix, decoder);
-    cross = multiply(mix, cross);
-    const fromSource = multiply(crossMixes[m], encoder);
+    decoder = multiply(mix, decoder, kernel);
+    cross = multiply(mix, cross, kernel);
+    const fromSource = multiply(crossMixes[m], encoder, kernel);
     for (let e = 0; e < decoder.data.length; e++) decoder.data[e] /= 2;
     for (let e = 0; e < cross.data.length; e++) cross.data[e] = (cross.data[e] + fromSource.data[e]) / 2;
   });

@@ -1,7 +1,7 @@
 /**
  * Attention sinks: key positions that many heads pour their attention into whatever the query asks
  * (in trained decoders mostly the first token). They dominate every view, so the panel marks them and
- * can hide them, renormalising what is left.
+ * can hide them, renormalising what is left (view-model/weighting.ts).
  */
 import type { LayerHeadRoles } from './headRoles';
 
@@ -50,25 +50,4 @@ export function detectSinks(layers: readonly Pick<LayerHeadRoles, 'numHeads' | '
     if (sinking[j] / heads >= minHeadFraction) sinks.push({ position: j, headFraction: sinking[j] / heads, meanShare: share[j] });
   }
   return sinks.sort((a, b) => b.headFraction - a.headFraction || a.position - b.position);
-}
-
-/**
- * Attention with the sink columns hidden: in every row of keyLength values (one row, a head's matrix,
- * or a whole [heads, T_q, T_k] layer), the sink positions become 0 and the rest is rescaled to the
- * row's former sum, so a probability row sums to 1 again. A row whose mass was all on sinks becomes
- * all zeros: there is nothing left to show, and NaN would poison every view that sums it.
- */
-export function hideSinkRenormalised(values: Float32Array, keyLength: number, sinks: readonly number[]): Float32Array {
-  if (values.length % keyLength !== 0) throw new RangeError(`${values.length} values are not whole rows of ${keyLength}`);
-  const out = new Float32Array(values);
-  for (let rowAt = 0; rowAt < out.length; rowAt += keyLength) {
-    let total = 0;
-    for (let j = 0; j < keyLength; j++) total += out[rowAt + j];
-    for (const s of sinks) out[rowAt + s] = 0;
-    let kept = 0;
-    for (let j = 0; j < keyLength; j++) kept += out[rowAt + j];
-    const scale = kept > 0 ? total / kept : 0;
-    for (let j = 0; j < keyLength; j++) out[rowAt + j] *= scale;
-  }
-  return out;
 }

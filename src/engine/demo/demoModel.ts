@@ -11,7 +11,7 @@ import type { Backend, DeviceTensor } from '../backend';
 import { EngineError } from '../errors';
 import type { ForwardEvent, ForwardRequest, TransformerModel } from '../model';
 import type { ModelInfo } from '../../protocol/run';
-import { ProjectedAttention, attendCross, attendFused, attentionSetup, releaseAttention } from '../models/attention';
+import { ProjectedAttention, attendCross, attendFused, attentionSetup, releaseAttention, withValueNorms } from '../models/attention';
 import { isTraced, readHidden, readLayer, throwIfAborted, PerBackend, WeightUpload } from '../models/common';
 import { concatRows, f32Tensor } from '../tensor';
 import type { TokenizedText } from '../../protocol/run';
@@ -126,6 +126,7 @@ export class DemoModel implements TransformerModel {
   async *forward(backend: Backend, request: ForwardRequest): AsyncGenerator<ForwardEvent> {
     const w = this.weights.get(backend);
     const { wants, signal } = request;
+    if (wants.logitLens) throw new EngineError('BAD_INPUT', 'The built-in demo model has no language-model head, so it has no logit lens: choose a trained model (Attention: Choose Model…).');
     const base = { numHeads: DEMO_HEADS, numKvHeads: DEMO_HEADS, headDim: HEAD_DIM, scale: 1 / Math.sqrt(HEAD_DIM), keepScores: !!wants.scores };
     const setup = (causal: boolean) => attentionSetup({ ...base, causal }, { scaleSource: 'head_dim' });
     const seq2seq = request.decoderIds !== undefined;
@@ -141,7 +142,7 @@ export class DemoModel implements TransformerModel {
       // The source side: bidirectional in seq2seq (an encoder), else as the variant says.
       const sourceStack = seq2seq ? 'encoder' : 'self';
       const sourceQkv = hold(backend.linear(source, w.self.qkv));
-      const selfAttn = attend(attendFused(backend, sourceQkv, setup(!seq2seq && this.causal), undefined, isTraced(wants, sourceStack, 0)));
+      const selfAttn = attend(withValueNorms(backend, attendFused(backend, sourceQkv, setup(!seq2seq && this.causal), undefined, isTraced(wants, sourceStack, 0)), w.self.o, wants));
       const encoded = hold(backend.linear(selfAttn.result.context, w.self.o, { residual: source }));
       yield* await readLayer(backend, sourceStack, 0, selfAttn, wants, { stack, index: 1, tensor: encoded });
       if (!request.decoderIds) return;
@@ -150,7 +151,7 @@ export class DemoModel implements TransformerModel {
       const target = hold(this.embed(backend, request.decoderIds, 'target'));
       if (wants.hiddenStates) yield await readHidden(backend, 'decoder', 0, target);
       const targetQkv = hold(backend.linear(target, w.decoderSelf.qkv));
-      const maskedAttn = attend(attendFused(backend, targetQkv, setup(true), undefined, isTraced(wants, 'decoder', 0)));
+      const maskedAttn = attend(withValueNorms(backend, attendFused(backend, targetQkv, setup(true), undefined, isTraced(wants, 'decoder', 0)), w.decoderSelf.o, wants));
       const decoded = hold(backend.linear(maskedAttn.result.context, w.decoderSelf.o, { residual: target }));
       yield* await readLayer(backend, 'decoder', 0, maskedAttn, wants);
 
@@ -158,7 +159,7 @@ export class DemoModel implements TransformerModel {
       const queries = hold(backend.linear(decoded, w.cross.q));
       const kv = hold(backend.linear(encoded, w.cross.kv));
       const [keys, values] = backend.split(kv, [{ width: D }, { width: D }]).map(hold);
-      const cross = attend(attendCross(backend, queries, { k: keys, v: values }, setup(false), isTraced(wants, 'cross', 0)));
+      const cross = attend(withValueNorms(backend, attendCross(backend, queries, { k: keys, v: values }, setup(false), isTraced(wants, 'cross', 0)), w.cross.o, wants));
       const out = hold(backend.linear(cross.result.context, w.cross.o, { residual: decoded }));
       yield* await readLayer(backend, 'cross', 0, cross, wants, { stack: 'decoder', index: 1, tensor: out });
     } finally {

@@ -6,6 +6,7 @@
  */
 import type { AttentionOptions, AttentionResult, Backend, DeviceTensor, RopeSpec, SplitPart } from '../backend';
 import type { LayerCache } from '../kvCache';
+import type { ForwardWants } from '../model';
 import type { AttentionRecipe, RopeRecipe, TraceStageName } from '../../protocol/run';
 
 /** RMSNorm weights of q and k: [head_dim] each for a per-head norm, [heads · head_dim] for the whole projection. */
@@ -59,6 +60,13 @@ export interface ProjectedAttention {
   readonly scratch: readonly DeviceTensor[];
   /** The traced layer's stages, in order of computation. */
   readonly trace?: readonly TracedTensor[];
+  /** ForwardWants.valueNorms: [heads, keys], ‖W_O,h · v_j‖. */
+  readonly valueNorms?: DeviceTensor;
+}
+
+/** With ForwardWants.valueNorms, the layer's ‖W_O,h · v_j‖ (Backend.valueNorms), read and released with its attention. */
+export function withValueNorms(backend: Backend, attn: ProjectedAttention, o: DeviceTensor, wants: ForwardWants): ProjectedAttention {
+  return wants.valueNorms ? { ...attn, valueNorms: backend.valueNorms(attn.v, o, attn.options) } : attn;
 }
 
 /**
@@ -161,5 +169,6 @@ export function releaseAttention(backend: Backend, attn: ProjectedAttention): vo
   const { q, k, v, result } = attn;
   const tensors = new Set<DeviceTensor>([q, ...(attn.cached ? [] : [k, v]), result.probs, result.context, ...attn.scratch]);
   if (result.scores) tensors.add(result.scores);
+  if (attn.valueNorms) tensors.add(attn.valueNorms);
   backend.release([...tensors]);
 }

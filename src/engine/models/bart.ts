@@ -9,7 +9,7 @@ import { LazyTensor, concatRows, f32Tensor } from '../tensor';
 import type { WeightFile } from '../loader/weights';
 import type { LayerCache } from '../kvCache';
 import type { ForwardWants } from '../model';
-import { attendCross, attendFused } from './attention';
+import { attendCross, attendFused, withValueNorms } from './attention';
 import { PerBackend, isTraced, positions } from './common';
 import { CrossKeys, EncoderInput, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
 
@@ -150,7 +150,7 @@ class BartStacks implements Seq2SeqStacks {
     const b = this.b;
     const layer = this.w.encoder[l];
     const qkv = b.linear(x, layer.self.qkv, { bias: layer.self.qkvBias });
-    const attention = attendFused(b, qkv, this.model.setup(false, !!wants.scores), undefined, isTraced(wants, 'encoder', l));
+    const attention = withValueNorms(b, attendFused(b, qkv, this.model.setup(false, !!wants.scores), undefined, isTraced(wants, 'encoder', l)), layer.self.o, wants);
     const sum = b.linear(attention.result.context, layer.self.o, { bias: layer.self.oBias, residual: x });
     const h = b.layerNorm(sum, layer.selfNorm[0], layer.selfNorm[1], this.c.layerNormEps);
     const out = this.feedForward(layer, h);
@@ -179,11 +179,11 @@ class BartStacks implements Seq2SeqStacks {
     const eps = this.c.layerNormEps;
     const layer = this.w.decoder[l];
     const qkv = b.linear(x, layer.self.qkv, { bias: layer.self.qkvBias });
-    const selfAttention = attendFused(b, qkv, this.model.setup(true, !!wants.scores), cache, isTraced(wants, 'decoder', l));
+    const selfAttention = withValueNorms(b, attendFused(b, qkv, this.model.setup(true, !!wants.scores), cache, isTraced(wants, 'decoder', l)), layer.self.o, wants);
     const sum = b.linear(selfAttention.result.context, layer.self.o, { bias: layer.self.oBias, residual: x });
     const h = b.layerNorm(sum, layer.selfNorm[0], layer.selfNorm[1], eps);
     const q = b.linear(h, layer.cross!.q, { bias: layer.cross!.qBias });
-    const crossAttention = attendCross(b, q, cross, this.model.setup(false, !!wants.scores), isTraced(wants, 'cross', l));
+    const crossAttention = withValueNorms(b, attendCross(b, q, cross, this.model.setup(false, !!wants.scores), isTraced(wants, 'cross', l)), layer.cross!.o, wants);
     const crossSum = b.linear(crossAttention.result.context, layer.cross!.o, { bias: layer.cross!.oBias, residual: h });
     const h2 = b.layerNorm(crossSum, layer.crossNorm![0], layer.crossNorm![1], eps);
     const out = this.feedForward(layer, h2);

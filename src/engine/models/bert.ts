@@ -1,12 +1,12 @@
 /** BERT: bidirectional encoder, post-LN, word + position + token-type embeddings, optional MLM head. */
 import type { Backend, DeviceTensor } from '../backend';
 import type { BertConfig } from '../loader/config';
-import type { ForwardEvent, ForwardRequest, TransformerModel } from '../model';
+import type { ForwardEvent, ForwardRequest, ForwardWants, TransformerModel } from '../model';
 import type { ModelInfo } from '../../protocol/run';
 import { EngineError } from '../errors';
 import { LazyTensor, concatRows } from '../tensor';
 import type { WeightFile } from '../loader/weights';
-import { type AttentionSetup, attendFused, attentionSetup, releaseAttention } from './attention';
+import { type AttentionSetup, attendFused, attentionSetup, releaseAttention, withValueNorms } from './attention';
 import { PerBackend, checkIds, isTraced, positions, readLogits, streamLayers } from './common';
 
 type Norm = [DeviceTensor, DeviceTensor];
@@ -96,7 +96,7 @@ export class BertModel implements TransformerModel {
     const ids = checkIds(request.ids, c.vocabSize, c.maxPositions);
     const w = this.weights.get(backend);
     const { wants } = request;
-    if (wants.logits && !w.head) throw new EngineError('MISSING_TENSOR', `${this.info.name} has no masked-LM head (cls.predictions.*), so it has no logits. Inspect its attention without logits.`, {
+    if ((wants.logits || wants.logitLens) && !w.head) throw new EngineError('MISSING_TENSOR', `${this.info.name} has no masked-LM head (cls.predictions.*), so it has no logits and no logit lens. Inspect its attention without them.`, {
       remedies: ['choose-model'], details: { tensor: 'cls.predictions.decoder.weight' },
     });
     // A single segment: token type 0 everywhere, as the fixtures' attention_mask / token_type_ids.
@@ -109,28 +109,44 @@ export class BertModel implements TransformerModel {
       { numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim), causal: false, keepScores: !!wants.scores },
       { scaleSource: 'head_dim' },
     );
-    const x = yield* streamLayers(backend, { attention: 'self', hidden: 'main', layers: c.numLayers, hiddenAfterLast: true }, embedded,
-      (l, input) => this.layer(backend, w.layers[l], input, setup, isTraced(wants, 'self', l)), request);
+    const lensHead = w.head && ((hidden: DeviceTensor) => this.head(backend, w, hidden));
+    const x = yield* streamLayers(backend, { attention: 'self', hidden: 'main', layers: c.numLayers, hiddenAfterLast: true, lensHead }, embedded,
+      (l, input) => this.layer(backend, w.layers[l], input, setup, wants, l), request);
     const held = [x];
-    const hold = (t: DeviceTensor) => (held.push(t), t);
     try {
       if (wants.logits && w.head) {
-        const h = w.head;
-        const t = hold(backend.linear(x, h.dense, { bias: h.denseBias, activation: c.activation }));
-        const n = hold(backend.layerNorm(t, h.norm[0], h.norm[1], c.layerNormEps));
-        yield await readLogits(backend, hold(backend.linear(n, h.decoder, { bias: h.bias })));
+        const logits = this.head(backend, w, x);
+        held.push(logits);
+        yield await readLogits(backend, logits);
       }
     } finally {
       backend.release(held);
     }
   }
 
-  /** One post-LN block: attention, add and norm, feed-forward, add and norm. */
-  private layer(backend: Backend, L: BertWeights['layers'][number], x: DeviceTensor, setup: AttentionSetup, traced: boolean) {
+  /** The masked-LM head on a hidden state: decoder(LayerNorm(act(dense · x))) + bias. */
+  private head(backend: Backend, w: BertWeights, x: DeviceTensor): DeviceTensor {
+    const h = w.head!, c = this.config;
+    const t = backend.linear(x, h.dense, { bias: h.denseBias, activation: c.activation });
+    try {
+      const n = backend.layerNorm(t, h.norm[0], h.norm[1], c.layerNormEps);
+      try {
+        return backend.linear(n, h.decoder, { bias: h.bias });
+      } finally {
+        backend.release([n]);
+      }
+    } finally {
+      backend.release([t]);
+    }
+  }
+
+  /** One post-LN block (layer `l`): attention, add and norm, feed-forward, add and norm. */
+  private layer(backend: Backend, L: BertWeights['layers'][number], x: DeviceTensor, setup: AttentionSetup, wants: ForwardWants, l: number) {
     const c = this.config;
     const temps: DeviceTensor[] = [];
     const temp = (t: DeviceTensor) => (temps.push(t), t);
-    const attention = attendFused(backend, temp(backend.linear(x, L.qkv, { bias: L.qkvBias })), setup, undefined, traced);
+    const attended = attendFused(backend, temp(backend.linear(x, L.qkv, { bias: L.qkvBias })), setup, undefined, isTraced(wants, 'self', l));
+    const attention = withValueNorms(backend, attended, L.attnOut, wants);
     try {
       const projected = temp(backend.linear(attention.result.context, L.attnOut, { bias: L.attnOutBias, residual: x }));
       const a = temp(backend.layerNorm(projected, L.attnNorm[0], L.attnNorm[1], c.layerNormEps));

@@ -6,6 +6,7 @@ import type { ForwardEvent, ForwardRequest, ForwardWants, HiddenStack } from '..
 import type { AttentionStack } from '../../protocol/run';
 import { HostTensor, LazyTensor } from '../tensor';
 import { type ProjectedAttention, releaseAttention } from './attention';
+import { type LensHead, readLens } from './lens';
 
 /**
  * One model's weights going to one backend: each lazy weight is read, uploaded and dropped in turn, so
@@ -105,6 +106,7 @@ export async function readLayer(
   const tensors: DeviceTensor[] = half && backend.readHalf ? [] : [result.probs];
   if (withScores) tensors.push(result.scores!);
   if (withVectors) tensors.push(attn.q, attn.k, attn.v, result.context);
+  if (attn.valueNorms) tensors.push(attn.valueNorms);
   if (wants.hiddenStates && hidden) tensors.push(hidden.tensor);
   const trace = attn.trace ?? [];
   tensors.push(...trace.map((t) => t.tensor));
@@ -114,13 +116,15 @@ export async function readLayer(
   const probs = probsF16 ? new Float32Array(0) : values[next++];
   const scores = withScores ? values[next++] : undefined;
   const vectors = withVectors ? { q: values[next++], k: values[next++], v: values[next++], headOutputs: values[next++] } : {};
+  const valueNorms = attn.valueNorms ? values[next++] : undefined;
   const shape = {
     numHeads: options.numHeads, numKvHeads: options.numKvHeads, headDim: options.headDim,
     queryLength: result.probs.shape[1], keyLength: result.probs.shape[2],
   };
   const events: ForwardEvent[] = [{
     type: 'attention', stack, layer, ...shape, recipe,
-    ...(half ? { probs: new Float32Array(0), probsF16: probsF16 ?? toFloat16Bits(probs) } : { probs }), scores, ...vectors, step,
+    ...(half ? { probs: new Float32Array(0), probsF16: probsF16 ?? toFloat16Bits(probs) } : { probs }), scores, ...vectors,
+    ...(valueNorms && { valueNorms }), step,
   }];
   if (wants.hiddenStates && hidden) {
     events.push({ type: 'hidden', stack: hidden.stack, index: hidden.index, rows: hidden.tensor.shape[0], cols: hidden.tensor.shape[1], data: values[next++] });
@@ -138,18 +142,22 @@ export type StackLayer = (layer: number, x: DeviceTensor) => { out: DeviceTensor
 /**
  * Runs a stack's layers over the residual stream `x` (the stack now owns it), streaming hidden state 0
  * when asked, then each layer's attention with the hidden state after it (after the last layer only
- * with `hiddenAfterLast`: elsewhere a final norm comes first). Returns the last layer's output. However
- * the stream ends early (cancelled between layers, the reader leaving at a layer, a failure), the
- * residual stream and the layer being read are released.
+ * with `hiddenAfterLast`: elsewhere a final norm comes first), and with ForwardWants.logitLens the
+ * `lensHead` on each of those hidden states. Returns the last layer's output. However the stream ends
+ * early (cancelled between layers, the reader leaving at a layer, a failure), the residual stream and
+ * the layer being read are released.
  */
 export async function* streamLayers(
-  backend: Backend, stack: { readonly attention: AttentionStack; readonly hidden: HiddenStack; readonly layers: number; readonly hiddenAfterLast?: boolean },
+  backend: Backend,
+  stack: { readonly attention: AttentionStack; readonly hidden: HiddenStack; readonly layers: number; readonly hiddenAfterLast?: boolean; readonly lensHead?: LensHead },
   x: DeviceTensor, layer: StackLayer, request: Pick<ForwardRequest, 'wants' | 'signal' | 'step'>,
 ): AsyncGenerator<ForwardEvent, DeviceTensor> {
   const { wants, signal, step } = request;
+  const top = stack.lensHead && wants.logitLens?.top;
   let finished = false;
   try {
     if (wants.hiddenStates) yield await readHidden(backend, stack.hidden, 0, x);
+    if (top) yield await readLens(backend, stack.hidden, 0, x, stack.lensHead!, top, step);
     for (let l = 0; l < stack.layers; l++) {
       throwIfAborted(signal);
       const { out, attention } = layer(l, x);
@@ -161,6 +169,7 @@ export async function* streamLayers(
       } finally {
         releaseAttention(backend, attention);
       }
+      if (top) yield await readLens(backend, stack.hidden, l + 1, x, stack.lensHead!, top, step);
     }
     finished = true;
     return x;

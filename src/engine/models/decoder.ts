@@ -18,7 +18,7 @@ import type { LayerCache } from '../kvCache';
 import type { ForwardEvent, ForwardRequest, ForwardWants, TransformerModel } from '../model';
 import type { ModelInfo, RopeRecipe } from '../../protocol/run';
 import type { LazyTensor } from '../tensor';
-import { ProjectedAttention, attendFused, attentionSetup, releaseAttention } from './attention';
+import { ProjectedAttention, attendFused, attentionSetup, releaseAttention, withValueNorms } from './attention';
 import { PerBackend, Uploaded, checkIds, isTraced, positions, streamFinal, streamLayers } from './common';
 import { ropeInverseFrequencies } from './rope';
 
@@ -159,7 +159,7 @@ export class DecoderOnlyModel implements TransformerModel {
     const rotaryPastContext = !def.weights.positions && request.pastContext;
     const ids = checkIds(request.ids, info.vocabSize, rotaryPastContext ? Number.MAX_SAFE_INTEGER : info.maxPositions, 'input', offset, def.weights.positions ? [] : ['past-context']);
     const w = this.weights.get(backend);
-    const layers = { attention: 'self', hidden: 'main', layers: info.numLayers } as const;
+    const layers = { attention: 'self', hidden: 'main', layers: info.numLayers, lensHead: (h: DeviceTensor) => this.head(backend, w, h) } as const;
     const out = yield* streamLayers(backend, layers, this.embed(backend, w, ids, offset),
       (l, x) => this.layer(backend, l, x, w.layers[l], wants, offset, cache?.layer(l)), request);
     if (cache) cache.length += ids.length;
@@ -183,6 +183,15 @@ export class DecoderOnlyModel implements TransformerModel {
     return x;
   }
 
+  /** logits = softCap?(lmHead(finalNorm(x))) of any hidden state: the logit lens's head. */
+  private head(b: Backend, w: Weights, x: DeviceTensor): DeviceTensor {
+    const normed = this.norm(b, x, w.finalNorm);
+    const logits = b.linear(normed, w.lmHead ?? w.embed);
+    b.release([normed]);
+    const cap = this.def.finalSoftCap;
+    return cap === undefined ? logits : this.replace(b, logits, b.softCap(logits, cap));
+  }
+
   /** Returns `next` after releasing `previous`. */
   private replace(b: Backend, previous: DeviceTensor, next: DeviceTensor): DeviceTensor {
     b.release([previous]);
@@ -201,7 +210,7 @@ export class DecoderOnlyModel implements TransformerModel {
     try {
       const normed = L.inputNorm ? temp(this.norm(b, x, L.inputNorm)) : x;
       const qkv = temp(b.linear(normed, L.qkv, { bias: L.qkvBias }));
-      attention = attendFused(b, qkv, this.setup(l, L, wants, offset), cache, isTraced(wants, 'self', l));
+      attention = withValueNorms(b, attendFused(b, qkv, this.setup(l, L, wants, offset), cache, isTraced(wants, 'self', l)), L.o, wants);
       const context = attention.result.context;
       let out: DeviceTensor;
       if (this.def.parallelResidual) {

@@ -11,6 +11,7 @@ import { KvCache, type LayerCache } from '../kvCache';
 import { ProjectedAttention, attentionSetup, releaseAttention, type AttentionSetup } from './attention';
 import { PerBackend, checkIds, readHidden, readLayer, readLogits, streamLayers, throwIfAborted } from './common';
 import { EngineError } from '../errors';
+import { readLens } from './lens';
 
 export interface CrossKeys {
   readonly k: DeviceTensor;
@@ -100,6 +101,17 @@ export abstract class Seq2SeqModel<C extends Seq2SeqConfig> implements Transform
       const decoderIds = checkIds(request.decoderIds, c.vocabSize, c.maxPositions, 'target', offset);
       x = s.embedDecoder(decoderIds, offset);
       if (wants.hiddenStates) yield await readHidden(backend, 'decoder', 0, x);
+      // The logit lens: the decoder's final norm (T5) and LM head on each of its hidden states.
+      const top = wants.logitLens?.top;
+      const lensHead = (hidden: DeviceTensor) => {
+        const final = s.finishDecoder(hidden);
+        try {
+          return s.logits(final);
+        } finally {
+          if (final !== hidden) backend.release([final]);
+        }
+      };
+      if (top) yield await readLens(backend, 'decoder', 0, x, lensHead, top, step);
       for (let l = 0; l < c.numDecoderLayers; l++) {
         throwIfAborted(signal);
         const { out, selfAttention, crossAttention } = s.decoderLayer(l, x, cache.cross[l], cache.layer(l), offset, wants);
@@ -113,6 +125,7 @@ export abstract class Seq2SeqModel<C extends Seq2SeqConfig> implements Transform
           releaseAttention(backend, selfAttention);
           releaseAttention(backend, crossAttention);
         }
+        if (top) yield await readLens(backend, 'decoder', l + 1, x, lensHead, top, step);
       }
       cache.length += decoderIds.length;
       const final = s.finishDecoder(x);

@@ -9,7 +9,7 @@ import { LazyTensor, concatRows, toFloat32 } from '../tensor';
 import type { WeightFile } from '../loader/weights';
 import type { LayerCache } from '../kvCache';
 import type { ForwardWants } from '../model';
-import { attendCross, attendFused } from './attention';
+import { attendCross, attendFused, withValueNorms } from './attention';
 import { PerBackend, isTraced } from './common';
 import { CrossKeys, EncoderInput, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
 
@@ -166,7 +166,7 @@ class T5Stacks implements Seq2SeqStacks {
     const layer = this.w.encoder[l];
     const n = b.rmsNorm(x, layer.selfNorm, this.c.layerNormEps);
     const qkv = b.linear(n, layer.self.qkv);
-    const attention = attendFused(b, qkv, this.model.setup(false, !!wants.scores, positionBias), undefined, isTraced(wants, 'encoder', l));
+    const attention = withValueNorms(b, attendFused(b, qkv, this.model.setup(false, !!wants.scores, positionBias), undefined, isTraced(wants, 'encoder', l)), layer.self.o, wants);
     const h = b.linear(attention.result.context, layer.self.o, { residual: x });
     const out = this.feedForward(layer, h);
     b.release([n, qkv, h]);
@@ -196,11 +196,11 @@ class T5Stacks implements Seq2SeqStacks {
     const qkv = b.linear(n, layer.self.qkv);
     const keyLength = offset + x.shape[0];
     const bias = this.bias(this.w.decoderTable, x.shape[0], keyLength, offset, false);
-    const selfAttention = attendFused(b, qkv, this.model.setup(true, !!wants.scores, bias), cache, isTraced(wants, 'decoder', l));
+    const selfAttention = withValueNorms(b, attendFused(b, qkv, this.model.setup(true, !!wants.scores, bias), cache, isTraced(wants, 'decoder', l)), layer.self.o, wants);
     const h = b.linear(selfAttention.result.context, layer.self.o, { residual: x });
     const cn = b.rmsNorm(h, layer.crossNorm!, c.layerNormEps);
     const q = b.linear(cn, layer.cross!.q);
-    const crossAttention = attendCross(b, q, cross, this.model.setup(false, !!wants.scores), isTraced(wants, 'cross', l));
+    const crossAttention = withValueNorms(b, attendCross(b, q, cross, this.model.setup(false, !!wants.scores), isTraced(wants, 'cross', l)), layer.cross!.o, wants);
     const h2 = b.linear(crossAttention.result.context, layer.cross!.o, { residual: h });
     const out = this.feedForward(layer, h2);
     b.release([n, qkv, bias, h, cn, h2]);

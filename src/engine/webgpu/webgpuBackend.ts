@@ -9,9 +9,10 @@
  * q/k/v split is three views), Llama/Qwen2 10 (RoPE adds one; SwiGLU's gate, up and product three).
  */
 import type {
-  AttentionOptions, AttentionResult, Backend, BackendDescription, DeviceTensor, LinearOptions,
+  AttentionOptions, AttentionResult, Backend, BackendDescription, DeviceTensor, HeadLayout, LinearOptions,
   LiveTensors, PointwiseActivation, RopeSpec, SplitPart,
 } from '../backend';
+import { checkValueNormShapes } from '../backend';
 import { HostTensor, numel, toFloat32 } from '../tensor';
 import { attention } from './attention';
 import { compact, concatRows } from './copy';
@@ -24,6 +25,7 @@ import { matmul } from './linear';
 import { layerNorm, rmsNorm } from './norm';
 import { GpuRuntime } from './runtime';
 import { RopeSplitter } from './split';
+import { valueNorms } from './valueNorms';
 
 export class WebGpuBackend implements Backend {
   readonly description: BackendDescription;
@@ -135,6 +137,12 @@ export class WebGpuBackend implements Backend {
     } finally {
       converted.forEach((t, i) => t !== views[i] && t.release());
     }
+  }
+
+  valueNorms(v: DeviceTensor, o: DeviceTensor, heads: HeadLayout): DeviceTensor {
+    checkValueNormShapes(v, o, heads);
+    const weight = this.handle(o);
+    return this.withF32([v], ([values]) => valueNorms(this.runtime, values!, weight, heads));
   }
 
   async read(tensors: readonly DeviceTensor[]): Promise<Float32Array[]> {

@@ -49,7 +49,7 @@ export type FromWorker =
 export function eventBuffers(event: ForwardEvent): ArrayBuffer[] {
   // A recipe's arrays are shared by every event of its layer: they are copied, never transferred.
   const arrays = event.type === 'attention'
-    ? [event.probs, event.probsF16, event.scores, event.q, event.k, event.v, event.headOutputs]
-    : event.type === 'trace' ? event.stages.map((s) => s.data) : [event.data];
-  return arrays.filter((a): a is Float32Array | Uint16Array => a !== undefined).map((a) => a.buffer as ArrayBuffer);
+    ? [event.probs, event.probsF16, event.scores, event.q, event.k, event.v, event.headOutputs, event.valueNorms]
+    : event.type === 'trace' ? event.stages.map((s) => s.data) : event.type === 'lens' ? [event.ids, event.probs] : [event.data];
+  return arrays.filter((a): a is Float32Array | Uint16Array | Int32Array => a !== undefined).map((a) => a.buffer as ArrayBuffer);
 }

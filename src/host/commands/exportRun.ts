@@ -53,7 +53,7 @@ async function exportRun(session: RunSession, extensionUri: vscode.Uri, notifier
   });
   if (!target) return { status: 'cancelled' };
   try {
-    if (format === 'html') writeRunReport(session, target.fsPath, extensionUri.fsPath);
+    if (format === 'html') await writeRunReport(session, target.fsPath, extensionUri.fsPath);
     else await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(matricesJson(run, stack)));
   } catch (err) {
     return { status: 'failed', notice: notifier.error(vscode.l10n.t('Could not save {0}: {1}', target.fsPath, err instanceof Error ? err.message : String(err))) };

@@ -102,7 +102,7 @@ export class HeatOverlay implements vscode.Disposable {
     const focus = this.focus;
     if (!this.enabled || !focus || !found || !InspectionStore.isCurrent(document, found.inspection)) return undefined;
     const view = headViewFor(found.run, focus.stack, found.selection, this.defaultAggregation());
-    const weights = attentionWeights(found.run, view, focus.side, focus.index);
+    const weights = attentionWeights(found.run, view, focus.side, focus.index, found.sinks(view.stack));
     const ranges = partRanges(found.inspection, found.run, partOf(focus.stack, focus.side === 'query' ? 'key' : 'query'));
     return weights && ranges ? { spans: heatSpans(ranges, weights.values), view } : undefined;
   }

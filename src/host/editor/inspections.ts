@@ -5,6 +5,7 @@
  * stale, and a stale run is never shown as current.
  */
 import * as vscode from 'vscode';
+import type { AttentionStack } from '../../protocol/messages';
 import type { AttentionRun } from '../../view-model/attentionRun';
 import type { PanelView, TextPart } from '../../view-model/attentionLookup';
 import { tokenAtOffset, tokenDocumentRanges, type OffsetRange } from './ranges';
@@ -42,6 +43,8 @@ export function toRange(document: vscode.TextDocument, range: OffsetRange): vsco
 export interface ShownRun {
   readonly run: AttentionRun;
   readonly selection: PanelView | undefined;
+  /** The sink positions of a stack, hidden when the panel hides them. */
+  sinkPositions(stack: AttentionStack): readonly number[];
 }
 
 export class InspectionStore implements vscode.Disposable {
@@ -62,11 +65,11 @@ export class InspectionStore implements vscode.Disposable {
   }
 
   /** The inspection of `document` whose run is still the one shown, with the panel's selection; or undefined. */
-  of(document: vscode.TextDocument): { inspection: Inspection; run: AttentionRun; selection: PanelView | undefined } | undefined {
+  of(document: vscode.TextDocument): { inspection: Inspection; run: AttentionRun; selection: PanelView | undefined; sinks: (stack: AttentionStack) => readonly number[] } | undefined {
     const inspection = this.inspection;
     const { run, selection } = this.shown;
     if (!inspection || run.id !== inspection.runId || !run.started || inspection.uri !== document.uri.toString()) return undefined;
-    return { inspection, run, selection };
+    return { inspection, run, selection, sinks: (stack) => this.shown.sinkPositions(stack) };
   }
 
   /** False once the inspected text was edited or moved: its tokens no longer sit at their offsets. */

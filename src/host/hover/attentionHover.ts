@@ -34,7 +34,7 @@ export class AttentionHoverProvider implements vscode.HoverProvider {
       return undefined;
     }
     const settings = readSettings(document.uri);
-    const content = hoverSections(run, hit.part, hit.index, found.selection, settings.defaultAggregation, settings.hoverTopK);
+    const content = hoverSections(run, hit.part, hit.index, found.selection, settings.defaultAggregation, settings.hoverTopK, found.sinks);
     if (!content) return undefined; // its layer is still being computed
     const crossTarget = hit.part === 'target' && content.view.stack === 'cross';
     const sourceRanges = crossTarget ? partRanges(inspection, run, 'source') : undefined;
@@ -60,8 +60,17 @@ function headsLabel(view: HeadView, numHeads: number): string {
     : vscode.l10n.t('layer {0} · mean over {1}', layer, heads);
 }
 
+/** The panel's weighting, when it is not the attention itself. */
+function weightingLabel(view: HeadView): string {
+  const { valueWeighted, hideSinks } = view.weights;
+  if (valueWeighted && hideSinks) return vscode.l10n.t('value-weighted, sinks hidden');
+  if (valueWeighted) return vscode.l10n.t('value-weighted');
+  return hideSinks ? vscode.l10n.t('sinks hidden') : '';
+}
+
 function labels(content: HoverSections, numHeads: number) {
-  const where = headsLabel(content.view, numHeads);
+  const weighting = weightingLabel(content.view);
+  const where = `${headsLabel(content.view, numHeads)}${weighting ? ` · ${weighting}` : ''}`;
   const cross = content.view.stack === 'cross';
   const token = tokenLabel(content.token);
   return {

@@ -25,7 +25,7 @@ export async function saveExport(request: ExportRequest, session: RunSession, ex
   });
   if (!target) return null;
   if (request.format === 'html') {
-    writeRunReport(session, target.fsPath, extensionUri.fsPath);
+    await writeRunReport(session, target.fsPath, extensionUri.fsPath);
     return target.fsPath;
   }
   const stack = request.stack ?? session.run.stacks()[0];

@@ -8,21 +8,12 @@
 import { isEngineError } from '../../engine/errors';
 import type { EngineClient, InspectRequest, InspectResult } from '../../engine/worker/engineClient';
 import type { AttentionStack } from '../../protocol/run';
+import { shownInput } from '../../store/analysisPasses';
 import { layerMessage } from '../../store/runMessages';
 import { stepRecipe, type StepLayer } from '../../view-model/computation';
 import type { StepData } from '../../view-model/dataService';
 import { errorText } from '../errorText';
 import type { RunSession } from './runSession';
-
-/** What the panel shows of a run, as engine input (ids, teacher-forced target). */
-function shownInput(result: InspectResult, stepsShown: number): InspectRequest['input'] {
-  const generated = result.generated?.ids ?? [];
-  if (!result.generated) return { ids: result.source.ids, targetIds: result.labels ?? result.target?.ids };
-  // Step k feeds back the token of step k − 1; an encoder-decoder's labels are those tokens.
-  return result.model.kind === 'encoder-decoder'
-    ? { ids: result.source.ids, targetIds: generated.slice(0, stepsShown) }
-    : { ids: [...result.source.ids, ...generated.slice(0, stepsShown - 1)] };
-}
 
 export function explainer(engine: () => Pick<EngineClient, 'inspect'>, request: InspectRequest, result: InspectResult, session: RunSession): StepData {
   let last: { key: string; layer: StepLayer } | undefined;

@@ -19,6 +19,7 @@ import type { RunStatusBar } from '../editor/statusBar';
 import { resolveModel, type ResolvedModel } from '../modelPicker/modelSource';
 import type { Notice, Notifier } from '../notify';
 import { readSettings } from '../settings';
+import { enginePasses, shownInput } from '../../store/analysisPasses';
 import { explainer } from './explain';
 import type { RunSession, SessionRun } from './runSession';
 
@@ -166,7 +167,8 @@ export class InspectionRunner implements vscode.Disposable {
         input = { text: sourceText, targetIds: generation.generated?.ids ?? [], pastContext };
         deps.log.appendLine(`run ${run.id}: generated ${JSON.stringify(generation.generated?.tokens.join(' ') ?? '')}`);
       }
-      const request_: InspectRequest = { model: model.path, backend: settings.backend, input, wants: {} };
+      // Value norms with every layer: the panel's value-weighted toggle then needs no run of its own.
+      const request_: InspectRequest = { model: model.path, backend: settings.backend, input, wants: { valueNorms: true } };
       const result = await deps.engine().inspect(request_, {
         onStart: (s) => {
           tooMany = tooManyTokens(s, settings.maxTokens);
@@ -199,6 +201,7 @@ export class InspectionRunner implements vscode.Disposable {
       if (controller.signal.aborted) throw new Error('aborted'); // the result raced a cancel: the cancel wins
       run.post(finishedMessage(run.id, result.timings));
       run.explainWith(explainer(deps.engine, request_, result, deps.session));
+      run.analyzeWith(enginePasses(deps.engine, request_, result.model, () => shownInput(result, deps.session.run.stepsShown)));
       const milliseconds = Date.now() - started;
       const t = result.timings;
       deps.log.appendLine(`run ${run.id}: tokenize ${t.tokenizeMs.toFixed(0)} ms, first layer ${t.firstLayerMs.toFixed(0)} ms, forward ${t.forwardMs.toFixed(0)} ms, total ${milliseconds} ms${result.generated ? `, generated ${JSON.stringify(result.generated.tokens.join(''))}` : ''}`);

@@ -7,13 +7,15 @@
 import * as vscode from 'vscode';
 import type { AttentionEvent } from '../../engine/model';
 import type { DataQuery, DataReply } from '../../protocol/data';
-import type { Baseline, LayerMessage, ReplayMessage, RunMessage } from '../../protocol/messages';
+import type { AttentionStack, Baseline, LayerMessage, ReplayMessage, RunMessage } from '../../protocol/messages';
 import type { ModelInfo } from '../../protocol/run';
 import { RunStore } from '../../store/runStore';
 import { layerMessage } from '../../store/runMessages';
 import type { PanelView } from '../../view-model/attentionLookup';
 import { AttentionRun } from '../../view-model/attentionRun';
+import { sinkPositions } from '../../view-model/analysisSource';
 import { DataService, type StepData } from '../../view-model/dataService';
+import { AnalysisStore, type ExtraPasses } from '../../store/analysisStore';
 import { baselineOf } from '../../view-model/diff';
 import { DeliveryLog, type Delivery } from './deliveryLog';
 
@@ -27,12 +29,15 @@ export interface SessionRun {
   layer(event: AttentionEvent, model: ModelInfo): void;
   /** Where the step-by-step view's exact vectors come from (the engine, run again on demand). */
   explainWith(stepData: StepData): void;
+  /** Where induction and the logit lens come from (the engine, run again on demand). */
+  analyzeWith(passes: ExtraPasses): void;
 }
 
 interface Held {
   readonly run: AttentionRun;
   readonly store: RunStore;
   readonly service: DataService;
+  readonly analysis: AnalysisStore;
 }
 
 export class RunSession implements vscode.Disposable {
@@ -91,14 +96,27 @@ export class RunSession implements vscode.Disposable {
       layer: (event, model) => {
         if (held !== this.held || controller.signal.aborted) return;
         const message: LayerMessage = layerMessage(id, event, model);
-        held.store.write(message, event.probs);
+        held.store.write(message, event.probs, event.valueNorms);
         if (message.step === undefined || message.step === 0) this.deliveryLog.engineLayer();
         post(message);
       },
       explainWith: (stepData) => {
         if (held === this.held) held.service.stepData = stepData;
       },
+      analyzeWith: (passes) => {
+        held.analysis.passes = passes;
+      },
     };
+  }
+
+  /** The current run's head scores, sinks, rollout and extra passes (what the report of it carries, too). */
+  get analysis(): AnalysisStore {
+    return this.held.analysis;
+  }
+
+  /** The sink positions of a stack of the current run, for hovers and the overlay. */
+  sinkPositions(stack: AttentionStack): number[] {
+    return sinkPositions(this.held.analysis, stack);
   }
 
   /** The panel's report of what it shows (see PanelShown). */
@@ -164,7 +182,10 @@ export class RunSession implements vscode.Disposable {
   private fresh(): Held {
     const store = new RunStore();
     const run = new AttentionRun(store);
-    return { run, store, service: new DataService(run) };
+    const service = new DataService(run);
+    const analysis = new AnalysisStore(run);
+    service.analysis = analysis;
+    return { run, store, service, analysis };
   }
 
   dispose(): void {

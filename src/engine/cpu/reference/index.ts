@@ -7,3 +7,4 @@ export * from './half';
 export * from './linear';
 export * from './norm';
 export * from './split';
+export * from './valueNorms';

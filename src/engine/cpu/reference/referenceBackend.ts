@@ -1,8 +1,9 @@
 /** The CPU backend: the reference kernels behind the Backend interface. Always available. */
 import type {
-  AttentionOptions, AttentionResult, Backend, BackendDescription, DeviceTensor, LinearOptions,
+  AttentionOptions, AttentionResult, Backend, BackendDescription, DeviceTensor, HeadLayout, LinearOptions,
   LiveTensors, PointwiseActivation, RopeSpec, SplitPart,
 } from '../../backend';
+import { checkValueNormShapes } from '../../backend';
 import { HostTensor, numel, toFloat32 } from '../../tensor';
 import * as k from '.';
 
@@ -122,6 +123,12 @@ export class ReferenceBackend implements Backend {
       context: this.tensor([queryLength, o.numHeads * o.headDim], r.context),
       scores: o.keepScores ? this.tensor(square, r.scores) : undefined,
     };
+  }
+
+  valueNorms(v: DeviceTensor, o: DeviceTensor, heads: HeadLayout): DeviceTensor {
+    const keyLength = v.shape[0];
+    checkValueNormShapes(v, o, heads);
+    return new CpuTensor([heads.numHeads, keyLength], k.valueNorms(data(v), data(o), { ...heads, keyLength, outDim: o.shape[0] }));
   }
 
   /** Copies, like a GPU readback: callers may transfer or keep the arrays while the model goes on. */

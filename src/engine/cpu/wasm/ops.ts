@@ -24,6 +24,7 @@ const unary = (opcode: number) => (a: Code): Code => cat(a, [opcode]);
 
 export const i32 = {
   const: (value: number): Code => [0x41, ...signedLeb(value | 0)],
+  load: (address: Code, offset = 0): Code => cat(address, [0x28], memarg(2, offset)),
   store16: (address: Code, value: Code, offset = 0): Code => cat(address, value, [0x3b], memarg(1, offset)),
   eq: binary(0x46),
   lt_s: binary(0x48),
@@ -54,6 +55,11 @@ export const f32 = {
   div: binary(0x95),
   max: binary(0x97),
   convert_i32_s: unary(0xb2),
+};
+
+export const f64 = {
+  const: (value: number): Code => [0x44, ...new Uint8Array(Float64Array.of(value).buffer)],
+  load: (address: Code, offset = 0): Code => cat(address, [0x2b], memarg(3, offset)),
 };
 
 const simdBinary = (opcode: number) => (a: Code, b: Code): Code => cat(a, b, simd(opcode));
@@ -98,6 +104,13 @@ export const f32x4 = {
   pmin: simdBinary(0xea),
   /** a < b ? b : a — one instruction on x86. */
   pmax: simdBinary(0xeb),
+};
+
+/** Two float64 lanes: rounding as scalar float64 (no fused multiply-add). */
+export const f64x2 = {
+  splat: simdUnary(0x14),
+  add: simdBinary(0xf0),
+  mul: simdBinary(0xf2),
 };
 
 /** a·b + c, one rounding (relaxed-SIMD madd), or a multiply and an add where relaxed SIMD is absent. */

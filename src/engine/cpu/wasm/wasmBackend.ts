@@ -7,13 +7,15 @@
  */
 import * as os from 'os';
 import type {
-  AttentionOptions, AttentionResult, Backend, BackendDescription, DeviceTensor, LinearOptions,
+  AttentionOptions, AttentionResult, Backend, BackendDescription, DeviceTensor, HeadLayout, LinearOptions,
   LiveTensors, PointwiseActivation, RopeSpec, SplitPart,
 } from '../../backend';
+import { checkValueNormShapes } from '../../backend';
 import { HostTensor, numel, toFloat32 } from '../../tensor';
 import * as reference from '../reference';
 import { ATTENTION_ROWS } from './attention';
 import { ACTIVATION_CODES } from './linear';
+import { headFactors } from './headFactors';
 import { Heap } from './heap';
 import { compileKernels, wasmFeatures } from './kernelModule';
 import { ELEMENT_BLOCK, ELEMENTWISE } from './elementwise';
@@ -84,6 +86,8 @@ export class WasmCpuBackend implements Backend {
   private readonly heap = new Heap();
   private readonly pool: ThreadPool;
   private readonly weights = new Set<WasmTensor>();
+  /** valueNorms' R factors of each output projection uploaded as a weight, one packed tensor per kv head. */
+  private readonly factors = new WeakMap<WasmTensor, WasmTensor[]>();
 
   constructor(options: WasmCpuOptions = {}) {
     const reason = wasmCpuUnavailableReason();
@@ -242,6 +246,38 @@ export class WasmCpuBackend implements Backend {
     }
   }
 
+  /** ‖R_h · v‖ per head and key (headFactors.ts): one sgemm per kv head, then a sum of squares per key in JavaScript. */
+  valueNorms(v: DeviceTensor, o: DeviceTensor, heads: HeadLayout): DeviceTensor {
+    checkValueNormShapes(v, o, heads);
+    const { numHeads: H, numKvHeads: Hkv, headDim: D } = heads;
+    const keys = v.shape[0], group = H / Hkv;
+    const factors = this.factorsOf(tensor(o), heads);
+    const temporary: DeviceTensor[] = [];
+    try {
+      const values = this.split(v, Array.from({ length: Hkv }, () => ({ width: D })));
+      temporary.push(...values);
+      const products = values.map((part, g) => {
+        const product = this.linear(part, factors[g]);
+        temporary.push(product);
+        return product;
+      });
+      const out = this.allocate([H, keys]);
+      const f32 = this.heap.f32;
+      for (let h = 0; h < H; h++) {
+        const product = tensor(products[Math.floor(h / group)]).offset / 4 + (h % group) * D;
+        for (let j = 0; j < keys; j++) {
+          let squares = 0;
+          for (let d = 0; d < D; d++) squares += f32[product + j * group * D + d] ** 2;
+          f32[out.offset / 4 + h * keys + j] = Math.sqrt(squares);
+        }
+      }
+      return out;
+    } finally {
+      this.release(temporary);
+      if (!this.weights.has(tensor(o))) factors.forEach((f) => this.free(f));
+    }
+  }
+
   async read(tensors: readonly DeviceTensor[]): Promise<Float32Array[]> {
     return tensors.map((t) => this.view(t).slice());
   }
@@ -272,8 +308,12 @@ export class WasmCpuBackend implements Backend {
 
   releaseWeights(weights: readonly DeviceTensor[]): void {
     for (const t of weights) {
-      this.weights.delete(tensor(t));
-      this.free(tensor(t));
+      // An output projection's valueNorms factors go with it.
+      for (const factor of [tensor(t), ...(this.factors.get(tensor(t)) ?? [])]) {
+        this.weights.delete(factor);
+        this.free(factor);
+      }
+      this.factors.delete(tensor(t));
     }
   }
 
@@ -331,6 +371,25 @@ export class WasmCpuBackend implements Backend {
       }
     }
     return t;
+  }
+
+  /** The R factors of an output projection: made once for a weight, every call for anything else. */
+  private factorsOf(o: WasmTensor, heads: HeadLayout): WasmTensor[] {
+    const kept = this.factors.get(o);
+    if (kept) return kept;
+    const [outDim, inDim] = o.shape;
+    const f32 = this.heap.f32, base = o.offset / 4;
+    const element = o.layout === 'rows'
+      ? (n: number, k: number) => f32[base + n * inDim + k]
+      : (n: number, k: number) => f32[base + Math.floor(n / TILE_COLS) * inDim * TILE_COLS + k * TILE_COLS + (n % TILE_COLS)];
+    // Every factor is read out of the memory before the first is packed into it (packing may grow it).
+    const D = heads.headDim;
+    const made = headFactors(element, outDim, heads).map((f) => this.packed((n) => f.subarray(n * D, (n + 1) * D), [f.length / D, D]));
+    if (this.weights.has(o)) {
+      made.forEach((f) => this.weights.add(f));
+      this.factors.set(o, made);
+    }
+    return made;
   }
 
   private activationCode(activation: PointwiseActivation): number {

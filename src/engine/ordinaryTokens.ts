@@ -1,13 +1,14 @@
 /**
- * Random "ordinary" tokens for the induction recipe, and the ids a tokenizer puts before any text.
+ * The induction recipe's input (analysis/induction.ts): random "ordinary" tokens, and the ids a
+ * tokenizer puts before any text. Beside inspect.ts, which builds the recipe's run from it.
  * The tokenizer interface does not list its special tokens, so they are read from tokenizer.json:
  * when the tokenizer gains that list, this file should ask it instead.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { seededUniform } from '../demo/demoWeights';
-import { EngineError } from '../errors';
-import type { LoadedModel } from '../loadModel';
+import { seededUniform } from './demo/demoWeights';
+import { EngineError } from './errors';
+import type { LoadedModel } from './loadModel';
 
 interface TokenizerFile {
   readonly added_tokens?: readonly { readonly id: number; readonly special?: boolean }[];
@@ -66,6 +67,41 @@ async function isOrdinary(loaded: LoadedModel, vocabulary: ReturnType<typeof rea
   if (vocabulary?.byteFallback && /^<0x[0-9A-Fa-f]{2}>$/.test(loaded.tokenizer.idToToken(id))) return false;
   const text = await loaded.tokenizer.decode([id]);
   return /\S/u.test(text) && !/[\p{Cc}\uFFFD]/u.test(text);
+}
+
+/** The input of the induction recipe (induction.ts): prefix + R + R, and for an encoder-decoder its labels. */
+export interface InductionInput {
+  readonly n: number;
+  readonly seed: number;
+  /** prefix + R + R. */
+  readonly ids: number[];
+  /** Encoder-decoder models: R + R plus one more token, which teacher forcing shifts behind the start token. */
+  readonly labels?: number[];
+  /** Positions before the first copy of R in each self-attention stack: the prefix, or the decoder's start token. */
+  readonly prefix: { readonly source: number; readonly target: number };
+}
+
+/**
+ * Draws R (N seeded random ordinary tokens) for the induction recipe. Needs 2N + prefix positions: a
+ * model whose position limit is shorter gets a TOO_MANY_TOKENS error that says which N fits.
+ */
+export async function inductionInput(loaded: LoadedModel, n: number, seed: number): Promise<InductionInput> {
+  const { info } = loaded.model;
+  if (!(Number.isInteger(n) && n >= 1)) throw new EngineError('BAD_INPUT', `The induction length N must be a positive whole number, not ${n}.`);
+  const prefix = await leadingSpecialIds(loaded);
+  const seq2seq = info.kind === 'encoder-decoder';
+  // The decoder of an encoder-decoder reads one start token before R + R.
+  const leading = Math.max(prefix.length, seq2seq ? 1 : 0);
+  if (leading + 2 * n > info.maxPositions) {
+    const fits = Math.floor((info.maxPositions - leading) / 2);
+    throw new EngineError('TOO_MANY_TOKENS', `The induction recipe needs ${leading + 2 * n} positions (2·${n} random tokens after ${leading} special), but ${info.name} takes at most ${info.maxPositions}; use N ≤ ${fits}.`);
+  }
+  const random = await drawOrdinaryTokens(loaded, n, seed);
+  return {
+    n, seed, ids: [...prefix, ...random, ...random],
+    ...(seq2seq && { labels: [...random, ...random, random[0]] }),
+    prefix: { source: prefix.length, target: 1 },
+  };
 }
 
 /** The special ids the tokenizer puts before any text (BOS, [CLS]); none without a tokenizer. */

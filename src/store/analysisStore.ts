@@ -1,0 +1,155 @@
+/**
+ * The run's analysis where its weights are kept (the host; a report's writer): head-role scores, sinks
+ * and rollout computed with engine/analysis from the stored layers as the panel's weighting shows them,
+ * and induction and the logit lens from runs of their own (ExtraPasses). Each answer is kept until the
+ * run changes or more of its layers arrive.
+ */
+import { HEAD_SCORES, layerHeadRoles, undefinedScores, type LayerHeadRoles } from '../engine/analysis/headRoles';
+import { layerInductionScores } from '../engine/analysis/induction';
+import { stackLayout, type StackLayout } from '../engine/analysis/probabilities';
+import { attentionRollout, crossMix, encoderDecoderRollout, residualMix, type Matrix } from '../engine/analysis/rollout';
+import { detectSinks } from '../engine/analysis/sinks';
+import type { HeadScoresReply, InductionReply, LogitLensReply, SinkInfo, WeightOptions } from '../protocol/data';
+import type { AttentionStack } from '../protocol/messages';
+import type { AnalysisSource } from '../view-model/analysisSource';
+import type { AttentionRun } from '../view-model/attentionRun';
+import type { Layer } from '../view-model/generation';
+import type { HeadMatrices } from '../view-model/matrices';
+import { weightedLayer } from '../view-model/weighting';
+
+/** The induction recipe's run: its layers (with value norms) per self-attention stack. */
+export interface InductionPass {
+  readonly n: number;
+  readonly seed: number;
+  /** Positions before the first copy of R: the tokenizer's prefix (self, encoder), the start token (decoder). */
+  readonly prefix: Partial<Record<AttentionStack, number>>;
+  readonly layers: Partial<Record<AttentionStack, readonly Layer[]>>;
+}
+
+/** What needs the engine to run again: the induction recipe, and the logit lens of the run's input. */
+export interface ExtraPasses {
+  induction(): Promise<InductionPass | string>;
+  logitLens(): Promise<LogitLensReply>;
+}
+
+const NO_VALUE_NORMS = 'This run has no value norms (‖W_O,h · v_j‖): run it again to see value-weighted attention.';
+
+export class AnalysisStore implements AnalysisSource {
+  private readonly kept = new Map<string, unknown>();
+  private keptFor = '';
+
+  /** `passes`: where induction and the logit lens come from (set once the run is done). */
+  constructor(private readonly run: AttentionRun, public passes?: ExtraPasses) {}
+
+  sinks(stack: AttentionStack): readonly SinkInfo[] | undefined {
+    if (!this.received(stack).length) return undefined;
+    // The layers are read only when the stack has changed since: hovers and every view ask for this.
+    return this.keep(`sinks|${stack}`, () => {
+      const layers = this.layers(stack, false);
+      return layers && sinksOf(layers.map((l) => layerHeadRoles(l, this.layout(stack))));
+    });
+  }
+
+  async headScores(stack: AttentionStack, options: WeightOptions): Promise<HeadScoresReply | undefined> {
+    const layers = this.weighted(stack, options);
+    if (layers === undefined) return undefined;
+    const empty = { kind: 'head-scores' as const, stack, layers: 0, heads: 0, scores: [] };
+    if (typeof layers === 'string') return { ...empty, unavailable: layers };
+    return this.keep(`scores|${stack}|${weightKey(options)}`, () => {
+      const layout = this.layout(stack);
+      const roles = layers.map((l) => layerHeadRoles(l, layout));
+      const notDefined = undefinedScores(layout, layers[0].queryLength, layers[0].keyLength);
+      const scores = HEAD_SCORES.map(([name, read]) => ({ name, values: table(roles.map(read)), ...(notDefined[name] && { notDefined: notDefined[name] }) }));
+      return { ...empty, layers: layers.length, heads: layers[0].numHeads, scores };
+    });
+  }
+
+  async induction(stack: AttentionStack, options: WeightOptions): Promise<InductionReply> {
+    if (stack === 'cross') return { kind: 'induction', stack, unavailable: 'Cross-attention has no induction stripe: its queries and keys are different sequences.' };
+    if (!this.passes) return { kind: 'induction', stack, unavailable: 'This report was written without the induction recipe.' };
+    const pass = await this.keep('induction-pass', () => this.passes!.induction());
+    if (typeof pass === 'string') return { kind: 'induction', stack, unavailable: pass };
+    const layers = pass.layers[stack];
+    if (!layers?.length) return { kind: 'induction', stack, unavailable: `The induction run has no ${stack} attention.` };
+    return this.keep(`induction|${stack}|${weightKey(options)}`, (): InductionReply => {
+      const causal = { relation: 'self' as const, causal: stack === 'decoder' || (stack === 'self' && !!this.run.started?.model.causal) };
+      const sinks = options.hideSinks ? sinksOf(layers.map((l) => layerHeadRoles(l, causal))).map((s) => s.position) : [];
+      const weighted = layers.map((l) => weightedLayer(l, options, sinks));
+      if (weighted.some((l) => !l)) return { kind: 'induction', stack, unavailable: NO_VALUE_NORMS };
+      const values = table(weighted.map((l) => layerInductionScores(l!, pass.n, pass.prefix[stack] ?? 0)));
+      return { kind: 'induction', stack, values, n: pass.n, seed: pass.seed };
+    });
+  }
+
+  async rollout(stack: AttentionStack, options: WeightOptions): Promise<HeadMatrices | string | undefined> {
+    const kinds: AttentionStack[] = stack === 'self' ? ['self'] : ['encoder', 'decoder', 'cross'];
+    const stacks = kinds.map((kind) => this.weighted(kind, options));
+    if (stacks.includes(undefined)) return undefined;
+    const problem = stacks.find((s) => typeof s === 'string');
+    if (problem) return problem as string;
+    const rollouts = this.keep(`rollout|${stack === 'self' ? 'self' : 'seq2seq'}|${weightKey(options)}`, () => {
+      const mixes = kinds.map((kind, i) => (stacks[i] as Layer[]).map((l) => (kind === 'cross' ? crossMix(l) : residualMix(l, this.layout(kind)))));
+      return stack === 'self' ? { self: attentionRollout(mixes[0]) } : encoderDecoderRollout(mixes[0], mixes[1], mixes[2]);
+    });
+    const m: Matrix = (rollouts as Partial<Record<AttentionStack, Matrix>>)[stack]!;
+    return { heads: 1, rows: m.rows, cols: m.cols, data: Float32Array.from(m.data) };
+  }
+
+  logitLens(): Promise<LogitLensReply> {
+    if (!this.passes) return Promise.resolve({ kind: 'logit-lens', unavailable: 'This report was written without the logit lens.' });
+    return this.keep('lens', () => this.passes!.logitLens());
+  }
+
+  /** Every layer of a stack as the options weigh it; undefined until all are there; a string says why not. */
+  private weighted(stack: AttentionStack, options: WeightOptions): Layer[] | string | undefined {
+    const layers = this.layers(stack, true);
+    if (!layers) return undefined;
+    const sinks = options.hideSinks ? this.sinks(stack)?.map((s) => s.position) ?? [] : [];
+    const weighted = layers.map((l) => weightedLayer(l, options, sinks));
+    return weighted.every((l): l is Layer => l !== undefined) ? weighted : NO_VALUE_NORMS;
+  }
+
+  /** The stack's layers with their weights: all of them (`complete`), or those received so far. */
+  private layers(stack: AttentionStack, complete: boolean): Layer[] | undefined {
+    const numbers = this.received(stack);
+    if (complete && (numbers.length === 0 || numbers.length < (this.run.started?.model.numLayers ?? Infinity))) return undefined;
+    const layers = numbers.map((l) => this.run.layerData(stack, l));
+    return layers.every((l): l is Layer => l !== undefined) ? layers : undefined;
+  }
+
+  private received(stack: AttentionStack): number[] {
+    return Array.from({ length: this.run.layerCount(stack) }, (_, l) => l).filter((l) => this.run.hasLayer(stack, l));
+  }
+
+  private layout(stack: AttentionStack): StackLayout {
+    return stackLayout(stack, this.run.started!.model, this.run.sourceTokens()?.ids ?? [], this.run.targetTokens()?.ids);
+  }
+
+  /** An answer kept until the run changes or more layers arrive. */
+  private keep<T>(key: string, make: () => T): T {
+    const current = `${this.run.revision}|${this.run.layersReceived}`;
+    if (current !== this.keptFor) {
+      // The extra passes depend on the run's input only: they survive new layers of the same run.
+      const passes = [...this.kept].filter(([k]) => k === 'induction-pass' || k === 'lens');
+      this.kept.clear();
+      if (this.keptFor.split('|')[0] === current.split('|')[0]) for (const [k, v] of passes) this.kept.set(k, v);
+      this.keptFor = current;
+    }
+    if (!this.kept.has(key)) this.kept.set(key, make());
+    return this.kept.get(key) as T;
+  }
+}
+
+function sinksOf(roles: readonly LayerHeadRoles[]): SinkInfo[] {
+  return detectSinks(roles).map((s) => ({ position: s.position, headFraction: s.headFraction }));
+}
+
+/** [layers][heads] → [layers · heads]. */
+function table(perLayer: readonly ArrayLike<number>[]): Float32Array {
+  const heads = perLayer[0]?.length ?? 0;
+  const out = new Float32Array(perLayer.length * heads);
+  perLayer.forEach((values, l) => out.set(Array.from(values), l * heads));
+  return out;
+}
+
+const weightKey = (o: WeightOptions) => `${+o.valueWeighted}${+o.hideSinks}`;
