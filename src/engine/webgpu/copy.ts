@@ -1,9 +1,9 @@
 /** Row copies: a strided or offset view made dense, and two tensors stacked (a growing key/value cache). */
 import type { GpuTensor } from './gpuTensor';
-import { FLAT_WORKGROUP, KernelProgram, grid, wholeBinding } from './program';
+import { ELEMENT_GROUP, KernelProgram, grid, perElementMain, wholeBinding } from './program';
 import type { GpuRuntime } from './runtime';
 
-const GROUP = 256;
+const GROUP = ELEMENT_GROUP;
 
 /** A dense copy of a (strided or offset) f32 view. */
 export function compact(rt: GpuRuntime, view: GpuTensor): GpuTensor {
@@ -26,14 +26,8 @@ const COPY: KernelProgram = {
   cacheKey: 'copy',
   uniforms: [['count', 'u32'], ['cols', 'u32'], ['offset', 'u32'], ['rowStride', 'u32'], ['outOffset', 'u32']],
   bindings: [{ name: 'x', type: 'array<f32>' }, { name: 'out', type: 'array<f32>', write: true }],
-  body: () => `
-${FLAT_WORKGROUP}
-@compute @workgroup_size(${GROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flatWorkgroup(wid, groups) * ${GROUP}u + lid;
-  if (i >= u.count) { return; }
-  out[u.outOffset + i] = x[u.offset + (i / u.cols) * u.rowStride + i % u.cols];
-}`,
+  body: () => perElementMain(`
+  out[u.outOffset + i] = x[u.offset + (i / u.cols) * u.rowStride + i % u.cols];`),
 };
 
 /** Copies a view's rows, densely, into `out` starting at element `outOffset`. */

@@ -4,11 +4,11 @@
  */
 import type { PointwiseActivation } from '../backend';
 import { BYTES, GpuTensor } from './gpuTensor';
-import { FLAT_WORKGROUP, KernelProgram, grid, rowWindows, windowBinding } from './program';
+import { ELEMENT_GROUP, KernelProgram, grid, perElementMain, rowWindows, windowBinding } from './program';
 import type { GpuRuntime } from './runtime';
 import { activationFunction, loaders, softCapFunction, storageType } from './wgsl';
 
-const GROUP = 256;
+const GROUP = ELEMENT_GROUP;
 
 export function add(rt: GpuRuntime, a: GpuTensor, b: GpuTensor): GpuTensor {
   return pointwise(rt, 'add', [['a', a], ['b', b]], [], 'load_a(i) + load_b(i)');
@@ -46,16 +46,8 @@ function pointwise(
     cacheKey: `pointwise:${name}:${inputs.map(([, t]) => t.dtype).join(',')}`,
     uniforms: [['count', 'u32'], ...floats.map(([n]) => [n, 'f32'] as const)],
     bindings: [...inputs.map(([n, t]) => ({ name: n, type: storageType(t.dtype, false) })), { name: 'out', type: 'array<f32>', write: true }],
-    body: () => `
-${FLAT_WORKGROUP}
-${prelude}
-${inputs.map(([n, t]) => loaders(n, t.dtype, false)).join('\n')}
-@compute @workgroup_size(${GROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flatWorkgroup(wid, groups) * ${GROUP}u + lid;
-  if (i >= u.count) { return; }
-  out[i] = ${expression};
-}`,
+    body: () => perElementMain(`
+  out[i] = ${expression};`, `${prelude}\n${inputs.map(([n, t]) => loaders(n, t.dtype, false)).join('\n')}`),
   };
   const out = rt.allocate(shape, 'f32', name);
   const cols = out.cols;

@@ -4,11 +4,11 @@
  * whose id falls inside it.
  */
 import { BYTES, GpuTensor } from './gpuTensor';
-import { FLAT_WORKGROUP, KernelProgram, grid, rowWindows, wholeBinding, windowBinding } from './program';
+import { ELEMENT_GROUP, KernelProgram, grid, perElementMain, rowWindows, wholeBinding, windowBinding } from './program';
 import type { GpuRuntime } from './runtime';
 import { loaders, storageType } from './wgsl';
 
-const GROUP = 256;
+const GROUP = ELEMENT_GROUP;
 
 export function gather(rt: GpuRuntime, table: GpuTensor, ids: Int32Array): GpuTensor {
   if (table.shape.length !== 2 || !table.dense) throw new Error(`gather: the table must be a dense 2-D tensor, not [${table.shape}]`);
@@ -39,16 +39,9 @@ function gatherProgram(dtype: GpuTensor['dtype']): KernelProgram {
     cacheKey: `gather:${dtype}`,
     uniforms: [['count', 'u32'], ['dim', 'u32'], ['firstRow', 'u32'], ['windowRows', 'u32']],
     bindings: [{ name: 'ids', type: 'array<u32>' }, { name: 'table', type: storageType(dtype, false) }, { name: 'out', type: 'array<f32>', write: true }],
-    body: () => `
-${FLAT_WORKGROUP}
-${loaders('table', dtype, false)}
-@compute @workgroup_size(${GROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flatWorkgroup(wid, groups) * ${GROUP}u + lid;
-  if (i >= u.count) { return; }
+    body: () => perElementMain(`
   let id = ids[i / u.dim];
   if (id < u.firstRow || id >= u.firstRow + u.windowRows) { return; }
-  out[i] = load_table((id - u.firstRow) * u.dim + i % u.dim);
-}`,
+  out[i] = load_table((id - u.firstRow) * u.dim + i % u.dim);`, loaders('table', dtype, false)),
   };
 }

@@ -1,9 +1,9 @@
 /** f32 → float16 bits on the GPU (cpu/reference/half.ts), so probabilities are read back at half the bytes. */
 import type { GpuTensor } from './gpuTensor';
-import { FLAT_WORKGROUP, KernelProgram, grid, rowWindows, windowBinding } from './program';
+import { ELEMENT_GROUP, KernelProgram, grid, perElementMain, rowWindows, windowBinding } from './program';
 import type { GpuRuntime } from './runtime';
 
-const GROUP = 256;
+const GROUP = ELEMENT_GROUP;
 
 /** f32 → float16 bits, two per u32 word (for reading probabilities back at half the bytes). */
 export function toHalf(rt: GpuRuntime, x: GpuTensor): GpuTensor {
@@ -27,13 +27,8 @@ const TO_HALF: KernelProgram = {
   cacheKey: 'toHalf',
   uniforms: [['count', 'u32']],
   bindings: [{ name: 'x', type: 'array<f32>' }, { name: 'out', type: 'array<u32>', write: true }],
-  body: () => `
-${FLAT_WORKGROUP}
-@compute @workgroup_size(${GROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flatWorkgroup(wid, groups) * ${GROUP}u + lid;
+  body: () => perElementMain(`
   if (2u * i >= u.count) { return; }
   let second = select(0.0, x[min(2u * i + 1u, u.count - 1u)], 2u * i + 1u < u.count);
-  out[i] = pack2x16float(vec2<f32>(x[2u * i], second));
-}`,
+  out[i] = pack2x16float(vec2<f32>(x[2u * i], second));`),
 };

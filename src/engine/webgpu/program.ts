@@ -76,6 +76,26 @@ export function grid(count: number, maxPerDimension: number): [number, number, n
 export const FLAT_WORKGROUP = /* wgsl */ `
 fn flatWorkgroup(wid: vec3<u32>, groups: vec3<u32>) -> u32 { return wid.x + wid.y * groups.x; }`;
 
+/** Threads per workgroup of the kernels that give each output element one thread. */
+export const ELEMENT_GROUP = 256;
+
+/**
+ * The entry point of a kernel with one thread per output element (dispatched over a 2-D grid of
+ * ELEMENT_GROUP-thread workgroups): `i` is the element, threads past `u.count` return, then `body`.
+ * `helpers` is WGSL placed before main (loaders, functions).
+ */
+export function perElementMain(body: string, helpers = ''): string {
+  return /* wgsl */ `
+${FLAT_WORKGROUP}
+${helpers}
+@compute @workgroup_size(${ELEMENT_GROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatWorkgroup(wid, groups) * ${ELEMENT_GROUP}u + lid;
+  if (i >= u.count) { return; }
+${body}
+}`;
+}
+
 /** Device limits the splitting depends on. */
 export interface BindingLimits {
   readonly maxStorageBufferBindingSize: number;

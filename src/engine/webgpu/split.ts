@@ -8,10 +8,10 @@
  */
 import type { RopeSpec, SplitPart } from '../backend';
 import { GpuTensor } from './gpuTensor';
-import { FLAT_WORKGROUP, KernelProgram, grid, wholeBinding } from './program';
+import { ELEMENT_GROUP, KernelProgram, grid, perElementMain, wholeBinding } from './program';
 import type { GpuRuntime } from './runtime';
 
-const GROUP = 256;
+const GROUP = ELEMENT_GROUP;
 const MAX_ROPE_PARTS = 4;
 
 export class RopeSplitter {
@@ -104,12 +104,7 @@ const ROPE: KernelProgram = {
     ...[0, 1, 2, 3].map((i) => [`width${i}`, 'u32'] as const),
   ],
   bindings: [{ name: 'x', type: 'array<f32>' }, { name: 'angles', type: 'array<f32>' }, { name: 'out', type: 'array<f32>', write: true }],
-  body: () => `
-${FLAT_WORKGROUP}
-@compute @workgroup_size(${GROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flatWorkgroup(wid, groups) * ${GROUP}u + lid;
-  if (i >= u.count) { return; }
+  body: () => perElementMain(`
   // Which part this output element belongs to: parts are stored one after another.
   let ends = vec4<u32>(u.end0, u.end1, u.end2, u.end3);
   let sources = vec4<u32>(u.source0, u.source1, u.source2, u.source3);
@@ -133,6 +128,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   let x2 = x[head + pair + u.half];
   let cosine = angles[row * u.half + pair];
   let sine = angles[(u.tableRows + row) * u.half + pair];
-  out[i] = select(x2 * cosine + x1 * sine, x1 * cosine - x2 * sine, d < u.half);
-}`,
+  out[i] = select(x2 * cosine + x1 * sine, x1 * cosine - x2 * sine, d < u.half);`),
 };
