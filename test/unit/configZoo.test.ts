@@ -28,16 +28,21 @@ const ZOO = repoPath('test', 'data', 'configZoo');
 const VOCAB_CAP = 2048;
 const FFN_CAP = 1024;
 const TOKENS = 8;
-const SHARDED = ['Llama-3.2-1B', 'gemma-2-9b-it'];
+const SHARDED = ['Llama-3.2-1B', 'gemma-2-9b-it', 'gemma-2-2b', 'Phi-3-mini-4k-instruct'];
 
 /** What each config must give: runs, with these recipe facts for its (first) layer. */
-type Expected = Partial<Omit<AttentionRecipe, 'rope'>> & { ropeType?: string; theta?: number };
+type Expected = Partial<Omit<AttentionRecipe, 'rope'>> & { ropeType?: string; theta?: number; rotaryDims?: number };
 const EXPECTED: Record<string, Expected> = {
   'SmolLM2-135M': { ropeType: 'default', theta: 1e5, scale: 64 ** -0.5 },
   'Qwen2.5-0.5B': { ropeType: 'default', theta: 1e6, slidingWindow: undefined },
   'Llama-3.2-1B': { ropeType: 'llama3', theta: 5e5 },
   'gemma-3-1b-it': { ropeType: 'default', theta: 1e4, slidingWindow: 512, qkNorm: 'per-head', scaleSource: 'query_pre_attn_scalar' },
   'gemma-2-9b-it': { ropeType: 'default', softCap: 50, slidingWindow: 4096, scale: 256 ** -0.5 },
+  'gemma-2-2b': { ropeType: 'default', theta: 1e4, softCap: 50, slidingWindow: 4096, scale: 256 ** -0.5, scaleSource: 'query_pre_attn_scalar' },
+  'Qwen3-0.6B': { ropeType: 'default', theta: 1e6, qkNorm: 'per-head', slidingWindow: undefined, scale: 128 ** -0.5 },
+  'Phi-3-mini-4k-instruct': { ropeType: 'default', theta: 1e4, slidingWindow: 2047, scale: 96 ** -0.5 },
+  'OLMo-2-0425-1B': { ropeType: 'default', theta: 5e5, qkNorm: 'whole-projection', scale: 128 ** -0.5 },
+  'pythia-1b': { ropeType: 'default', theta: 1e4, rotaryDims: 64, scale: 256 ** -0.5 },
   'gpt2': { scaleSource: 'head_dim' },
   'bert-base-uncased': { causal: false },
   't5-small': { scaleSource: 'none', positionBias: 'relative' },
@@ -99,10 +104,11 @@ describe('config zoo: real config.json files, one layer, random weights of the r
       const out = events.find((e) => e.type === 'logits');
       if (logits) assert.ok(out && out.type === 'logits' && out.data.every(Number.isFinite), 'finite logits');
       const recipe = attention[0].recipe;
-      const { ropeType, theta, ...facts } = EXPECTED[name];
+      const { ropeType, theta, rotaryDims, ...facts } = EXPECTED[name];
       for (const [key, value] of Object.entries(facts)) assert.deepStrictEqual(recipe[key as keyof AttentionRecipe], value, `${name}: recipe.${key}`);
       if (ropeType) assert.strictEqual(recipe.rope?.scaling, ropeType, `${name}: RoPE type`);
       if (theta) assert.strictEqual(recipe.rope?.theta, theta, `${name}: RoPE theta`);
+      if (rotaryDims) assert.strictEqual(recipe.rope?.rotaryDims, rotaryDims, `${name}: rotary dims`);
     });
   }
 });
