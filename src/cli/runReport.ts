@@ -49,7 +49,7 @@ export class CliReport {
   async analyze(engine: Pick<EngineClient, 'inspect'>, request: InspectRequest, result: InspectResult): Promise<void> {
     const run = new AttentionRun(this.builder);
     for (const message of this.replay(result)) run.accept(message);
-    const passes = enginePasses(() => engine, request, result.model, () => shownInput(result, run.stepsShown));
+    const passes = enginePasses(() => engine, request, result.model, () => shownInput(request, result, run.stepsShown));
     this.sinks = await embedAnalysis(this.builder, new AnalysisStore(run, passes), run.stacks());
   }
 

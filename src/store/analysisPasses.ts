@@ -23,14 +23,18 @@ type Engine = Pick<EngineClient, 'inspect'>;
 /** What the passes run on: the run's model, backend and memory budget. */
 export type PassBase = Pick<InspectRequest, 'model' | 'backend' | 'memoryBudgetMB'>;
 
-/** What the panel shows of a run, as engine input (ids, teacher-forced target): what a pass over it runs on. */
-export function shownInput(result: InspectResult, stepsShown: number): InspectRequest['input'] {
+/**
+ * What the panel shows of a run, as engine input (ids, teacher-forced target): what a pass over it runs
+ * on, allowed past the model's trained context when the run was.
+ */
+export function shownInput(request: InspectRequest, result: InspectResult, stepsShown: number): InspectRequest['input'] {
+  const pastContext = request.input.pastContext;
   const generated = result.generated?.ids ?? [];
-  if (!result.generated) return { ids: result.source.ids, targetIds: result.labels ?? result.target?.ids };
+  if (!result.generated) return { ids: result.source.ids, targetIds: result.labels ?? result.target?.ids, pastContext };
   // Step k feeds back the token of step k − 1; an encoder-decoder's labels are those tokens.
   return result.model.kind === 'encoder-decoder'
-    ? { ids: result.source.ids, targetIds: generated.slice(0, stepsShown) }
-    : { ids: [...result.source.ids, ...generated.slice(0, stepsShown - 1)] };
+    ? { ids: result.source.ids, targetIds: generated.slice(0, stepsShown), pastContext }
+    : { ids: [...result.source.ids, ...generated.slice(0, stepsShown - 1)], pastContext };
 }
 
 const reason = (err: unknown) => (isEngineError(err) || err instanceof Error ? err.message : String(err));

@@ -19,7 +19,7 @@ export function explainer(engine: () => Pick<EngineClient, 'inspect'>, request: 
   let last: { key: string; layer: StepLayer } | undefined;
   return async (stack: AttentionStack, layer: number) => {
     const run = session.run;
-    const input = { ...shownInput(result, run.stepsShown), pastContext: request.input.pastContext };
+    const input = shownInput(request, result, run.stepsShown);
     const key = `${run.id}|${stack}|${layer}|${run.stepsShown}`;
     if (last?.key === key) return last.layer;
     const controller = new AbortController();

@@ -201,7 +201,7 @@ export class InspectionRunner implements vscode.Disposable {
       if (controller.signal.aborted) throw new Error('aborted'); // the result raced a cancel: the cancel wins
       run.post(finishedMessage(run.id, result.timings));
       run.explainWith(explainer(deps.engine, request_, result, deps.session));
-      run.analyzeWith(enginePasses(deps.engine, request_, result.model, () => shownInput(result, deps.session.run.stepsShown)));
+      run.analyzeWith(enginePasses(deps.engine, request_, result.model, () => shownInput(request_, result, deps.session.run.stepsShown)));
       const milliseconds = Date.now() - started;
       const t = result.timings;
       deps.log.appendLine(`run ${run.id}: tokenize ${t.tokenizeMs.toFixed(0)} ms, first layer ${t.firstLayerMs.toFixed(0)} ms, forward ${t.forwardMs.toFixed(0)} ms, total ${milliseconds} ms${result.generated ? `, generated ${JSON.stringify(result.generated.tokens.join(''))}` : ''}`);
