@@ -106,7 +106,9 @@ const LEGEND_COLORS = `(doc) => {
 }`;
 
 const THEMES: [string, string][] = [['dark', 'Dark Modern'], ['light', 'Light Modern'], ['high-contrast', 'Default High Contrast']];
-const VIEWS = ['head', 'model', 'matrix', 'computation'];
+const VIEWS = ['head', 'model', 'matrix', 'computation', 'heads', 'rollout', 'lens'];
+/** The element each view draws into (the rollout view is a matrix view of its own data). */
+const viewClass = (view: string) => (view === 'rollout' ? 'matrix-view' : `${view}-view`);
 
 describe('The panel at 1,024 tokens: delivery, every view, three themes', function () {
   this.timeout(600_000);
@@ -163,7 +165,7 @@ describe('The panel at 1,024 tokens: delivery, every view, three themes', functi
         for (const view of VIEWS.filter((v) => v !== 'matrix')) {
           await askPageFully({
             kind: 'webview', waitFor: '#app[data-state="done"]',
-            steps: [{ click: `#tab-${view}` }, { waitFor: `#app:not([data-loading]) .${view}-view:not(:has(.placeholder))` }, { pauseMs: 300 }],
+            steps: [{ click: `#tab-${view}` }, { waitFor: `#app:not([data-loading]) .${viewClass(view)}:not(:has(.placeholder))` }, { pauseMs: 300 }],
             read: [], screenshot: `scale-${theme}-${view}`, timeoutMs: 120_000,
           });
         }
