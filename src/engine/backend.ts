@@ -9,7 +9,7 @@
  * - linear weights are [out, in] as in torch.nn.Linear (GPT-2's Conv1D [in, out] is transposed at load);
  * - per-head activations are packed [tokens, heads * headDim], head-major within a row.
  */
-import type { HostTensor } from './tensor';
+import type { HostTensor, RowSource } from './tensor';
 
 export interface DeviceTensor {
   readonly shape: readonly number[];
@@ -100,6 +100,8 @@ export interface Backend {
 
   /** Uploads weights (F32, F16 or BF16; the backend decides how to store them). */
   upload(weight: HostTensor): DeviceTensor;
+  /** The same for a 2-D weight read from disk a block of rows at a time, where the backend can. */
+  uploadRows?(weight: RowSource): DeviceTensor;
   /** Uploads float32 activations or tables computed on the host. */
   fromFloat32(data: Float32Array, shape: readonly number[]): DeviceTensor;
 

@@ -81,13 +81,25 @@ export function plusConstant(t: HostTensor, constant: number): HostTensor {
   return f32Tensor(t.shape, toFloat32(t).map((x) => x + constant));
 }
 
+/** A 2-D weight [rows, cols] read from disk in blocks of rows, each as stored (F32, F16 or BF16). */
+export interface RowSource {
+  readonly dtype: StorageDType;
+  readonly shape: readonly [number, number];
+  /** Rows [start, start + count) as a [count, cols] tensor. */
+  read(start: number, count: number): HostTensor;
+}
+
 /**
  * A weight that is read (and converted) only when a backend uploads it, and read again for another
  * backend: a model keeps these, not host copies, so its weights are held once, on the device. Its
  * shape was checked against the file's header when it was made, so a mismatch is still found at load.
  */
 export class LazyTensor {
-  constructor(readonly read: () => HostTensor) {}
+  /**
+   * `rows`: where the weight can also be read a block of rows at a time, as stored (a plain tensor of
+   * the file, not a converted one): a backend that packs rows as it goes then never holds it whole.
+   */
+  constructor(readonly read: () => HostTensor, readonly rows?: RowSource) {}
 
   /** The same weight, converted on the host (transposed, sliced, shifted) each time it is read. */
   map(convert: (t: HostTensor) => HostTensor): LazyTensor {

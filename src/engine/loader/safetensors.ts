@@ -164,7 +164,16 @@ function checkLayout(file: string, entries: TensorEntry[], dataStart: number, da
  * refused (the offsets no longer hold) with what to do.
  */
 export function readTensor(index: SafetensorsIndex, entry: TensorEntry): HostTensor {
-  const length = entry.end - entry.begin;
+  return readElements(index, entry, 0, entry.end - entry.begin, entry.shape);
+}
+
+/** Rows [start, start + count) of a 2-D tensor, read from the file alone (a large weight, in blocks). */
+export function readTensorRows(index: SafetensorsIndex, entry: TensorEntry, start: number, count: number): HostTensor {
+  const rowBytes = entry.shape[1] * BYTES_PER_ELEMENT[entry.dtype];
+  return readElements(index, entry, start * rowBytes, count * rowBytes, [count, entry.shape[1]]);
+}
+
+function readElements(index: SafetensorsIndex, entry: TensorEntry, skip: number, length: number, shape: readonly number[]): HostTensor {
   const buffer = new ArrayBuffer(length);
   const changed = (what: string): never => {
     throw new EngineError('BAD_MODEL_FOLDER', `${index.file} ${what} since the model was loaded, so tensor "${entry.name}" cannot be read from it. Run again to load the model afresh.`, {
@@ -180,12 +189,12 @@ export function readTensor(index: SafetensorsIndex, entry: TensorEntry): HostTen
   try {
     const { size, mtimeMs } = fs.fstatSync(fd);
     if (size !== index.size || mtimeMs !== index.modifiedMs) changed('has changed');
-    readExactly(fd, new Uint8Array(buffer), entry.begin, index.file);
+    readExactly(fd, new Uint8Array(buffer), entry.begin + skip, index.file);
   } finally {
     fs.closeSync(fd);
   }
   const data = entry.dtype === 'F32' ? new Float32Array(buffer) : new Uint16Array(buffer);
-  return { dtype: entry.dtype, shape: entry.shape, data };
+  return { dtype: entry.dtype, shape, data };
 }
 
 export interface NamedTensor {

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { EngineError } from '../errors';
 import { readJsonObject } from './files';
-import { SafetensorsIndex, TensorEntry, readSafetensorsIndex, readTensor } from './safetensors';
+import { SafetensorsIndex, TensorEntry, readSafetensorsIndex, readTensor, readTensorRows } from './safetensors';
 import { HostTensor, LazyTensor, formatShape } from '../tensor';
 
 /**
@@ -126,6 +126,10 @@ export class WeightFile {
         { remedies: ['choose-model'], details: { file: found.index.file, tensor: name } },
       );
     }
-    return new LazyTensor(() => readTensor(found.index, found.entry));
+    const { index, entry } = found;
+    const rows = entry.shape.length === 2
+      ? { dtype: entry.dtype, shape: [entry.shape[0], entry.shape[1]] as const, read: (start: number, count: number) => readTensorRows(index, entry, start, count) }
+      : undefined;
+    return new LazyTensor(() => readTensor(index, entry), rows);
   }
 }

@@ -10,7 +10,8 @@ import { type LensHead, readLens } from './lens';
 
 /**
  * One model's weights going to one backend: each lazy weight is read, uploaded and dropped in turn, so
- * the host holds one tensor at a time; the uploads are remembered so that the model can free them.
+ * the host holds one tensor at a time (a block of rows of it where the backend packs rows as it reads);
+ * the uploads are remembered so that the model can free them.
  */
 export class WeightUpload {
   readonly tensors: DeviceTensor[] = [];
@@ -18,7 +19,9 @@ export class WeightUpload {
   constructor(readonly backend: Backend) {}
 
   tensor(weight: LazyTensor | HostTensor): DeviceTensor {
-    const uploaded = this.backend.upload(weight instanceof LazyTensor ? weight.read() : weight);
+    const uploaded = weight instanceof LazyTensor && weight.rows && this.backend.uploadRows
+      ? this.backend.uploadRows(weight.rows)
+      : this.backend.upload(weight instanceof LazyTensor ? weight.read() : weight);
     this.tensors.push(uploaded);
     return uploaded;
   }

@@ -11,7 +11,7 @@ import type {
   LiveTensors, PointwiseActivation, RopeSpec, SplitPart,
 } from '../../backend';
 import { checkValueNormShapes } from '../../backend';
-import { HostTensor, numel, toFloat32 } from '../../tensor';
+import { HostTensor, numel, type RowSource, toFloat32 } from '../../tensor';
 import * as reference from '../reference';
 import { ATTENTION_ROWS } from './attention';
 import { ACTIVATION_CODES } from './linear';
@@ -23,6 +23,7 @@ import { NORM_ROWS } from './norm';
 import { ThreadPool } from './threadPool';
 import { TILE_COLS } from './tile';
 import { wasmApi } from './wasmApi';
+import { blockedRows, packPanels, rowsOf } from './weightPanels';
 
 /** Set to a number to choose the kernel threads (default: one per core). */
 const CPU_THREADS_ENV = 'ATTENTION_INSPECTOR_CPU_THREADS';
@@ -48,13 +49,6 @@ class WasmTensor implements DeviceTensor {
 }
 
 /** Row `n` of a 2-D tensor as float32: a view of float32 data, else a widened copy of that row alone. */
-function rowsOf(t: HostTensor): (n: number) => Float32Array {
-  const cols = t.shape[1];
-  const rowOf = (n: number) => t.data.subarray(n * cols, (n + 1) * cols);
-  if (t.dtype === 'F32') return rowOf as (n: number) => Float32Array;
-  return (n) => toFloat32({ dtype: t.dtype, shape: [cols], data: rowOf(n) });
-}
-
 function tensor(t: DeviceTensor): WasmTensor {
   return t as WasmTensor;
 }
@@ -115,6 +109,14 @@ export class WasmCpuBackend implements Backend {
     // Qwen2.5-0.5B's bfloat16 embedding) is made on the way.
     const t = weight.shape.length === 2 ? this.packed(rowsOf(weight), weight.shape) : this.fromFloat32(toFloat32(weight), weight.shape);
     this.weights.add(tensor(t));
+    return t;
+  }
+
+  uploadRows(weight: RowSource): DeviceTensor {
+    // The host never holds a large weight whole: GPT-2's 154 MB embedding was resident twice, as read
+    // and as packed, at the engine's peak.
+    const t = this.packed(blockedRows(weight), weight.shape);
+    this.weights.add(t);
     return t;
   }
 
@@ -356,19 +358,11 @@ export class WasmCpuBackend implements Backend {
     const [outDim, inDim] = shape;
     const panels = Math.ceil(outDim / TILE_COLS);
     const t = this.allocate(shape, 'panels', panels * TILE_COLS * inDim);
-    const f32 = this.heap.f32;
-    const base = t.offset / 4;
-    for (let p = 0; p < panels; p++) {
-      for (let c = 0; c < TILE_COLS; c++) {
-        const n = p * TILE_COLS + c;
-        const dst = base + p * inDim * TILE_COLS + c;
-        if (n >= outDim) {
-          for (let k = 0; k < inDim; k++) f32[dst + k * TILE_COLS] = 0;
-          continue;
-        }
-        const values = row(n);
-        for (let k = 0; k < inDim; k++) f32[dst + k * TILE_COLS] = values[k];
-      }
+    try {
+      packPanels(this.heap.f32, t.offset / 4, row, outDim, inDim);
+    } catch (err) {
+      this.heap.release(t.offset); // rows read from disk can fail part way (a file replaced since loading)
+      throw err;
     }
     return t;
   }
