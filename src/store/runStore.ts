@@ -1,10 +1,11 @@
 /**
  * Where one run's attention weights are kept on the host: float32, exactly as the engine computed
  * them, in a spill file (each layer's rows packed: a causal layer keeps only the keys each query sees),
- * read back on demand with a small cache of unpacked layers. Layers are written in the background
- * (the host's thread goes on serving the panel) and read from memory until they are on disk. Memory stays bounded whatever the run's
- * size; disk holds heads × Σ visible keys × 4 bytes (GPT-2 small at 1,024 tokens: 302 MB). The file
- * is deleted when the run is disposed, and left-overs of a crashed host are swept on the next start.
+ * read back on demand with a small cache of unpacked layers (at least the last one read). Layers are
+ * written in the background (the host's thread goes on serving the panel) and read from memory until
+ * they are on disk. Memory stays bounded whatever the run's size; disk holds heads × Σ visible keys ×
+ * 4 bytes (GPT-2 small at 1,024 tokens: 302 MB). The file is deleted when the run is disposed, and
+ * left-overs of a crashed host are swept on the next start.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -128,12 +129,16 @@ export class RunStore implements TensorSource {
     });
   }
 
+  /**
+   * The layer read last is kept whatever its size: each view of it reads it whole, and unpacking a layer
+   * larger than the cache for every query (two row windows for a first paint) cost a second at 2,048
+   * tokens. Older layers stay while they fit.
+   */
   private remember(key: string, probs: Float32Array): void {
-    if (probs.byteLength > CACHE_BYTES) return;
     this.cache.set(key, probs);
     this.cachedBytes += probs.byteLength;
     for (const [oldest, values] of this.cache) {
-      if (this.cachedBytes <= CACHE_BYTES) break;
+      if (this.cachedBytes <= CACHE_BYTES || oldest === key) break;
       this.cache.delete(oldest);
       this.cachedBytes -= values.byteLength;
     }
