@@ -16,6 +16,7 @@ import { parseArgs, parseCount, parseIdList, readTextArg } from './args';
 import { type EngineOptions, withEngine } from './engine';
 import { REPORT_STEP_DATA_MAX_KEYS } from '../protocol/report';
 import { CliReport } from './runReport';
+import { LENS_TOP } from '../store/analysisPasses';
 
 /** Tensors named as the fixtures; generation steps are prefixed `steps.{step}.`. */
 function eventTensors(event: Exclude<ForwardEvent, TraceEvent>): NamedTensor[] {
@@ -66,11 +67,11 @@ export async function runInspect(argv: string[], options: EngineOptions = {}): P
     // The HTML report's step-by-step view needs each layer's trace (short inputs only); --out keeps only what was asked.
     // Logits ([tokens, vocabulary], 200 MB for GPT-2 at 1,000 tokens) only go to --out; generation
     // computes its own to choose tokens but writes only the attention. The report's value-weighted
-    // views need each layer's value norms.
+    // views need each layer's value norms, its logit-lens view the lens (in the same forward pass).
     wants: {
       scores: args.flags.has('scores'), hiddenStates: args.flags.has('hidden-states'),
       logits: out !== undefined && !isDemoModel(model) && generateArg === undefined,
-      ...(html !== undefined && { trace: { everyLayer: true, maxTokens: REPORT_STEP_DATA_MAX_KEYS }, valueNorms: true }),
+      ...(html !== undefined && { trace: { everyLayer: true, maxTokens: REPORT_STEP_DATA_MAX_KEYS }, valueNorms: true, ...(!isDemoModel(model) && generateArg === undefined && { logitLens: { top: LENS_TOP } }) }),
     },
   };
   let tensors: SafetensorsWriter | undefined;

@@ -75,6 +75,11 @@ async function lensPass(engine: Engine, base: PassBase, model: ModelInfo, input:
   } catch (err) {
     return { kind: 'logit-lens', unavailable: reason(err) };
   }
+  return lensReply(lenses, model);
+}
+
+/** The logit lens a run's lens events make (a run that asked for it along with its attention, or a pass). */
+export function lensReply(lenses: readonly LensEvent[], model: ModelInfo): LogitLensReply {
   if (!lenses.length) return { kind: 'logit-lens', unavailable: `${model.name} gave no logit lens.` };
   return { kind: 'logit-lens', lens: assembleLens(lenses, model.kind === 'encoder-decoder' ? 'decoder' : 'self') };
 }
