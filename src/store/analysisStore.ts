@@ -37,16 +37,19 @@ const NO_VALUE_NORMS = 'This run has no value norms (‖W_O,h · v_j‖): run it
 export class AnalysisStore implements AnalysisSource {
   private readonly kept = new Map<string, unknown>();
   private keptFor = '';
+  /** Each received layer's head roles under its raw weights, by stack and layer, for `rolesFor`'s revision. */
+  private readonly rawRoles = new Map<string, LayerHeadRoles>();
+  private rolesFor = '';
 
   /** `passes`: where induction and the logit lens come from (set once the run is done). */
   constructor(private readonly run: AttentionRun, public passes?: ExtraPasses) {}
 
   sinks(stack: AttentionStack): readonly SinkInfo[] | undefined {
     if (!this.received(stack).length) return undefined;
-    // The layers are read only when the stack has changed since: hovers and every view ask for this.
+    // Asked for by the toolbar as every layer arrives: each layer is read and scored once.
     return this.keep(`sinks|${stack}`, () => {
-      const layers = this.layers(stack, false);
-      return layers && sinksOf(layers.map((l) => layerHeadRoles(l, this.layout(stack))));
+      const roles = this.rawRolesOf(stack);
+      return roles && sinksOf(roles);
     });
   }
 
@@ -57,7 +60,8 @@ export class AnalysisStore implements AnalysisSource {
     if (typeof layers === 'string') return { ...empty, unavailable: layers };
     return this.keep(`scores|${stack}|${weightKey(options)}`, () => {
       const layout = this.layout(stack);
-      const roles = layers.map((l) => layerHeadRoles(l, layout));
+      const raw = !options.valueWeighted && !options.hideSinks;
+      const roles = (raw && this.rawRolesOf(stack)) || layers.map((l) => layerHeadRoles(l, layout));
       const notDefined = undefinedScores(layout, layers[0].queryLength, layers[0].keyLength);
       const scores = HEAD_SCORES.map(([name, read]) => ({ name, values: table(roles.map(read)), ...(notDefined[name] && { notDefined: notDefined[name] }) }));
       return { ...empty, layers: layers.length, heads: layers[0].numHeads, scores };
@@ -102,17 +106,38 @@ export class AnalysisStore implements AnalysisSource {
 
   /** Every layer of a stack as the options weigh it; undefined until all are there; a string says why not. */
   private weighted(stack: AttentionStack, options: WeightOptions): Layer[] | string | undefined {
-    const layers = this.layers(stack, true);
+    const layers = this.layers(stack);
     if (!layers) return undefined;
     const sinks = options.hideSinks ? this.sinks(stack)?.map((s) => s.position) ?? [] : [];
     const weighted = layers.map((l) => weightedLayer(l, options, sinks));
     return weighted.every((l): l is Layer => l !== undefined) ? weighted : NO_VALUE_NORMS;
   }
 
-  /** The stack's layers with their weights: all of them (`complete`), or those received so far. */
-  private layers(stack: AttentionStack, complete: boolean): Layer[] | undefined {
+  /** The head roles of every layer of `stack` received so far, each computed once per revision of the run. */
+  private rawRolesOf(stack: AttentionStack): LayerHeadRoles[] | undefined {
+    if (this.rolesFor !== this.run.revision) {
+      this.rawRoles.clear();
+      this.rolesFor = this.run.revision;
+    }
+    const roles: LayerHeadRoles[] = [];
+    for (const number of this.received(stack)) {
+      const key = `${stack}|${number}`;
+      let found = this.rawRoles.get(key);
+      if (!found) {
+        const layer = this.run.layerData(stack, number);
+        if (!layer) return undefined;
+        found = layerHeadRoles(layer, this.layout(stack));
+        this.rawRoles.set(key, found);
+      }
+      roles.push(found);
+    }
+    return roles;
+  }
+
+  /** Every layer of the stack with its weights, once all have arrived. */
+  private layers(stack: AttentionStack): Layer[] | undefined {
     const numbers = this.received(stack);
-    if (complete && (numbers.length === 0 || numbers.length < (this.run.started?.model.numLayers ?? Infinity))) return undefined;
+    if (numbers.length === 0 || numbers.length < (this.run.started?.model.numLayers ?? Infinity)) return undefined;
     const layers = numbers.map((l) => this.run.layerData(stack, l));
     return layers.every((l): l is Layer => l !== undefined) ? layers : undefined;
   }

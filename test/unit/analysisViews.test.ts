@@ -99,6 +99,23 @@ describe('analysis views: what DataService answers from the run', () => {
     close(fromWire((await ask(one, { ...query, ...VALUE_WEIGHTED }, 'rollout')).matrix!).matrices.data, [1, 0, 0.125, 0.875], 'one layer, value-weighted');
   });
 
+  it('sinks asked for as every layer arrives (the toolbar does): each layer read and scored once', async () => {
+    const stored = new StoredRun([started(6, 2, 3)]);
+    const reads = new Map<string, number>();
+    const tensors = stored.tensors.tensors.bind(stored.tensors);
+    stored.tensors.tensors = (l) => (reads.set(`${l.layer}`, (reads.get(`${l.layer}`) ?? 0) + 1), tensors(l));
+    const analysis = new AnalysisStore(stored.run);
+    for (let l = 0; l < 6; l++) {
+      stored.accept({ ...SINKY, layer: l });
+      assert.deepStrictEqual(analysis.sinks('self'), [{ position: 0, headFraction: 1 }], `after layer ${l}`);
+    }
+    const scores = await analysis.headScores('self', RAW_WEIGHTS);
+    assert.strictEqual(scores?.layers, 6);
+    // Once for the sinks as it arrived, once when the complete stack is weighed for the scores (every
+    // layer was read again for each later layer before: 7 reads of layer 0).
+    assert.deepStrictEqual([...reads.values()], [2, 2, 2, 2, 2, 2], 'reads per layer');
+  });
+
   it('says why value weighting cannot be shown for a run without value norms', async () => {
     const data = service([started(1, 1, 2), layer(0, [[[1, 0], [0.5, 0.5]]])]);
     assert.match((await ask(data, { kind: 'head-scores', stack: 'self', ...VALUE_WEIGHTED }, 'head-scores')).unavailable ?? '', /no value norms/);
