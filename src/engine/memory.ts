@@ -9,6 +9,7 @@ import * as os from 'os';
 import type { ModelInfo } from '../protocol/run';
 import { EngineError } from './errors';
 import type { ForwardWants } from './model';
+import { LENS_ROWS } from './models/lens';
 
 const MIB = 1024 * 1024;
 /** The automatic budget: this share of the memory free now plus what the engine already holds. */
@@ -122,9 +123,11 @@ export function estimateRunMemory(info: ModelInfo, weights: WeightSize, run: Run
   // Logits (every row, or one per step; the untrained demo has no LM head) and generation's key/value cache.
   const logits = !info.untrained && (run.wants.logits || generate > 0) ? 4 * info.vocabSize * rows : 0;
   const cache = generate > 0 ? 4 * 2 * L * rows * info.numKvHeads * info.headDim * (info.crossAttention ? 2 : 1) : 0;
+  // The logit lens holds one block of rows' logits at a time (on top of the layer's activations).
+  const lens = run.wants.logitLens && !info.untrained ? 4 * info.vocabSize * Math.min(LENS_ROWS, rows) : 0;
   const returnedLogits = run.wants.logits ? logits : 0;
   retained = run.streamed ? IN_FLIGHT_LAYERS * Math.max(largestLayer, returnedLogits) : RETAINED_COPIES * (retained + returnedLogits);
-  activations += cache + logits;
+  activations += cache + logits + lens;
   const weightBytes = weightMemory(weights);
   return { weights: weightBytes, activations, retained, total: weightBytes + activations + retained, streamed: run.streamed };
 }

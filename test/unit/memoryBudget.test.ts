@@ -28,6 +28,9 @@ describe('memory budget', () => {
     assert.ok(Math.abs(at(2000).retained / at(1000).retained - 4) < 0.1);
     assert.ok(at(10).total < 50 * 2 ** 20);
     assert.ok(memoryBudget().bytes > 0 && memoryBudget(300).bytes === 300 * 2 ** 20);
+    // The logit lens: one block of 64 rows' logits over the vocabulary at a time.
+    const lensed = estimateRunMemory(model.info, weightSize!, { sourceTokens: 1000, wants: { logitLens: { top: 5 } } });
+    assert.strictEqual(lensed.activations - at(1000).activations, 4 * model.info.vocabSize * 64);
   });
 
   it('counts every layer for a caller that keeps them, and only the two in flight for the engine, whose client stores them', () => {

@@ -9,7 +9,7 @@ import type { Backend, DeviceTensor } from '../backend';
 import type { HiddenStack, LensEvent } from '../model';
 
 /** Rows whose logits are on the device at once (GPT-2's 50,257 columns: 13 MB). */
-const LENS_ROWS = 64;
+export const LENS_ROWS = 64;
 
 /** The model's head on a hidden state [rows, hidden] → logits [rows, vocab]; the input stays the caller's. */
 export type LensHead = (hidden: DeviceTensor) => DeviceTensor;
