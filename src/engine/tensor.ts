@@ -81,6 +81,9 @@ export function plusConstant(t: HostTensor, constant: number): HostTensor {
   return f32Tensor(t.shape, toFloat32(t).map((x) => x + constant));
 }
 
+/** Bytes of a weight a backend reads from disk at a time through a RowSource. */
+export const ROW_BLOCK_BYTES = 4 << 20;
+
 /** A 2-D weight [rows, cols] read from disk in blocks of rows, each as stored (F32, F16 or BF16). */
 export interface RowSource {
   readonly dtype: StorageDType;

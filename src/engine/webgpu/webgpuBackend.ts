@@ -13,7 +13,7 @@ import type {
   LiveTensors, PointwiseActivation, RopeSpec, SplitPart,
 } from '../backend';
 import { checkValueNormShapes } from '../backend';
-import { HostTensor, numel, toFloat32 } from '../tensor';
+import { BYTES_PER_ELEMENT, HostTensor, numel, ROW_BLOCK_BYTES, type RowSource, toFloat32 } from '../tensor';
 import { attention } from './attention';
 import { compact, concatRows } from './copy';
 import { add, gated, scale, softCap, toF32 } from './elementwise';
@@ -60,6 +60,28 @@ export class WebGpuBackend implements Backend {
     // writeBuffer moves whole 4-byte words: an odd count gets one zero half-word of padding.
     const words = bits.length % 2 ? Uint16Array.from({ length: bits.length + 1 }, (_, i) => bits[i] ?? 0) : bits;
     return this.runtime.upload(words, weight.shape, weight.dtype === 'F16' ? 'f16' : 'bf16', 'weight');
+  }
+
+  /** A weight written a block of rows at a time, so the host never holds it whole. */
+  uploadRows(weight: RowSource): DeviceTensor {
+    this.gpu.throwIfFailed();
+    const dtype = weight.dtype === 'F32' ? 'f32' : weight.dtype === 'F16' ? 'f16' : 'bf16';
+    const [rows, width] = weight.shape;
+    const rowBytes = width * BYTES_PER_ELEMENT[weight.dtype];
+    // writeBuffer moves whole 4-byte words: 16-bit blocks hold an even number of rows (the last one is padded).
+    const blockRows = Math.max(2, Math.floor(ROW_BLOCK_BYTES / rowBytes) & ~1);
+    const t = this.runtime.allocate(weight.shape, dtype, 'weight');
+    try {
+      for (let start = 0; start < rows; start += blockRows) {
+        const data = weight.read(start, Math.min(blockRows, rows - start)).data;
+        const words = data.byteLength % 4 ? Uint16Array.from({ length: data.length + 1 }, (_, i) => data[i] ?? 0) : data;
+        this.runtime.device.queue.writeBuffer(t.buffer, start * rowBytes, words.buffer, words.byteOffset, words.byteLength);
+      }
+    } catch (err) {
+      t.release(); // a file replaced since loading fails part way
+      throw err;
+    }
+    return t;
   }
 
   fromFloat32(values: Float32Array, shape: readonly number[]): DeviceTensor {

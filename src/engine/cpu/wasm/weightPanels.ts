@@ -3,11 +3,8 @@
  * [in][TILE_COLS], the last one zero padded. Rows come one at a time, from a tensor in memory or from
  * disk a block at a time, widened from 16 bits as they are packed (no float32 copy of the whole).
  */
-import { BYTES_PER_ELEMENT, type HostTensor, type RowSource, toFloat32 } from '../../tensor';
+import { BYTES_PER_ELEMENT, type HostTensor, ROW_BLOCK_BYTES, type RowSource, toFloat32 } from '../../tensor';
 import { TILE_COLS } from './tile';
-
-/** Bytes of a weight read from disk at a time. */
-const ROW_BLOCK_BYTES = 4 << 20;
 
 /** Row `n` of a 2-D tensor as float32 (a view for F32, a widened copy for F16/BF16). */
 export function rowsOf(t: HostTensor): (n: number) => Float32Array {
