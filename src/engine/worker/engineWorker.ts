@@ -95,9 +95,12 @@ async function runOnce(runId: number, request: InspectRequest, lease: ModelLease
 
 /** From now on, `auto` runs on the CPU, with the reason reported. */
 function cpuForAuto(reason: string): BackendSelection {
+  const replaced = backends.get('auto');
   const cpu = createCpuBackend();
   const fallback: BackendSelection = { backend: cpu, used: 'cpu', adapter: cpu.description.name, fallbackReason: reason };
   backends.set('auto', Promise.resolve(fallback));
+  // The failed GPU backend is never used again: its device and buffers (the weights uploaded to it) go now.
+  void replaced?.then((s) => s.used === 'webgpu' && s.backend.dispose(), () => undefined);
   return fallback;
 }
 
