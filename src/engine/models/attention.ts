@@ -66,7 +66,39 @@ export interface ProjectedAttention {
 
 /** With ForwardWants.valueNorms, the layer's ‖W_O,h · v_j‖ (Backend.valueNorms), read and released with its attention. */
 export function withValueNorms(backend: Backend, attn: ProjectedAttention, o: DeviceTensor, wants: ForwardWants): ProjectedAttention {
-  return wants.valueNorms ? { ...attn, valueNorms: backend.valueNorms(attn.v, o, attn.options) } : attn;
+  if (!wants.valueNorms) return attn;
+  try {
+    return { ...attn, valueNorms: backend.valueNorms(attn.v, o, attn.options) };
+  } catch (err) {
+    releaseAttention(backend, attn);
+    throw err;
+  }
+}
+
+/** What a block of ops holds while it runs (see `tensorScope`). */
+export interface TensorScope {
+  /** A tensor freed when the block ends, however it ends. */
+  temp(t: DeviceTensor): DeviceTensor;
+  /** An attention that goes to the caller, freed only if a later op of the block fails. */
+  attention(a: ProjectedAttention): ProjectedAttention;
+}
+
+/**
+ * Runs a block of ops (a layer, an embedding) so that an op that fails — a device out of memory, the
+ * kernels' memory limit, a lost GPU — leaves nothing of the block held: a leaked intermediate would
+ * stay in the backend's memory until the engine restarts.
+ */
+export function tensorScope<T>(backend: Backend, block: (hold: TensorScope) => T): T {
+  const temps: DeviceTensor[] = [];
+  const attentions: ProjectedAttention[] = [];
+  try {
+    return block({ temp: (t) => (temps.push(t), t), attention: (a) => (attentions.push(a), a) });
+  } catch (err) {
+    for (const a of attentions) releaseAttention(backend, a);
+    throw err;
+  } finally {
+    backend.release(temps);
+  }
 }
 
 /**
@@ -88,19 +120,29 @@ export function attendFused(backend: Backend, qkv: DeviceTensor, setup: Attentio
   const spend = (t: DeviceTensor) => (traced ? scratch.push(t) : backend.release([t]));
   let [q, k, v] = backend.split(qkv, widths.map((width) => ({ width })));
   trace?.push({ name: 'q', tensor: q }, { name: 'k', tensor: k }, { name: 'v', tensor: v });
-  if (qkNorm) {
-    const [qn, kn] = [backend.rmsNorm(q, qkNorm.q, qkNorm.eps), backend.rmsNorm(k, qkNorm.k, qkNorm.eps)];
-    spend(q);
-    spend(k);
-    [q, k] = [qn, kn];
-    trace?.push({ name: 'qNorm', tensor: q }, { name: 'kNorm', tensor: k });
-  }
-  if (rope) {
-    const [[qr], [kr]] = [q, k].map((t) => backend.split(t, [{ width: t.shape[1], rope: true }], rope));
-    spend(q);
-    spend(k);
-    [q, k] = [qr, kr];
-    trace?.push({ name: 'qRope', tensor: q }, { name: 'kRope', tensor: k });
+  try {
+    // One op at a time, each result held before the next op: a failure frees exactly what is live.
+    if (qkNorm) {
+      const qn = backend.rmsNorm(q, qkNorm.q, qkNorm.eps);
+      spend(q);
+      q = qn;
+      const kn = backend.rmsNorm(k, qkNorm.k, qkNorm.eps);
+      spend(k);
+      k = kn;
+      trace?.push({ name: 'qNorm', tensor: q }, { name: 'kNorm', tensor: k });
+    }
+    if (rope) {
+      const [qr] = backend.split(q, [{ width: q.shape[1], rope: true }], rope);
+      spend(q);
+      q = qr;
+      const [kr] = backend.split(k, [{ width: k.shape[1], rope: true }], rope);
+      spend(k);
+      k = kr;
+      trace?.push({ name: 'qRope', tensor: q }, { name: 'kRope', tensor: k });
+    }
+  } catch (err) {
+    backend.release([...new Set([q, k, v, ...scratch])]);
+    throw err;
   }
   return attendProjected(backend, q, k, v, setup, { cache, trace, scratch });
 }
@@ -116,9 +158,21 @@ function attendProjected(
   const scratch = how.scratch ?? [];
   const trace = how.trace;
   const cache = how.cache;
-  if (cache) {
-    if (cache.k && cache.v) {
-      const [fullK, fullV] = [backend.concatRows(cache.k, k), backend.concatRows(cache.v, v)];
+  const options = trace ? { ...setup.options, keepScores: true } : setup.options;
+  const cached = !!cache || !!how.cached;
+  // Whether k and v belong to someone else (cross-attention's caller, or the cache once it has them).
+  let kvOwned = !!how.cached;
+  let result: AttentionResult | undefined;
+  try {
+    if (cache?.k && cache.v) {
+      const fullK = backend.concatRows(cache.k, k);
+      let fullV: DeviceTensor;
+      try {
+        fullV = backend.concatRows(cache.v, v);
+      } catch (err) {
+        backend.release([fullK]);
+        throw err;
+      }
       backend.release([cache.k, cache.v]);
       // This step's own rows: a trace shows them (kRope, v), then all keys and values as 'keys'/'values'.
       if (trace) scratch.push(k, v);
@@ -126,19 +180,25 @@ function attendProjected(
       [k, v] = [fullK, fullV];
       trace?.push({ name: 'keys', tensor: k }, { name: 'values', tensor: v });
     }
-    cache.k = k;
-    cache.v = v;
-  }
-  const options = trace ? { ...setup.options, keepScores: true } : setup.options;
-  const result = backend.attention(q, k, v, options);
-  if (trace) {
-    for (const stage of scoreStages(backend, q, k, v, setup.options)) {
-      scratch.push(stage.tensor);
-      trace.push(stage);
+    if (cache) {
+      [cache.k, cache.v] = [k, v]; // the cache frees them
+      kvOwned = true;
     }
-    trace.push({ name: 'masked', tensor: result.scores! }, { name: 'probs', tensor: result.probs }, { name: 'context', tensor: result.context });
+    result = backend.attention(q, k, v, options);
+    if (trace) {
+      for (const stage of scoreStages(backend, q, k, v, setup.options)) {
+        scratch.push(stage.tensor);
+        trace.push(stage);
+      }
+      trace.push({ name: 'masked', tensor: result.scores! }, { name: 'probs', tensor: result.probs }, { name: 'context', tensor: result.context });
+    }
+  } catch (err) {
+    // An op that fails (a buffer over the GPU's limit, a lost device) takes nothing of this layer with it.
+    const live = [q, ...(kvOwned ? [] : [k, v]), ...scratch, ...(result ? [result.probs, result.context, ...(result.scores ? [result.scores] : [])] : [])];
+    backend.release([...new Set(live)]);
+    throw err;
   }
-  return { q, k, v, result, options, recipe: setup.recipe, cached: !!cache || !!how.cached, scratch, trace };
+  return { q, k, v, result, options, recipe: setup.recipe, cached, scratch, trace };
 }
 
 /** Cross-attention: queries from the decoder over the encoder's keys and values, which outlive the layer. */
@@ -152,16 +212,17 @@ export function attendCross(backend: Backend, q: DeviceTensor, cross: { k: Devic
  * biased. Each is the scores output of the attention op with the later steps and the mask turned off,
  * so every backend computes them with the very kernel the layer uses.
  */
-function scoreStages(backend: Backend, q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, options: AttentionOptions): TracedTensor[] {
+function* scoreStages(backend: Backend, q: DeviceTensor, k: DeviceTensor, v: DeviceTensor, options: AttentionOptions): Generator<TracedTensor> {
   const unmasked: AttentionOptions = { ...options, causal: false, slidingWindow: undefined, softCap: undefined, positionBias: undefined, keepScores: true };
   const steps: { name: TraceStageName; options: AttentionOptions }[] = [{ name: 'scaled', options: unmasked }];
   if (options.softCap !== undefined) steps.push({ name: 'softCapped', options: { ...unmasked, softCap: options.softCap } });
   if (options.positionBias) steps.push({ name: 'biased', options: { ...unmasked, softCap: options.softCap, positionBias: options.positionBias } });
-  return steps.map(({ name, options: o }) => {
+  // One at a time: the caller holds each stage before the next is computed (and can free it if that fails).
+  for (const { name, options: o } of steps) {
     const { probs, context, scores } = backend.attention(q, k, v, o);
     backend.release([probs, context]);
-    return { name, tensor: scores! };
-  });
+    yield { name, tensor: scores! };
+  }
 }
 
 /** Frees a layer's attention tensors once they have been read (never cached keys and values). */

@@ -9,7 +9,7 @@ import { LazyTensor, concatRows, f32Tensor } from '../tensor';
 import type { WeightFile } from '../loader/weights';
 import type { LayerCache } from '../kvCache';
 import type { ForwardWants } from '../model';
-import { attendCross, attendFused, withValueNorms } from './attention';
+import { attendCross, attendFused, tensorScope, withValueNorms } from './attention';
 import { PerBackend, isTraced, positions } from './common';
 import { CrossKeys, EncoderInput, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
 
@@ -122,24 +122,21 @@ class BartStacks implements Seq2SeqStacks {
 
   private embed(ids: Int32Array, offset: number, table: DeviceTensor, embedNorm: Norm | undefined): DeviceTensor {
     const b = this.b;
-    const tokens = b.gather(this.w.embedding, ids);
-    const scaled = this.c.scaleEmbedding ? b.scale(tokens, Math.sqrt(this.c.hiddenSize)) : tokens;
-    const places = b.gather(table, positions(ids.length, offset + this.c.positionOffset));
-    const sum = b.add(scaled, places);
-    b.release(scaled === tokens ? [tokens, places] : [tokens, scaled, places]);
-    if (!embedNorm) return sum;
-    const normed = b.layerNorm(sum, embedNorm[0], embedNorm[1], this.c.layerNormEps);
-    b.release([sum]);
-    return normed;
+    return tensorScope(b, ({ temp }) => {
+      const tokens = temp(b.gather(this.w.embedding, ids));
+      const scaled = this.c.scaleEmbedding ? temp(b.scale(tokens, Math.sqrt(this.c.hiddenSize))) : tokens;
+      const sum = b.add(scaled, temp(b.gather(table, positions(ids.length, offset + this.c.positionOffset))));
+      return embedNorm ? b.layerNorm(temp(sum), embedNorm[0], embedNorm[1], this.c.layerNormEps) : sum;
+    });
   }
 
   private feedForward(layer: BartLayer, x: DeviceTensor): DeviceTensor {
     const b = this.b;
-    const hidden = b.linear(x, layer.fc1, { bias: layer.fc1Bias, activation: this.c.activation });
-    const sum = b.linear(hidden, layer.fc2, { bias: layer.fc2Bias, residual: x });
-    const out = b.layerNorm(sum, layer.finalNorm[0], layer.finalNorm[1], this.c.layerNormEps);
-    b.release([hidden, sum]);
-    return out;
+    return tensorScope(b, ({ temp }) => {
+      const hidden = temp(b.linear(x, layer.fc1, { bias: layer.fc1Bias, activation: this.c.activation }));
+      const sum = temp(b.linear(hidden, layer.fc2, { bias: layer.fc2Bias, residual: x }));
+      return b.layerNorm(sum, layer.finalNorm[0], layer.finalNorm[1], this.c.layerNormEps);
+    });
   }
 
   embedEncoder(ids: Int32Array): EncoderInput {
@@ -149,13 +146,13 @@ class BartStacks implements Seq2SeqStacks {
   encoderLayer(l: number, x: DeviceTensor, wants: ForwardWants) {
     const b = this.b;
     const layer = this.w.encoder[l];
-    const qkv = b.linear(x, layer.self.qkv, { bias: layer.self.qkvBias });
-    const attention = withValueNorms(b, attendFused(b, qkv, this.model.setup(false, !!wants.scores), undefined, isTraced(wants, 'encoder', l)), layer.self.o, wants);
-    const sum = b.linear(attention.result.context, layer.self.o, { bias: layer.self.oBias, residual: x });
-    const h = b.layerNorm(sum, layer.selfNorm[0], layer.selfNorm[1], this.c.layerNormEps);
-    const out = this.feedForward(layer, h);
-    b.release([qkv, sum, h]);
-    return { out, attention };
+    return tensorScope(b, ({ temp, attention: hold }) => {
+      const qkv = temp(b.linear(x, layer.self.qkv, { bias: layer.self.qkvBias }));
+      const attention = hold(withValueNorms(b, attendFused(b, qkv, this.model.setup(false, !!wants.scores), undefined, isTraced(wants, 'encoder', l)), layer.self.o, wants));
+      const sum = temp(b.linear(attention.result.context, layer.self.o, { bias: layer.self.oBias, residual: x }));
+      const h = temp(b.layerNorm(sum, layer.selfNorm[0], layer.selfNorm[1], this.c.layerNormEps));
+      return { out: this.feedForward(layer, h), attention };
+    });
   }
 
   finishEncoder(x: DeviceTensor): DeviceTensor {
@@ -168,27 +165,28 @@ class BartStacks implements Seq2SeqStacks {
 
   crossKeys(l: number, encoderOutput: DeviceTensor): CrossKeys {
     const cross = this.w.decoder[l].cross!;
-    const kv = this.b.linear(encoderOutput, cross.kv, { bias: cross.kvBias });
-    const [k, v] = this.b.split(kv, [{ width: this.c.hiddenSize }, { width: this.c.hiddenSize }]);
-    this.b.release([kv]);
-    return { k, v };
+    const width = this.c.hiddenSize;
+    return tensorScope(this.b, ({ temp }) => {
+      const [k, v] = this.b.split(temp(this.b.linear(encoderOutput, cross.kv, { bias: cross.kvBias })), [{ width }, { width }]);
+      return { k, v };
+    });
   }
 
   decoderLayer(l: number, x: DeviceTensor, cross: CrossKeys, cache: LayerCache, _offset: number, wants: ForwardWants) {
     const b = this.b;
     const eps = this.c.layerNormEps;
     const layer = this.w.decoder[l];
-    const qkv = b.linear(x, layer.self.qkv, { bias: layer.self.qkvBias });
-    const selfAttention = withValueNorms(b, attendFused(b, qkv, this.model.setup(true, !!wants.scores), cache, isTraced(wants, 'decoder', l)), layer.self.o, wants);
-    const sum = b.linear(selfAttention.result.context, layer.self.o, { bias: layer.self.oBias, residual: x });
-    const h = b.layerNorm(sum, layer.selfNorm[0], layer.selfNorm[1], eps);
-    const q = b.linear(h, layer.cross!.q, { bias: layer.cross!.qBias });
-    const crossAttention = withValueNorms(b, attendCross(b, q, cross, this.model.setup(false, !!wants.scores), isTraced(wants, 'cross', l)), layer.cross!.o, wants);
-    const crossSum = b.linear(crossAttention.result.context, layer.cross!.o, { bias: layer.cross!.oBias, residual: h });
-    const h2 = b.layerNorm(crossSum, layer.crossNorm![0], layer.crossNorm![1], eps);
-    const out = this.feedForward(layer, h2);
-    b.release([qkv, sum, h, crossSum, h2]);
-    return { out, selfAttention, crossAttention };
+    return tensorScope(b, ({ temp, attention: hold }) => {
+      const qkv = temp(b.linear(x, layer.self.qkv, { bias: layer.self.qkvBias }));
+      const selfAttention = hold(withValueNorms(b, attendFused(b, qkv, this.model.setup(true, !!wants.scores), cache, isTraced(wants, 'decoder', l)), layer.self.o, wants));
+      const sum = temp(b.linear(selfAttention.result.context, layer.self.o, { bias: layer.self.oBias, residual: x }));
+      const h = temp(b.layerNorm(sum, layer.selfNorm[0], layer.selfNorm[1], eps));
+      const q = b.linear(h, layer.cross!.q, { bias: layer.cross!.qBias });
+      const crossAttention = hold(withValueNorms(b, attendCross(b, q, cross, this.model.setup(false, !!wants.scores), isTraced(wants, 'cross', l)), layer.cross!.o, wants));
+      const crossSum = temp(b.linear(crossAttention.result.context, layer.cross!.o, { bias: layer.cross!.oBias, residual: h }));
+      const h2 = temp(b.layerNorm(crossSum, layer.crossNorm![0], layer.crossNorm![1], eps));
+      return { out: this.feedForward(layer, h2), selfAttention, crossAttention };
+    });
   }
 
   finishDecoder(x: DeviceTensor): DeviceTensor {

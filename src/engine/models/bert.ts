@@ -6,7 +6,7 @@ import type { ModelInfo } from '../../protocol/run';
 import { EngineError } from '../errors';
 import { LazyTensor, concatRows } from '../tensor';
 import type { WeightFile } from '../loader/weights';
-import { type AttentionSetup, attendFused, attentionSetup, releaseAttention, withValueNorms } from './attention';
+import { type AttentionSetup, attendFused, attentionSetup, tensorScope, withValueNorms } from './attention';
 import { PerBackend, checkIds, isTraced, positions, readLogits, streamLayers } from './common';
 
 type Norm = [DeviceTensor, DeviceTensor];
@@ -100,11 +100,12 @@ export class BertModel implements TransformerModel {
       remedies: ['choose-model'], details: { tensor: 'cls.predictions.decoder.weight' },
     });
     // A single segment: token type 0 everywhere, as the fixtures' attention_mask / token_type_ids.
-    const parts = [backend.gather(w.word, ids), backend.gather(w.position, positions(ids.length)), backend.gather(w.tokenType, new Int32Array(ids.length))];
-    const wordAndPosition = backend.add(parts[0], parts[1]);
-    const sum = backend.add(wordAndPosition, parts[2]);
-    const embedded = backend.layerNorm(sum, w.embedNorm[0], w.embedNorm[1], c.layerNormEps);
-    backend.release([...parts, wordAndPosition, sum]);
+    const embedded = tensorScope(backend, ({ temp }) => {
+      const word = temp(backend.gather(w.word, ids));
+      const wordAndPosition = temp(backend.add(word, temp(backend.gather(w.position, positions(ids.length)))));
+      const sum = temp(backend.add(wordAndPosition, temp(backend.gather(w.tokenType, new Int32Array(ids.length)))));
+      return backend.layerNorm(sum, w.embedNorm[0], w.embedNorm[1], c.layerNormEps);
+    });
     const setup = attentionSetup(
       { numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim), causal: false, keepScores: !!wants.scores },
       { scaleSource: 'head_dim' },
@@ -112,52 +113,38 @@ export class BertModel implements TransformerModel {
     const lensHead = w.head && ((hidden: DeviceTensor) => this.head(backend, w, hidden));
     const x = yield* streamLayers(backend, { attention: 'self', hidden: 'main', layers: c.numLayers, hiddenAfterLast: true, lensHead }, embedded,
       (l, input) => this.layer(backend, w.layers[l], input, setup, wants, l), request);
-    const held = [x];
+    const kept = [x];
     try {
       if (wants.logits && w.head) {
         const logits = this.head(backend, w, x);
-        held.push(logits);
+        kept.push(logits);
         yield await readLogits(backend, logits);
       }
     } finally {
-      backend.release(held);
+      backend.release(kept);
     }
   }
 
   /** The masked-LM head on a hidden state: decoder(LayerNorm(act(dense · x))) + bias. */
   private head(backend: Backend, w: BertWeights, x: DeviceTensor): DeviceTensor {
     const h = w.head!, c = this.config;
-    const t = backend.linear(x, h.dense, { bias: h.denseBias, activation: c.activation });
-    try {
-      const n = backend.layerNorm(t, h.norm[0], h.norm[1], c.layerNormEps);
-      try {
-        return backend.linear(n, h.decoder, { bias: h.bias });
-      } finally {
-        backend.release([n]);
-      }
-    } finally {
-      backend.release([t]);
-    }
+    return tensorScope(backend, ({ temp }) => {
+      const t = temp(backend.linear(x, h.dense, { bias: h.denseBias, activation: c.activation }));
+      return backend.linear(temp(backend.layerNorm(t, h.norm[0], h.norm[1], c.layerNormEps)), h.decoder, { bias: h.bias });
+    });
   }
 
   /** One post-LN block (layer `l`): attention, add and norm, feed-forward, add and norm. */
   private layer(backend: Backend, L: BertWeights['layers'][number], x: DeviceTensor, setup: AttentionSetup, wants: ForwardWants, l: number) {
     const c = this.config;
-    const temps: DeviceTensor[] = [];
-    const temp = (t: DeviceTensor) => (temps.push(t), t);
-    const attended = attendFused(backend, temp(backend.linear(x, L.qkv, { bias: L.qkvBias })), setup, undefined, isTraced(wants, 'self', l));
-    const attention = withValueNorms(backend, attended, L.attnOut, wants);
-    try {
+    return tensorScope(backend, ({ temp, attention: hold }) => {
+      const attended = attendFused(backend, temp(backend.linear(x, L.qkv, { bias: L.qkvBias })), setup, undefined, isTraced(wants, 'self', l));
+      const attention = hold(withValueNorms(backend, attended, L.attnOut, wants));
       const projected = temp(backend.linear(attention.result.context, L.attnOut, { bias: L.attnOutBias, residual: x }));
       const a = temp(backend.layerNorm(projected, L.attnNorm[0], L.attnNorm[1], c.layerNormEps));
       const inter = temp(backend.linear(a, L.inter, { bias: L.interBias, activation: c.activation }));
       const out = temp(backend.linear(inter, L.out, { bias: L.outBias, residual: a }));
       return { out: backend.layerNorm(out, L.outNorm[0], L.outNorm[1], c.layerNormEps), attention };
-    } catch (err) {
-      releaseAttention(backend, attention); // an op that failed leaves nothing held
-      throw err;
-    } finally {
-      backend.release(temps);
-    }
+    });
   }
 }

@@ -18,7 +18,7 @@ import type { LayerCache } from '../kvCache';
 import type { ForwardEvent, ForwardRequest, ForwardWants, TransformerModel } from '../model';
 import type { ModelInfo, RopeRecipe } from '../../protocol/run';
 import type { LazyTensor } from '../tensor';
-import { ProjectedAttention, attendFused, attentionSetup, releaseAttention, withValueNorms } from './attention';
+import { ProjectedAttention, attendFused, attentionSetup, tensorScope, withValueNorms } from './attention';
 import { PerBackend, Uploaded, checkIds, isTraced, positions, streamFinal, streamLayers } from './common';
 import { ropeInverseFrequencies } from './rope';
 
@@ -173,29 +173,22 @@ export class DecoderOnlyModel implements TransformerModel {
   }
 
   private embed(b: Backend, w: Weights, ids: Int32Array, offset: number): DeviceTensor {
-    let x = b.gather(w.embed, ids);
-    if (this.def.embeddingScale !== undefined) x = this.replace(b, x, b.scale(x, this.def.embeddingScale));
-    if (w.positions) {
-      const places = b.gather(w.positions, positions(ids.length, offset));
-      x = this.replace(b, x, b.add(x, places));
-      b.release([places]);
-    }
-    return x;
+    return tensorScope(b, ({ temp }) => {
+      const tokens = b.gather(w.embed, ids);
+      const scale = this.def.embeddingScale;
+      const scaled = scale === undefined ? tokens : b.scale(temp(tokens), scale);
+      if (!w.positions) return scaled;
+      return b.add(temp(scaled), temp(b.gather(w.positions, positions(ids.length, offset))));
+    });
   }
 
   /** logits = softCap?(lmHead(finalNorm(x))) of any hidden state: the logit lens's head. */
   private head(b: Backend, w: Weights, x: DeviceTensor): DeviceTensor {
-    const normed = this.norm(b, x, w.finalNorm);
-    const logits = b.linear(normed, w.lmHead ?? w.embed);
-    b.release([normed]);
-    const cap = this.def.finalSoftCap;
-    return cap === undefined ? logits : this.replace(b, logits, b.softCap(logits, cap));
-  }
-
-  /** Returns `next` after releasing `previous`. */
-  private replace(b: Backend, previous: DeviceTensor, next: DeviceTensor): DeviceTensor {
-    b.release([previous]);
-    return next;
+    return tensorScope(b, ({ temp }) => {
+      const logits = b.linear(temp(this.norm(b, x, w.finalNorm)), w.lmHead ?? w.embed);
+      const cap = this.def.finalSoftCap;
+      return cap === undefined ? logits : b.softCap(temp(logits), cap);
+    });
   }
 
   private norm(b: Backend, x: DeviceTensor, n: Norm): DeviceTensor {
@@ -204,30 +197,21 @@ export class DecoderOnlyModel implements TransformerModel {
   }
 
   private layer(b: Backend, l: number, x: DeviceTensor, L: Layer, wants: ForwardWants, offset: number, cache?: LayerCache): { out: DeviceTensor; attention: ProjectedAttention } {
-    const temps: DeviceTensor[] = [];
-    const temp = (t: DeviceTensor) => (temps.push(t), t);
-    let attention: ProjectedAttention | undefined;
-    try {
+    return tensorScope(b, ({ temp, attention: hold }) => {
       const normed = L.inputNorm ? temp(this.norm(b, x, L.inputNorm)) : x;
       const qkv = temp(b.linear(normed, L.qkv, { bias: L.qkvBias }));
-      attention = withValueNorms(b, attendFused(b, qkv, this.setup(l, L, wants, offset), cache, isTraced(wants, 'self', l)), L.o, wants);
+      const attention = hold(withValueNorms(b, attendFused(b, qkv, this.setup(l, L, wants, offset), cache, isTraced(wants, 'self', l)), L.o, wants));
       const context = attention.result.context;
-      let out: DeviceTensor;
       if (this.def.parallelResidual) {
         const withAttention = temp(this.project(b, context, L.o, L.oBias, x));
-        out = this.project(b, temp(this.hidden(b, temp(this.norm(b, x, L.preMlpNorm!)), L.mlp)), L.mlp.down, L.mlp.downBias, withAttention);
-      } else {
-        const h = temp(this.project(b, context, L.o, L.oBias, x, L.postAttentionNorm));
-        const m = L.preMlpNorm ? temp(this.norm(b, h, L.preMlpNorm)) : h;
-        out = this.project(b, temp(this.hidden(b, m, L.mlp)), L.mlp.down, L.mlp.downBias, h, L.postMlpNorm);
+        const out = this.project(b, temp(this.hidden(b, temp(this.norm(b, x, L.preMlpNorm!)), L.mlp)), L.mlp.down, L.mlp.downBias, withAttention);
+        return { out, attention };
       }
+      const h = temp(this.project(b, context, L.o, L.oBias, x, L.postAttentionNorm));
+      const m = L.preMlpNorm ? temp(this.norm(b, h, L.preMlpNorm)) : h;
+      const out = this.project(b, temp(this.hidden(b, m, L.mlp)), L.mlp.down, L.mlp.downBias, h, L.postMlpNorm);
       return { out, attention };
-    } catch (err) {
-      if (attention) releaseAttention(b, attention); // an op that failed (a device out of memory) leaves nothing held
-      throw err;
-    } finally {
-      b.release(temps);
-    }
+    });
   }
 
   private setup(l: number, L: Layer, wants: ForwardWants, offset: number) {
@@ -245,21 +229,14 @@ export class DecoderOnlyModel implements TransformerModel {
   /** residual + postNorm?(input · Wᵀ + bias); without a post-norm the residual add is fused into the linear. */
   private project(b: Backend, input: DeviceTensor, weight: DeviceTensor, bias: DeviceTensor | undefined, residual: DeviceTensor, postNorm?: Norm): DeviceTensor {
     if (!postNorm) return b.linear(input, weight, { bias, residual });
-    const y = b.linear(input, weight, { bias });
-    const n = this.norm(b, y, postNorm);
-    const out = b.add(residual, n);
-    b.release([y, n]);
-    return out;
+    return tensorScope(b, ({ temp }) => b.add(residual, temp(this.norm(b, temp(b.linear(input, weight, { bias })), postNorm))));
   }
 
   /** The MLP's hidden activations (the input of its down projection). */
   private hidden(b: Backend, m: DeviceTensor, mlp: Layer['mlp']): DeviceTensor {
     const activation = this.def.activation;
     if (!mlp.gate) return b.linear(m, mlp.up, { bias: mlp.upBias, activation });
-    const gate = b.linear(m, mlp.gate, { bias: mlp.gateBias });
-    const up = b.linear(m, mlp.up, { bias: mlp.upBias });
-    const h = b.gated(gate, up, activation);
-    b.release([gate, up]);
-    return h;
+    const gate = mlp.gate;
+    return tensorScope(b, ({ temp }) => b.gated(temp(b.linear(m, gate, { bias: mlp.gateBias })), temp(b.linear(m, mlp.up, { bias: mlp.upBias })), activation));
   }
 }

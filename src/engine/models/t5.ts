@@ -9,7 +9,7 @@ import { LazyTensor, concatRows, toFloat32 } from '../tensor';
 import type { WeightFile } from '../loader/weights';
 import type { LayerCache } from '../kvCache';
 import type { ForwardWants } from '../model';
-import { attendCross, attendFused, withValueNorms } from './attention';
+import { attendCross, attendFused, tensorScope, withValueNorms } from './attention';
 import { PerBackend, isTraced } from './common';
 import { CrossKeys, EncoderInput, Seq2SeqModel, Seq2SeqStacks } from './seq2seq';
 
@@ -141,36 +141,34 @@ class T5Stacks implements Seq2SeqStacks {
   /** The encoder's bias is the same for every layer of one forward pass: built once per input. */
   embedEncoder(ids: Int32Array): EncoderInput {
     const positionBias = this.bias(this.w.encoderTable, ids.length, ids.length, 0, true);
-    return { x: this.b.gather(this.w.embedding, ids), positionBias };
+    try {
+      return { x: this.b.gather(this.w.embedding, ids), positionBias };
+    } catch (err) {
+      this.b.release([positionBias]);
+      throw err;
+    }
   }
 
   private feedForward(layer: T5Layer, x: DeviceTensor): DeviceTensor {
     const b = this.b;
-    const n = b.rmsNorm(x, layer.ffNorm, this.c.layerNormEps);
-    let hidden: DeviceTensor;
-    if (layer.ff.wiGate) {
-      const gate = b.linear(n, layer.ff.wi);
-      const up = b.linear(n, layer.ff.wiGate);
-      hidden = b.gated(gate, up, this.c.activation);
-      b.release([gate, up]);
-    } else {
-      hidden = b.linear(n, layer.ff.wi, { activation: this.c.activation });
-    }
-    const out = b.linear(hidden, layer.ff.wo, { residual: x });
-    b.release([n, hidden]);
-    return out;
+    return tensorScope(b, ({ temp }) => {
+      const n = temp(b.rmsNorm(x, layer.ffNorm, this.c.layerNormEps));
+      const hidden = layer.ff.wiGate
+        ? b.gated(temp(b.linear(n, layer.ff.wi)), temp(b.linear(n, layer.ff.wiGate)), this.c.activation)
+        : b.linear(n, layer.ff.wi, { activation: this.c.activation });
+      return b.linear(temp(hidden), layer.ff.wo, { residual: x });
+    });
   }
 
   encoderLayer(l: number, x: DeviceTensor, wants: ForwardWants, positionBias?: DeviceTensor) {
     const b = this.b;
     const layer = this.w.encoder[l];
-    const n = b.rmsNorm(x, layer.selfNorm, this.c.layerNormEps);
-    const qkv = b.linear(n, layer.self.qkv);
-    const attention = withValueNorms(b, attendFused(b, qkv, this.model.setup(false, !!wants.scores, positionBias), undefined, isTraced(wants, 'encoder', l)), layer.self.o, wants);
-    const h = b.linear(attention.result.context, layer.self.o, { residual: x });
-    const out = this.feedForward(layer, h);
-    b.release([n, qkv, h]);
-    return { out, attention };
+    return tensorScope(b, ({ temp, attention: hold }) => {
+      const qkv = temp(b.linear(temp(b.rmsNorm(x, layer.selfNorm, this.c.layerNormEps)), layer.self.qkv));
+      const attention = hold(withValueNorms(b, attendFused(b, qkv, this.model.setup(false, !!wants.scores, positionBias), undefined, isTraced(wants, 'encoder', l)), layer.self.o, wants));
+      const h = temp(b.linear(attention.result.context, layer.self.o, { residual: x }));
+      return { out: this.feedForward(layer, h), attention };
+    });
   }
 
   finishEncoder(x: DeviceTensor): DeviceTensor {
@@ -182,29 +180,27 @@ class T5Stacks implements Seq2SeqStacks {
   }
 
   crossKeys(l: number, encoderOutput: DeviceTensor): CrossKeys {
-    const kv = this.b.linear(encoderOutput, this.w.decoder[l].cross!.kv);
-    const [k, v] = this.b.split(kv, [{ width: this.c.numHeads * this.c.headDim }, { width: this.c.numHeads * this.c.headDim }]);
-    this.b.release([kv]);
-    return { k, v };
+    const width = this.c.numHeads * this.c.headDim;
+    return tensorScope(this.b, ({ temp }) => {
+      const [k, v] = this.b.split(temp(this.b.linear(encoderOutput, this.w.decoder[l].cross!.kv)), [{ width }, { width }]);
+      return { k, v };
+    });
   }
 
   decoderLayer(l: number, x: DeviceTensor, cross: CrossKeys, cache: LayerCache, offset: number, wants: ForwardWants) {
     const b = this.b;
     const c = this.c;
     const layer = this.w.decoder[l];
-    const n = b.rmsNorm(x, layer.selfNorm, c.layerNormEps);
-    const qkv = b.linear(n, layer.self.qkv);
-    const keyLength = offset + x.shape[0];
-    const bias = this.bias(this.w.decoderTable, x.shape[0], keyLength, offset, false);
-    const selfAttention = withValueNorms(b, attendFused(b, qkv, this.model.setup(true, !!wants.scores, bias), cache, isTraced(wants, 'decoder', l)), layer.self.o, wants);
-    const h = b.linear(selfAttention.result.context, layer.self.o, { residual: x });
-    const cn = b.rmsNorm(h, layer.crossNorm!, c.layerNormEps);
-    const q = b.linear(cn, layer.cross!.q);
-    const crossAttention = withValueNorms(b, attendCross(b, q, cross, this.model.setup(false, !!wants.scores), isTraced(wants, 'cross', l)), layer.cross!.o, wants);
-    const h2 = b.linear(crossAttention.result.context, layer.cross!.o, { residual: h });
-    const out = this.feedForward(layer, h2);
-    b.release([n, qkv, bias, h, cn, h2]);
-    return { out, selfAttention, crossAttention };
+    return tensorScope(b, ({ temp, attention: hold }) => {
+      const qkv = temp(b.linear(temp(b.rmsNorm(x, layer.selfNorm, c.layerNormEps)), layer.self.qkv));
+      const bias = temp(this.bias(this.w.decoderTable, x.shape[0], offset + x.shape[0], offset, false));
+      const selfAttention = hold(withValueNorms(b, attendFused(b, qkv, this.model.setup(true, !!wants.scores, bias), cache, isTraced(wants, 'decoder', l)), layer.self.o, wants));
+      const h = temp(b.linear(selfAttention.result.context, layer.self.o, { residual: x }));
+      const q = b.linear(temp(b.rmsNorm(h, layer.crossNorm!, c.layerNormEps)), layer.cross!.q);
+      const crossAttention = hold(withValueNorms(b, attendCross(b, q, cross, this.model.setup(false, !!wants.scores), isTraced(wants, 'cross', l)), layer.cross!.o, wants));
+      const h2 = temp(b.linear(crossAttention.result.context, layer.cross!.o, { residual: h }));
+      return { out: this.feedForward(layer, h2), selfAttention, crossAttention };
+    });
   }
 
   finishDecoder(x: DeviceTensor): DeviceTensor {
@@ -213,9 +209,6 @@ class T5Stacks implements Seq2SeqStacks {
 
   logits(hidden: DeviceTensor): DeviceTensor {
     if (!this.c.scaleDecoderOutputs) return this.b.linear(hidden, this.w.lmHead);
-    const scaled = this.b.scale(hidden, this.c.hiddenSize ** -0.5);
-    const logits = this.b.linear(scaled, this.w.lmHead);
-    this.b.release([scaled]);
-    return logits;
+    return tensorScope(this.b, ({ temp }) => this.b.linear(temp(this.b.scale(hidden, this.c.hiddenSize ** -0.5)), this.w.lmHead));
   }
 }
