@@ -90,7 +90,7 @@ export interface InspectLimits {
 
 /** Refuses, before any layer runs, a run whose memory estimate exceeds the budget. */
 function checkMemory(loaded: LoadedModel, wants: ForwardWants, limits: InspectLimits, tokens: { source: number; target?: number; generate?: number }): void {
-  const size = loaded.weightSize ?? { elements: 0, largestStoredBytes: 0 };
+  const size = loaded.weightSize ?? { heldBytes: 0, largestStoredBytes: 0 };
   const estimate = estimateRunMemory(loaded.model.info, size, { sourceTokens: tokens.source, targetTokens: tokens.target, generate: tokens.generate, wants, streamed: limits.streamed });
   const length = `${tokens.source} tokens${tokens.target ? ` → ${tokens.target}` : ''}${tokens.generate ? ` + ${tokens.generate} generated` : ''}`;
   checkRunMemory(estimate, memoryBudget(limits.memoryBudgetMB), `Inspecting ${length} on ${loaded.model.info.name}`);

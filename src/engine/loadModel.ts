@@ -62,13 +62,13 @@ export interface LoadOptions {
 
 /** The weights' size from their headers. */
 function sizeOf(weights: WeightFile): WeightSize {
-  let elements = 0;
+  let heldBytes = 0;
   let largestStoredBytes = 0;
   for (const e of weights.entries()) {
-    elements += numel(e.shape);
+    heldBytes += numel(e.shape) * (e.dtype === 'BF16' && e.shape.length === 2 ? 2 : 4);
     largestStoredBytes = Math.max(largestStoredBytes, e.end - e.begin);
   }
-  return { elements, largestStoredBytes };
+  return { heldBytes, largestStoredBytes };
 }
 
 export function loadModel(source: string, options: LoadOptions = {}): LoadedModel {

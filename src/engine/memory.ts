@@ -41,18 +41,19 @@ export function formatBytes(bytes: number): string {
   return `${Math.ceil(bytes / 1024)} KB`;
 }
 
-/** The weights' elements, and the bytes of the largest tensor as stored. */
+/** The bytes the backends hold of the weights, and those of the largest tensor as stored. */
 export interface WeightSize {
-  readonly elements: number;
+  /** Float32, but bfloat16 matrices keep their 2 bytes (the CPU's bf16 panels, WebGPU). */
+  readonly heldBytes: number;
   readonly largestStoredBytes: number;
 }
 
 /**
- * The backend's float32 copy, plus the largest tensor read and rearranged (transposed, stacked) on the
- * host while it is uploaded: the host keeps no copy once a tensor is on the backend.
+ * The backend's copy, plus the largest tensor read and rearranged (transposed, stacked) on the host
+ * while it is uploaded: the host keeps no copy once a tensor is on the backend.
  */
 export function weightMemory(size: WeightSize): number {
-  return 4 * size.elements + 2 * size.largestStoredBytes;
+  return size.heldBytes + 2 * size.largestStoredBytes;
 }
 
 export interface RunShape {

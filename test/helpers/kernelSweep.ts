@@ -36,6 +36,8 @@ export interface MatmulShape {
   readonly activation: PointwiseActivation;
   readonly bias: boolean;
   readonly residual: boolean;
+  /** How the weight is stored: bfloat16 weights keep their 16 bits on every backend (F32 if absent). */
+  readonly weights?: 'BF16';
 }
 
 export interface MatmulSweepSize {
@@ -56,15 +58,18 @@ export function matmulSweep(size: MatmulSweepSize, seed = 1): MatmulShape[] {
     shapes.push({ rows: n, inDim, outDim, ...options(n) });
     shapes.push({ rows, inDim: n, outDim, ...options(n + 1) });
     shapes.push({ rows, inDim, outDim: n, ...options(n + 2) });
+    // bfloat16 weights across every k length and every panel edge of the weight.
+    shapes.push({ rows, inDim: n, outDim, ...options(n + 3), weights: 'BF16' });
+    shapes.push({ rows, inDim, outDim: n, ...options(n + 4), weights: 'BF16' });
   }
   const next = seeded(seed);
   const dim = () => 1 + Math.floor(next() * size.randomMax);
-  for (let n = 0; n < size.randomShapes; n++) shapes.push({ rows: dim(), inDim: dim(), outDim: dim(), ...options(n) });
+  for (let n = 0; n < size.randomShapes; n++) shapes.push({ rows: dim(), inDim: dim(), outDim: dim(), ...options(n), ...(n % 7 === 3 && { weights: 'BF16' as const }) });
   return shapes;
 }
 
 export function matmulName(s: MatmulShape): string {
-  return `${s.rows}×${s.inDim} · ${s.inDim}×${s.outDim}${s.bias ? ' +bias' : ''}${s.activation === 'none' ? '' : ` ${s.activation}`}${s.residual ? ' +residual' : ''}`;
+  return `${s.rows}×${s.inDim} · ${s.inDim}×${s.outDim}${s.weights ? ' (bf16 weight)' : ''}${s.bias ? ' +bias' : ''}${s.activation === 'none' ? '' : ` ${s.activation}`}${s.residual ? ' +residual' : ''}`;
 }
 
 /** A backend under test, named in failure messages. */
@@ -77,14 +82,18 @@ export interface NamedBackend {
 export async function checkMatmul(backends: readonly NamedBackend[], s: MatmulShape, seed: number): Promise<void> {
   const next = seeded(seed);
   const x = uniform(s.rows * s.inDim, next, 2);
-  const w = uniform(s.outDim * s.inDim, next);
+  const drawn = uniform(s.outDim * s.inDim, next);
+  // A bfloat16 weight: the drawn values' upper 16 bits, which the reference reads widened back exactly.
+  const bits = s.weights ? Uint16Array.from(new Uint32Array(drawn.buffer), (b) => b >>> 16) : undefined;
+  const w = bits ? new Float32Array(Uint32Array.from(bits, (b) => b << 16).buffer) : drawn;
+  const weight: HostTensor = bits ? { dtype: 'BF16', shape: [s.outDim, s.inDim], data: bits } : { dtype: 'F32', shape: [s.outDim, s.inDim], data: w };
   const bias = s.bias ? uniform(s.outDim, next) : undefined;
   const residual = s.residual ? uniform(s.rows * s.outDim, next) : undefined;
   const expected = reference.linear(x, w, s.rows, s.inDim, s.outDim, bias, s.activation, residual);
   for (const { name, backend } of backends) {
     const inputs = [backend.fromFloat32(x, [s.rows, s.inDim])];
     if (residual) inputs.push(backend.fromFloat32(residual, [s.rows, s.outDim]));
-    const out = backend.linear(inputs[0], backend.upload({ dtype: 'F32', shape: [s.outDim, s.inDim], data: w }), {
+    const out = backend.linear(inputs[0], backend.upload(weight), {
       bias: bias && backend.upload({ dtype: 'F32', shape: [s.outDim], data: bias }), residual: inputs[1], activation: s.activation,
     });
     const [actual] = await backend.read([out]);

@@ -33,6 +33,17 @@ describe('memory budget', () => {
     assert.strictEqual(lensed.activations - at(1000).activations, 4 * model.info.vocabSize * 64);
   });
 
+  it('counts the weights as the CPU backend holds them: float32, bfloat16 matrices at 2 bytes', async () => {
+    for (const name of ['qwen2-tiny-random-bf16', 'qwen2-tiny-random']) {
+      const loaded = loadModel(sharedPath('models', name));
+      await inspect(loaded, backend, { text: STORY }, {}, { onEvent: () => undefined });
+      const held = backend.liveTensors().bytes;
+      // Panels pad each matrix to 8 output rows and the heap aligns blocks: within 2 % of the estimate.
+      assert.ok(Math.abs(held - loaded.weightSize!.heldBytes) < 0.02 * held, `${name}: the backend holds ${held} bytes, the estimate says ${loaded.weightSize!.heldBytes}`);
+      loaded.model.releaseWeights();
+    }
+  });
+
   it('counts every layer for a caller that keeps them, and only the two in flight for the engine, whose client stores them', () => {
     const { model, weightSize } = loadModel(LLAMA);
     const { numHeads, numLayers } = model.info;

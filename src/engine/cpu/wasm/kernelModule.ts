@@ -47,7 +47,7 @@ export function wasmFeatures(): WasmFeatures {
 }
 
 function kernelFunctions(relaxed: boolean): ModuleFunction[] {
-  return [gemmFunction(relaxed), ...attentionFunctions(relaxed), ...normFunctions(), elementwiseFunction(), toHalfFunction()];
+  return [gemmFunction(relaxed), gemmFunction(relaxed, 'bf16'), ...attentionFunctions(relaxed), ...normFunctions(), elementwiseFunction(), toHalfFunction()];
 }
 
 /** Compiles the kernels, with relaxed-SIMD FMA when asked and available; needs WebAssembly SIMD. */

@@ -11,16 +11,18 @@ import type { PointwiseActivation } from '../../backend';
 import { Code, FunctionBuilder, ModuleFunction, ValType } from './encoding';
 import { f32, f32x4, forLoop, fusedMultiplyAdd, i32, ifElse, ifThen, local, seq, typedIfElse, v128 } from './ops';
 import { activate } from './simdMath';
-import { TILE_COLS, TILE_ROWS, pointRows, storeTile, tileLocals, tileProduct } from './tile';
+import { type BElements, TILE_COLS, TILE_ROWS, pointRows, storeTile, tileLocals, tileProduct } from './tile';
 
 /** Activation ids as the kernels receive them. */
 export const ACTIVATION_CODES: readonly PointwiseActivation[] = ['none', 'relu', 'silu', 'gelu_erf', 'gelu_tanh'];
 
-export function gemmFunction(relaxed: boolean): ModuleFunction {
+/** The sgemm over float32 panels ('gemm'), or over bfloat16 ones ('gemm_bf16': half the weight memory, the same products). */
+export function gemmFunction(relaxed: boolean, elements: BElements = 'f32'): ModuleFunction {
   const I = ValType.I32;
   const V = ValType.V128;
+  const elementBytes = elements === 'f32' ? 4 : 2;
   // gemm(x, w, bias, residual, out, M, N, K, rowBlock, panelBlock, activation, task)
-  const fn = new FunctionBuilder('gemm', Array(12).fill(I));
+  const fn = new FunctionBuilder(elements === 'f32' ? 'gemm' : 'gemm_bf16', Array(12).fill(I));
   const [x, w, bias, residual, out, M, N, K, rowBlock, panelBlock, activation, task] = fn.params.map((_, i) => i);
   const get = local.get;
   const t = tileLocals(fn);
@@ -37,8 +39,8 @@ export function gemmFunction(relaxed: boolean): ModuleFunction {
   const microKernel = seq(
     local.set(validRows, i32.sub(get(rowEnd), get(row))),
     pointRows(t, i32.add(get(x), bytes(i32.mul(get(row), get(K)))), bytes(get(K)), get(validRows)),
-    local.set(t.bPtr, i32.add(get(w), bytes(i32.mul(i32.mul(get(panel), get(K)), i32.const(TILE_COLS))))),
-    tileProduct(t, get(K), i32.const(TILE_COLS * 4), relaxed),
+    local.set(t.bPtr, i32.add(get(w), i32.mul(i32.mul(i32.mul(get(panel), get(K)), i32.const(TILE_COLS)), i32.const(elementBytes)))),
+    tileProduct(t, get(K), i32.const(TILE_COLS * elementBytes), relaxed, elements),
     storeTile(t, get(validRows), get(validCols),
       (r) => i32.add(get(out), bytes(i32.add(i32.mul(i32.add(get(row), i32.const(r)), get(N)), firstColumn))),
       (acc, _r, j) => typedIfElse(V, get(bias), f32x4.add(acc, v128.load(i32.add(get(bias), bytes(firstColumn)), 16 * j)), acc)),

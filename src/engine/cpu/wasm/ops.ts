@@ -77,6 +77,9 @@ export const v128 = {
 
 export const i32x4 = {
   splat: simdUnary(0x11),
+  /** Lanes 0-3 (4-7) of eight unsigned 16-bit lanes, widened to 32 bits. */
+  extend_low_i16x8_u: simdUnary(0xa9),
+  extend_high_i16x8_u: simdUnary(0xaa),
   shl: simdBinary(0xab),
   shr_u: simdBinary(0xad),
   add: simdBinary(0xae),

@@ -6,7 +6,7 @@
  * (measured: 4×8 with no unroll ≈ 48 GFLOP/s on one core, 6×8 or 4-way unrolled ≈ 28).
  */
 import { Code, FunctionBuilder, ValType } from './encoding';
-import { f32, f32x4, forLoop, fusedMultiplyAdd, i32, ifElse, ifThen, local, seq, v128 } from './ops';
+import { f32, f32x4, forLoop, fusedMultiplyAdd, i32, i32x4, ifElse, ifThen, local, seq, v128 } from './ops';
 
 export const TILE_ROWS = 4;
 export const TILE_COLS = 8;
@@ -42,14 +42,30 @@ function accumulator(t: TileLocals, r: number, j: number): number {
   return t.acc[r * VECTORS + j];
 }
 
+/** How B's elements are stored: float32, or the upper 16 bits of float32 (bfloat16, widened exactly as loaded). */
+export type BElements = 'f32' | 'bf16';
+
+/** B's row k (TILE_COLS elements) into the b vectors. */
+function loadB(t: TileLocals, elements: BElements): Code[] {
+  const get = local.get;
+  if (elements === 'f32') return t.b.map((v, j) => local.set(v, v128.load(get(t.bPtr), 16 * j)));
+  // Eight bfloat16 in one vector: each widened to 32 bits and shifted into a float32's upper half.
+  const [low, high] = t.b;
+  return [
+    local.set(high, v128.load(get(t.bPtr))),
+    local.set(low, i32x4.shl(i32x4.extend_low_i16x8_u(get(high)), i32.const(16))),
+    local.set(high, i32x4.shl(i32x4.extend_high_i16x8_u(get(high)), i32.const(16))),
+  ];
+}
+
 /** Zeroes the accumulators and adds A·B over `steps` k steps (B rows `bStep` bytes apart). */
-export function tileProduct(t: TileLocals, steps: Code, bStep: Code, relaxed: boolean): Code {
+export function tileProduct(t: TileLocals, steps: Code, bStep: Code, relaxed: boolean, elements: BElements = 'f32'): Code {
   const fma = fusedMultiplyAdd(relaxed);
   const get = local.get;
   return seq(
     ...t.acc.map((a) => local.set(a, f32x4.splat(f32.const(0)))),
     forLoop(t.k, i32.const(0), steps, 1,
-      ...t.b.map((v, j) => local.set(v, v128.load(get(t.bPtr), 16 * j))),
+      ...loadB(t, elements),
       ...t.rowPtr.flatMap((p, r) => [
         local.set(t.broadcast, v128.load32_splat(get(p))),
         ...t.b.map((v, j) => local.set(accumulator(t, r, j), fma(get(t.broadcast), get(v), get(accumulator(t, r, j))))),

@@ -23,19 +23,22 @@ import { NORM_ROWS } from './norm';
 import { ThreadPool } from './threadPool';
 import { TILE_COLS } from './tile';
 import { wasmApi } from './wasmApi';
-import { blockedRows, packPanels, rowsOf } from './weightPanels';
+import { blockedRows, fromBfloat16, packPanels, panelElements, type PanelElements, panelIndex, rowsOf } from './weightPanels';
 
 /** Set to a number to choose the kernel threads (default: one per core). */
 const CPU_THREADS_ENV = 'ATTENTION_INSPECTOR_CPU_THREADS';
-const KERNELS = ['gemm', 'pack_kv', 'attention', 'layer_norm', 'rms_norm', 'elementwise', 'to_half'];
+const KERNELS = ['gemm', 'gemm_bf16', 'pack_kv', 'attention', 'layer_norm', 'rms_norm', 'elementwise', 'to_half'];
 /** sgemm task shape: rows × panels of TILE_COLS columns. */
 const GEMM_ROW_BLOCK = 64;
 const GEMM_PANEL_BLOCK = 16;
 /** Elements per float16 conversion round in readHalf. */
 const HALF_CHUNK = 1 << 22;
 
-/** `rows`: row-major float32. `panels`: a linear weight packed as [out / TILE_COLS][in][TILE_COLS]. */
-type Layout = 'rows' | 'panels';
+/**
+ * `rows`: row-major float32. `panels`: a linear weight packed as [out / TILE_COLS][in][TILE_COLS];
+ * `panels-bf16`: the same of bfloat16 elements (weightPanels.ts).
+ */
+type Layout = 'rows' | 'panels' | 'panels-bf16';
 
 class WasmTensor implements DeviceTensor {
   /** Its block went back to the heap: a second release must not free a block handed out since. */
@@ -107,7 +110,7 @@ export class WasmCpuBackend implements Backend {
   upload(weight: HostTensor): DeviceTensor {
     // A 16-bit matrix is widened row by row as it is packed: no float32 copy of it all (545 MB for
     // Qwen2.5-0.5B's bfloat16 embedding) is made on the way.
-    const t = weight.shape.length === 2 ? this.packed(rowsOf(weight), weight.shape) : this.fromFloat32(toFloat32(weight), weight.shape);
+    const t = weight.shape.length === 2 ? this.packed(rowsOf(weight), weight.shape, panelElements(weight.dtype)) : this.fromFloat32(toFloat32(weight), weight.shape);
     this.weights.add(tensor(t));
     return t;
   }
@@ -115,7 +118,7 @@ export class WasmCpuBackend implements Backend {
   uploadRows(weight: RowSource): DeviceTensor {
     // The host never holds a large weight whole: GPT-2's 154 MB embedding was resident twice, as read
     // and as packed, at the engine's peak.
-    const t = this.packed(blockedRows(weight), weight.shape);
+    const t = this.packed(blockedRows(weight), weight.shape, panelElements(weight.dtype));
     this.weights.add(t);
     return t;
   }
@@ -130,7 +133,7 @@ export class WasmCpuBackend implements Backend {
   gather(table: DeviceTensor, ids: Int32Array): DeviceTensor {
     const width = cols(table);
     const out = this.allocate([ids.length, width]);
-    const f32 = this.heap.f32;
+    const [f32, u16] = [this.heap.f32, this.heap.u16];
     const source = tensor(table);
     ids.forEach((id, t) => {
       const dst = out.offset / 4 + t * width;
@@ -138,9 +141,10 @@ export class WasmCpuBackend implements Backend {
         f32.copyWithin(dst, source.offset / 4 + id * width, source.offset / 4 + (id + 1) * width);
         return;
       }
-      // Row `id` of a packed table: column c of panel id / TILE_COLS, every TILE_COLS-th float.
-      const base = source.offset / 4 + Math.floor(id / TILE_COLS) * width * TILE_COLS + (id % TILE_COLS);
-      for (let k = 0; k < width; k++) f32[dst + k] = f32[base + k * TILE_COLS];
+      // Row `id` of a packed table: column c of panel id / TILE_COLS, every TILE_COLS-th element.
+      const index = panelIndex(id, 0, width);
+      if (source.layout === 'panels') for (let k = 0; k < width; k++) f32[dst + k] = f32[source.offset / 4 + index + k * TILE_COLS];
+      else for (let k = 0; k < width; k++) f32[dst + k] = fromBfloat16(u16[source.offset / 2 + index + k * TILE_COLS]);
     });
     return out;
   }
@@ -149,11 +153,11 @@ export class WasmCpuBackend implements Backend {
     const [rows, inDim] = x.shape;
     const [outDim, wIn] = weight.shape;
     if (wIn !== inDim) throw new Error(`linear: x has ${inDim} columns but the weight expects ${wIn}`);
-    const w = tensor(weight).layout === 'panels' ? tensor(weight) : this.packed(rowsOf({ dtype: 'F32', shape: weight.shape, data: this.view(weight) }), weight.shape);
+    const w = tensor(weight).layout !== 'rows' ? tensor(weight) : this.packed(rowsOf({ dtype: 'F32', shape: weight.shape, data: this.view(weight) }), weight.shape);
     const out = this.allocate([rows, outDim]);
     const rowBlock = Math.min(GEMM_ROW_BLOCK, rows);
     const tasks = Math.ceil(rows / rowBlock) * Math.ceil(Math.ceil(outDim / TILE_COLS) / GEMM_PANEL_BLOCK);
-    this.pool.run('gemm', [
+    this.pool.run(w.layout === 'panels-bf16' ? 'gemm_bf16' : 'gemm', [
       tensor(x).offset, w.offset, this.offsetOf(options.bias), this.offsetOf(options.residual), out.offset,
       rows, outDim, inDim, rowBlock, GEMM_PANEL_BLOCK, this.activationCode(options.activation ?? 'none'),
     ], tasks);
@@ -333,8 +337,8 @@ export class WasmCpuBackend implements Backend {
     this.heap.release(t.offset);
   }
 
-  private allocate(shape: readonly number[], layout: Layout = 'rows', floats = numel(shape)): WasmTensor {
-    return new WasmTensor(shape, this.heap.alloc(floats * 4), layout);
+  private allocate(shape: readonly number[], layout: Layout = 'rows', bytes = numel(shape) * 4): WasmTensor {
+    return new WasmTensor(shape, this.heap.alloc(bytes), layout);
   }
 
   private offsetOf(t: DeviceTensor | undefined): number {
@@ -354,12 +358,14 @@ export class WasmCpuBackend implements Backend {
   }
 
   /** [out, in] row-major values (row `n` from `row(n)`) → panels of TILE_COLS output columns, zero padded. */
-  private packed(row: (n: number) => Float32Array, shape: readonly number[]): WasmTensor {
+  private packed(row: (n: number) => ArrayLike<number>, shape: readonly number[], elements: PanelElements = 'f32'): WasmTensor {
     const [outDim, inDim] = shape;
-    const panels = Math.ceil(outDim / TILE_COLS);
-    const t = this.allocate(shape, 'panels', panels * TILE_COLS * inDim);
+    const count = Math.ceil(outDim / TILE_COLS) * TILE_COLS * inDim;
+    const bf16 = elements === 'bf16';
+    const t = this.allocate(shape, bf16 ? 'panels-bf16' : 'panels', count * (bf16 ? 2 : 4));
     try {
-      packPanels(this.heap.f32, t.offset / 4, row, outDim, inDim);
+      if (bf16) packPanels(this.heap.u16, t.offset / 2, row, outDim, inDim);
+      else packPanels(this.heap.f32, t.offset / 4, row, outDim, inDim);
     } catch (err) {
       this.heap.release(t.offset); // rows read from disk can fail part way (a file replaced since loading)
       throw err;
@@ -372,10 +378,10 @@ export class WasmCpuBackend implements Backend {
     const kept = this.factors.get(o);
     if (kept) return kept;
     const [outDim, inDim] = o.shape;
-    const f32 = this.heap.f32, base = o.offset / 4;
-    const element = o.layout === 'rows'
-      ? (n: number, k: number) => f32[base + n * inDim + k]
-      : (n: number, k: number) => f32[base + Math.floor(n / TILE_COLS) * inDim * TILE_COLS + k * TILE_COLS + (n % TILE_COLS)];
+    const [f32, u16] = [this.heap.f32, this.heap.u16];
+    const element = o.layout === 'rows' ? (n: number, k: number) => f32[o.offset / 4 + n * inDim + k]
+      : o.layout === 'panels' ? (n: number, k: number) => f32[o.offset / 4 + panelIndex(n, k, inDim)]
+        : (n: number, k: number) => fromBfloat16(u16[o.offset / 2 + panelIndex(n, k, inDim)]);
     // Every factor is read out of the memory before the first is packed into it (packing may grow it).
     const D = heads.headDim;
     const made = headFactors(element, outDim, heads).map((f) => this.packed((n) => f.subarray(n * D, (n + 1) * D), [f.length / D, D]));
