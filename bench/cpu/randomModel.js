@@ -12,7 +12,9 @@
  * Tensors are made and written one at a time. A tokenizer.json of the same family is copied from
  * ../shared when it is there (a real GPT-2 tokenizer for gpt2), so the models read text too.
  *
- * Usage: node bench/cpu/randomModel.js gpt2|llama|qwen FOLDER   (needs `npm run compile-tests`)
+ * - `llama1b`: Llama-3.2-1B-shaped (16 layers, 32 query / 8 key-value heads of 64, d 2048, SwiGLU 8192,
+ *   vocab 128256, llama3 RoPE scaling), bfloat16.
+ * Usage: node bench/cpu/randomModel.js gpt2|llama|qwen|llama1b FOLDER   (needs `npm run compile-tests`)
  */
 const fs = require('fs');
 const path = require('path');
@@ -128,10 +130,23 @@ function qwen() {
   return { config, tensors: llamaFamily(shape), tokenizerFrom: 'qwen2-tiny-random' };
 }
 
+/** Llama-3.2-1B-shaped, bfloat16 as the Hub ships it: 1.24 B parameters, more than the CPU kernels' 4 GiB as float32. */
+function llama1b() {
+  const shape = { d: 2048, layers: 16, heads: 32, kvHeads: 8, headDim: 64, inter: 8192, vocab: 128256, bias: false, dtype: 'BF16' };
+  // The fields of meta-llama/Llama-3.2-1B's config.json that the shape and the math depend on.
+  const config = {
+    model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: shape.d, num_hidden_layers: shape.layers, num_attention_heads: shape.heads,
+    num_key_value_heads: shape.kvHeads, head_dim: shape.headDim, intermediate_size: shape.inter, vocab_size: shape.vocab, max_position_embeddings: 131072,
+    rms_norm_eps: 1e-5, rope_theta: 500000, hidden_act: 'silu', tie_word_embeddings: true, attention_bias: false, mlp_bias: false, torch_dtype: 'bfloat16',
+    rope_scaling: { factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192, rope_type: 'llama3' },
+  };
+  return { config, tensors: llamaFamily(shape), tokenizerFrom: 'llama-stories260K' };
+}
+
 const [kind, folder] = process.argv.slice(2);
-const models = { gpt2, llama, qwen };
+const models = { gpt2, llama, qwen, llama1b };
 if (!models[kind] || !folder) {
-  console.error('usage: node bench/cpu/randomModel.js gpt2|llama|qwen FOLDER');
+  console.error('usage: node bench/cpu/randomModel.js gpt2|llama|qwen|llama1b FOLDER');
   process.exit(2);
 }
 const { config, tensors, tokenizerFrom } = models[kind]();
