@@ -51,13 +51,15 @@ export async function runDemo(argv: string[], options: EngineOptions = {}): Prom
       '',
     ];
     const focus = tokens.indexOf(FOCUS);
+    // A token that occurs more than once (了, ，, 很, 等) is named with its position: 了@10.
+    const label = (i: number) => (tokens.indexOf(tokens[i]) !== tokens.lastIndexOf(tokens[i]) ? `${tokens[i]}@${i}` : tokens[i]);
     for (const layer of layers) {
       for (let h = 0; h < layer.numHeads; h++) {
         const rowOf = (i: number) => h * layer.queryLength + i;
         const focusTop = topKeys(layer.probs, rowOf(focus), layer.keyLength, 3)
-          .map(([j, p]) => `${tokens[j]} ${p.toFixed(3)}`).join(', ');
+          .map(([j, p]) => `${label(j)} ${p.toFixed(3)}`).join(', ');
         out.push(`layer ${layer.layer} head ${h}: ${FOCUS} → ${focusTop}`);
-        const strongest = tokens.map((t, i) => `${t}→${tokens[topKeys(layer.probs, rowOf(i), layer.keyLength, 1)[0][0]]}`);
+        const strongest = tokens.map((_, i) => `${label(i)}→${label(topKeys(layer.probs, rowOf(i), layer.keyLength, 1)[0][0])}`);
         out.push(`  strongest key per token: ${strongest.join(' ')}`);
       }
     }

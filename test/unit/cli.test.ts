@@ -131,5 +131,9 @@ describe('CLI', () => {
     assert.strictEqual(r.status, 0, r.stderr);
     assert.match(r.stdout, /untrained/);
     for (let h = 0; h < 8; h++) assert.match(r.stdout, new RegExp(`layer 0 head ${h}: 他 → `));
+    // Tokens that repeat carry their position (了 at 8 and 16); a token that occurs once does not.
+    assert.match(r.stdout, /了@8→/);
+    assert.match(r.stdout, / 他→/);
+    assert.doesNotMatch(r.stdout, /他@/);
   });
 });
