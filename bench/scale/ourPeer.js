@@ -58,7 +58,7 @@ async function run(tokens) {
   const service = new DataService(run);
   const started = performance.now();
   let info, firstPaint, firstPaintBytes = 0, layers = 0;
-  const result = await client.inspect({ model: folder, backend: 'cpu', input: { ids: benchIds(tokens, vocabSize) }, wants: {} }, {
+  const result = await client.inspect({ model: folder, backend: 'cpu', input: { ids: benchIds(tokens, vocabSize) }, wants: { packedProbabilities: true } }, {
     onStart: (s) => {
       info = s.model;
       const message = startedMessage(1, s, {});
@@ -68,7 +68,7 @@ async function run(tokens) {
     onEvent: (event) => {
       if (event.type !== 'attention') return;
       const message = layerMessage(1, event, info);
-      store.write(message, event.probs);
+      store.write(message, event.probs, undefined, event.packed);
       run.accept(message);
       layers++;
       if (firstPaint) return;

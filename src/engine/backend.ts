@@ -10,6 +10,7 @@
  * - per-head activations are packed [tokens, heads * headDim], head-major within a row.
  */
 import type { HostTensor, RowSource } from './tensor';
+import type { LayerShape } from '../protocol/packing';
 
 export interface DeviceTensor {
   readonly shape: readonly number[];
@@ -138,6 +139,8 @@ export interface Backend {
 
   /** Brings tensors back to the host, in order. One call per layer: it is the synchronization point. */
   read(tensors: readonly DeviceTensor[]): Promise<Float32Array[]>;
+  /** A causal layer's probabilities as packed rows (protocol/packing.ts), read without a full copy, where the backend can. */
+  readPacked?(probs: DeviceTensor, shape: LayerShape): Promise<Float32Array>;
   /**
    * Optional: one tensor as IEEE float16 bits, converted on the backend so that only half the bytes
    * reach the host (compact probabilities, ForwardWants.probabilityFormat 'f16').

@@ -43,6 +43,12 @@ export interface ForwardWants {
    * an empty `probs`. Default 'f32' (exports, the numeric tests).
    */
   readonly probabilityFormat?: 'f32' | 'f16';
+  /**
+   * Causal layers' float32 probabilities as packed rows (AttentionEvent.packed), read so from the backend
+   * where it can: for a reader that stores them packed (the editor's run store), half the bytes of a
+   * square layer on their way there and no full copy of it in the engine.
+   */
+  readonly packedProbabilities?: boolean;
 }
 
 export interface ForwardRequest {
@@ -77,8 +83,13 @@ export interface AttentionLayer {
 
 export interface AttentionEvent extends AttentionLayer {
   readonly type: 'attention';
-  /** [numHeads, queryLength, keyLength]; empty when wants.probabilityFormat is 'f16'. */
+  /**
+   * [numHeads, queryLength, keyLength]; empty when wants.probabilityFormat is 'f16'. With `packed`
+   * (ForwardWants.packedProbabilities), a causal layer's rows hold only the keys each query sees
+   * (protocol/packing.ts): half the bytes of a square layer.
+   */
   readonly probs: Float32Array;
+  readonly packed?: boolean;
   /** [numHeads, queryLength, keyLength] as float16 bits, when wants.probabilityFormat is 'f16'. */
   readonly probsF16?: Uint16Array;
   readonly scores?: Float32Array;

@@ -4,6 +4,13 @@
  * square layer), whose probabilities are exactly 0; other layers are stored whole.
  */
 
+import type { AttentionStack } from './run';
+
+/** Whether a stack's attention is causal: a decoder's, or a decoder-only model's self-attention. */
+export function isCausalStack(stack: AttentionStack, modelCausal: boolean): boolean {
+  return stack === 'decoder' || (stack === 'self' && modelCausal);
+}
+
 export interface LayerShape {
   readonly numHeads: number;
   readonly queryLength: number;

@@ -7,6 +7,7 @@ import type { AttentionLayer } from '../engine/model';
 import type { InspectStarted } from '../engine/worker/messages';
 import type { GeneratedToken, ModelInfo, Timings, TokenizedText } from '../protocol/run';
 import type { GeneratedTokenMessage, LayerMessage, PanelTokens, RunFailed, RunFinished, RunStarted } from '../protocol/messages';
+import { isCausalStack } from '../protocol/packing';
 
 function panelTokens(tokens: TokenizedText, text: string | undefined): PanelTokens {
   return { text: text ?? null, ids: tokens.ids, tokens: tokens.tokens, offsetsUtf16: tokens.offsetsUtf16, special: tokens.special };
@@ -42,7 +43,7 @@ export function layerMessage(runId: number, event: AttentionLayer, model: ModelI
     type: 'layer', runId, stack: event.stack, layer: event.layer, ...(event.step !== undefined && { step: event.step }),
     numHeads: event.numHeads, numKvHeads: event.numKvHeads, headDim: event.headDim,
     queryLength: event.queryLength, keyLength: event.keyLength,
-    causal: event.stack === 'decoder' || (event.stack === 'self' && model.causal),
+    causal: isCausalStack(event.stack, model.causal),
     ...(event.recipe.slidingWindow !== undefined && { window: event.recipe.slidingWindow }),
   };
 }

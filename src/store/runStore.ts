@@ -50,8 +50,11 @@ export class RunStore implements TensorSource {
     return this.end;
   }
 
-  /** Keeps one layer's probabilities [heads, queries, keys] and its value norms. */
-  write(layer: LayerMessage, probs: Float32Array, valueNorms?: Float32Array): void {
+  /**
+   * Keeps one layer's probabilities [heads, queries, keys] (or, `packed`, the rows as packing.ts packs
+   * them, as the engine process sends them) and its value norms.
+   */
+  write(layer: LayerMessage, probs: Float32Array, valueNorms?: Float32Array, packed = false): void {
     if (this.disposed) throw new Error('the run store was disposed');
     if (valueNorms) this.valueNorms.set(layerKey(layer), valueNorms);
     if (this.fd === undefined) {
@@ -59,16 +62,17 @@ export class RunStore implements TensorSource {
       this.fd = fs.openSync(this.file, 'w+');
     }
     const key = layerKey(layer);
-    const packed = packLayer(probs, layer);
+    if (packed && probs.length !== packedSize(layer)) throw new Error(`the run store was given ${probs.length} packed values for ${key}, not ${packedSize(layer)}`);
+    const rows = packed ? probs : packLayer(probs, layer);
     const offset = this.end;
-    this.layers.set(key, { offset, length: packed.length });
-    this.end += packed.byteLength;
-    // The layer just computed is the one the panel asks for next.
-    this.remember(key, probs);
-    this.pending.set(key, packed);
+    this.layers.set(key, { offset, length: rows.length });
+    this.end += rows.byteLength;
+    // The layer just computed is the one the panel asks for next (packed, it is unpacked when asked).
+    if (!packed || !layer.causal) this.remember(key, probs);
+    this.pending.set(key, rows);
     const fd = this.fd;
-    this.writes = this.writes.then(() => writeAll(fd, packed, offset)).then(
-      () => void (this.pending.get(key) === packed && this.pending.delete(key)),
+    this.writes = this.writes.then(() => writeAll(fd, rows, offset)).then(
+      () => void (this.pending.get(key) === rows && this.pending.delete(key)),
       () => undefined, // the disk refused it: the layer stays in memory
     );
   }

@@ -1,9 +1,9 @@
 /**
  * An op that fails mid-run (a device out of memory, the kernels' 4 GiB limit, a lost GPU) leaves
  * nothing behind: for each architecture, the run fails at every op call in turn — every linear,
- * attention, norm, split, gather, fromFloat32, value norm and read — and afterwards the backend holds
- * exactly what it held after a finished run (its weights). A leaked intermediate would stay in the
- * kernels' memory until the engine restarts, and a shorter retry would have less room.
+ * attention, norm, split, gather, fromFloat32, value norm and read (packed rows too) — and afterwards
+ * the backend holds exactly what it held after a finished run (its weights). A leaked intermediate
+ * would stay in the kernels' memory until the engine restarts, and a shorter retry would have less room.
  */
 import * as assert from 'assert';
 import type { Backend } from '../../src/engine/backend';
@@ -14,10 +14,10 @@ import type { ForwardWants } from '../../src/engine/model';
 import { sharedPath } from '../helpers/shared';
 
 /** Every Backend method that makes tensors or reads them. */
-const OPS = ['fromFloat32', 'gather', 'linear', 'add', 'scale', 'softCap', 'layerNorm', 'rmsNorm', 'gated', 'concatRows', 'split', 'attention', 'valueNorms', 'read'] as const;
+const OPS = ['fromFloat32', 'gather', 'linear', 'add', 'scale', 'softCap', 'layerNorm', 'rmsNorm', 'gated', 'concatRows', 'split', 'attention', 'valueNorms', 'read', 'readPacked'] as const;
 
 const TEXT = 'Once upon a time, there was a little girl named Lily.';
-const WANTS: ForwardWants = { scores: true, valueNorms: true, hiddenStates: true, logits: true };
+const WANTS: ForwardWants = { scores: true, valueNorms: true, hiddenStates: true, logits: true, packedProbabilities: true };
 
 const CASES: { model: string; input: InspectInput; wants?: ForwardWants }[] = [
   { model: 'gpt2-tiny-random', input: { text: TEXT } },

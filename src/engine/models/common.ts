@@ -1,6 +1,7 @@
 /** Pieces every architecture shares: weight upload per backend, streaming reads, input checks. */
 import type { Backend, DeviceTensor } from '../backend';
 import { toFloat16Bits } from '../cpu/reference/half';
+import { packLayer } from '../../protocol/packing';
 import { EngineError, type Remedy } from '../errors';
 import type { ForwardEvent, ForwardRequest, ForwardWants, HiddenStack } from '../model';
 import type { AttentionStack } from '../../protocol/run';
@@ -103,10 +104,14 @@ export async function readLayer(
 ): Promise<ForwardEvent[]> {
   const { result, options, recipe } = attn;
   const half = wants.probabilityFormat === 'f16';
+  const layerShape = { numHeads: options.numHeads, queryLength: result.probs.shape[1], keyLength: result.probs.shape[2], causal: options.causal };
+  // Packed rows for a causal layer: straight from the backend's memory where it can, else packed here.
+  const packed = !half && !!wants.packedProbabilities && options.causal;
+  const probsPacked = packed && backend.readPacked ? await backend.readPacked(result.probs, layerShape) : undefined;
   const detailed = !wants.detail || (wants.detail.stack === stack && wants.detail.layer === layer);
   const withScores = !!(wants.scores && result.scores && detailed);
   const withVectors = !!(wants.headVectors && detailed);
-  const tensors: DeviceTensor[] = half && backend.readHalf ? [] : [result.probs];
+  const tensors: DeviceTensor[] = (half && backend.readHalf) || probsPacked ? [] : [result.probs];
   if (withScores) tensors.push(result.scores!);
   if (withVectors) tensors.push(attn.q, attn.k, attn.v, result.context);
   if (attn.valueNorms) tensors.push(attn.valueNorms);
@@ -116,7 +121,7 @@ export async function readLayer(
   const probsF16 = half && backend.readHalf ? await backend.readHalf(result.probs) : undefined;
   const values = await backend.read(tensors);
   let next = 0;
-  const probs = probsF16 ? new Float32Array(0) : values[next++];
+  const probs = probsF16 ? new Float32Array(0) : probsPacked ?? (packed ? packLayer(values[next++], layerShape) : values[next++]);
   const scores = withScores ? values[next++] : undefined;
   const vectors = withVectors ? { q: values[next++], k: values[next++], v: values[next++], headOutputs: values[next++] } : {};
   const valueNorms = attn.valueNorms ? values[next++] : undefined;
@@ -126,7 +131,7 @@ export async function readLayer(
   };
   const events: ForwardEvent[] = [{
     type: 'attention', stack, layer, ...shape, recipe,
-    ...(half ? { probs: new Float32Array(0), probsF16: probsF16 ?? toFloat16Bits(probs) } : { probs }), scores, ...vectors,
+    ...(half ? { probs: new Float32Array(0), probsF16: probsF16 ?? toFloat16Bits(probs) } : { probs, ...(packed && { packed }) }), scores, ...vectors,
     ...(valueNorms && { valueNorms }), step,
   }];
   if (wants.hiddenStates && hidden) {

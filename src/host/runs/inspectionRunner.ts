@@ -168,7 +168,8 @@ export class InspectionRunner implements vscode.Disposable {
         deps.log.appendLine(`run ${run.id}: generated ${JSON.stringify(generation.generated?.tokens.join(' ') ?? '')}`);
       }
       // Value norms with every layer: the panel's value-weighted toggle then needs no run of its own.
-      const request_: InspectRequest = { model: model.path, backend: settings.backend, input, wants: { valueNorms: true } };
+      // The run store keeps causal layers packed: the engine sends them so, half the bytes of a square layer.
+      const request_: InspectRequest = { model: model.path, backend: settings.backend, input, wants: { valueNorms: true, packedProbabilities: true } };
       const result = await deps.engine().inspect(request_, {
         onStart: (s) => {
           tooMany = tooManyTokens(s, settings.maxTokens);

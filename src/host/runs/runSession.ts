@@ -96,7 +96,7 @@ export class RunSession implements vscode.Disposable {
       layer: (event, model) => {
         if (held !== this.held || controller.signal.aborted) return;
         const message: LayerMessage = layerMessage(id, event, model);
-        held.store.write(message, event.probs, event.valueNorms);
+        held.store.write(message, event.probs, event.valueNorms, event.packed);
         if (message.step === undefined || message.step === 0) this.deliveryLog.engineLayer();
         post(message);
       },

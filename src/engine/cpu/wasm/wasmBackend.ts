@@ -23,6 +23,7 @@ import { NORM_ROWS } from './norm';
 import { ThreadPool } from './threadPool';
 import { TILE_COLS } from './tile';
 import { wasmApi } from './wasmApi';
+import { type LayerShape, packLayer } from '../../../protocol/packing';
 import { blockedRows, fromBfloat16, packPanels, panelElements, type PanelElements, panelIndex, rowsOf } from './weightPanels';
 
 /** Set to a number to choose the kernel threads (default: one per core). */
@@ -286,6 +287,11 @@ export class WasmCpuBackend implements Backend {
 
   async read(tensors: readonly DeviceTensor[]): Promise<Float32Array[]> {
     return tensors.map((t) => this.view(t).slice());
+  }
+
+  async readPacked(probs: DeviceTensor, shape: LayerShape): Promise<Float32Array> {
+    // Row segments copied straight out of the kernels' memory (a layer that is not causal packs to itself).
+    return shape.causal ? packLayer(this.view(probs), shape) : this.view(probs).slice();
   }
 
   /** A tensor's values as float16 bits, converted by the kernels (half the bytes of `read`). */
