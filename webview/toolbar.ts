@@ -111,7 +111,10 @@ export class Toolbar {
   /** The hide-sinks toggle names the sinks it hides. */
   private syncSinks(ctx: ViewContext): void {
     const stack = ctx.selection.view === 'cross' ? 'cross' : ctx.selection.stack;
-    const sinks = ctx.run.layersReceived ? ctx.data.sinks(ctx.run, stack) : undefined;
+    // While layers stream in, the label waits for the run (each asking would have the host read every
+    // new layer whole) unless the sinks are hidden already.
+    const wanted = ctx.run.layersReceived > 0 && (ctx.run.state !== 'running' || ctx.selection.hideSinks);
+    const sinks = wanted ? ctx.data.sinks(ctx.run, stack) : undefined;
     const tokens = ctx.run.keyTokens(stack)?.tokens ?? [];
     const named = sinks?.map((s) => `${s.position} “${tokenLabel(tokens[s.position] ?? '')}”`).join(', ');
     this.hideSinksLabel.title = sinks === undefined ? 'Hide the positions that draw attention whatever the query asks (attention sinks), renormalising each row'
