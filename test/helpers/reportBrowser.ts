@@ -36,8 +36,22 @@ export interface ReportBrowser {
   close(): Promise<void>;
 }
 
+/**
+ * A suite's Chromium: launched before its tests (which are skipped, with the reason, where it is
+ * missing), each test checked to have asked nothing of the network, closed after the suite.
+ */
+export function reportBrowserForSuite(): () => ReportBrowser {
+  let browser: ReportBrowser | undefined;
+  before(async function () {
+    browser = await launchReportBrowser(this);
+  });
+  afterEach(() => assert.deepStrictEqual(browser?.remoteRequests, [], 'the report asked the network'));
+  after(async () => browser?.close());
+  return () => browser!;
+}
+
 /** Call from a `before` hook (it may skip the suite). */
-export async function launchReportBrowser(suite: Mocha.Context): Promise<ReportBrowser | undefined> {
+async function launchReportBrowser(suite: Mocha.Context): Promise<ReportBrowser | undefined> {
   if (!fs.existsSync(CHROMIUM)) {
     const why = `${CHROMIUM} is missing: install it with "apt-get install -y --no-install-recommends chromium".`;
     if (process.env.CI) throw new Error(why);

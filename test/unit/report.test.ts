@@ -10,7 +10,7 @@ import * as path from 'path';
 import type { AttentionStack } from '../../src/protocol/messages';
 import type { AttentionRun } from '../../src/view-model/attentionRun';
 import type { Layer } from '../../src/view-model/generation';
-import { appState, cliReport, settled, expectedLinks, launchReportBrowser, REPORT_OUT as OUT, type ReportBrowser, type Styled } from '../helpers/reportBrowser';
+import { appState, cliReport, settled, expectedLinks, reportBrowserForSuite, REPORT_OUT as OUT, type Styled } from '../helpers/reportBrowser';
 import { sharedPath } from '../helpers/shared';
 
 function stackLayer(run: AttentionRun, stack: AttentionStack, layer: number): Layer {
@@ -20,17 +20,9 @@ function stackLayer(run: AttentionRun, stack: AttentionStack, layer: number): La
 }
 
 describe('standalone report in headless Chromium', function () {
-  let browser: ReportBrowser | undefined;
+  const browser = reportBrowserForSuite();
 
-  before(async function () {
-    browser = await launchReportBrowser(this);
-  });
-
-  afterEach(() => assert.deepStrictEqual(browser?.remoteRequests, [], 'the report asked the network'));
-
-  after(async () => browser?.close());
-
-  const open = (file: string) => browser!.open(file);
+  const open = (file: string) => browser().open(file);
 
   it('shows llama-stories260K on a 201-token story: all 5 layers × 8 heads, every view', async () => {
     const file = path.join(OUT, 'llama-story.html');

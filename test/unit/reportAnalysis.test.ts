@@ -13,7 +13,7 @@ import { base64ToBytes } from '../../src/protocol/codec';
 import type { AttentionStack } from '../../src/protocol/messages';
 import type { AttentionRun } from '../../src/view-model/attentionRun';
 import { tokenLabel } from '../../src/view-model/tokens';
-import { appState, cliReport, launchReportBrowser, REPORT_OUT as OUT, ROOT, settled, type ReportBrowser } from '../helpers/reportBrowser';
+import { appState, cliReport, reportBrowserForSuite, REPORT_OUT as OUT, ROOT, settled } from '../helpers/reportBrowser';
 import { sharedPath } from '../helpers/shared';
 
 const LLAMA = sharedPath('models', 'llama-stories260K');
@@ -72,15 +72,7 @@ function naiveRollout(run: AttentionRun, stack: AttentionStack): number[][] {
 
 describe('standalone report: the analysis views in headless Chromium', function () {
   this.timeout(180000);
-  let browser: ReportBrowser | undefined;
-
-  before(async function () {
-    browser = await launchReportBrowser(this);
-  });
-
-  afterEach(() => assert.deepStrictEqual(browser?.remoteRequests, [], 'the report asked the network'));
-
-  after(async () => browser?.close());
+  const browser = reportBrowserForSuite();
 
   it('llama-stories260K: Heads, rollout and logit lens show what analyze, the report’s weights and transformers say', async () => {
     const meta = JSON.parse(fs.readFileSync(sharedPath('fixtures', 'llama-stories260K', 'once_upon.json'), 'utf8'));
@@ -89,7 +81,7 @@ describe('standalone report: the analysis views in headless Chromium', function 
     const analyzed = path.join(OUT, 'llama-analysis.json');
     execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'analyze', '--model', LLAMA, '--text', meta.text, '--backend', 'cpu', '--json', analyzed], { stdio: 'ignore' });
     const expected = JSON.parse(fs.readFileSync(analyzed, 'utf8')).heads.self;
-    const { page, errors } = await browser!.open(file);
+    const { page, errors } = await browser().open(file);
     assert.strictEqual((await appState(page)).state, 'done');
 
     // Heads view: induction first, every head on the grid and in the ranking.
@@ -170,7 +162,7 @@ describe('standalone report: the analysis views in headless Chromium', function 
     const meta = JSON.parse(fs.readFileSync(sharedPath('fixtures', 't5-tiny-random', 'zh_en_rain.json'), 'utf8'));
     const file = path.join(OUT, 't5-analysis.html');
     cliReport(file, '--model', sharedPath('models', 't5-tiny-random'), '--text', meta.source_text, '--target-text', meta.target_text);
-    const { page, errors } = await browser!.open(file);
+    const { page, errors } = await browser().open(file);
     await page.click('#tab-rollout');
     await page.selectOption('select[aria-label="Attention"]', 'cross');
     await settled(page);

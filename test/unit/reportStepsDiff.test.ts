@@ -17,7 +17,7 @@ import { baselineOf, DiffSource, largestChanges } from '../../src/view-model/dif
 import { stepRow } from '../../src/view-model/generation';
 import { DEFAULT_SELECTION, selectionForRun } from '../../src/view-model/selection';
 import { ViewDataSource, viewParameters } from '../../src/view-model/viewData';
-import { appState, cliReport, settled, expectedLinks, launchReportBrowser, readReport, REPORT_OUT as OUT, ROOT, type ReportBrowser } from '../helpers/reportBrowser';
+import { appState, cliReport, settled, expectedLinks, reportBrowserForSuite, readReport, REPORT_OUT as OUT, ROOT } from '../helpers/reportBrowser';
 import { sharedPath } from '../helpers/shared';
 import { StoredRun } from '../helpers/storedRun';
 
@@ -57,15 +57,7 @@ const RECORD_GENERATED = `
   }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-generated'] });`;
 
 describe('standalone report: generation stepping and comparison with a baseline', function () {
-  let browser: ReportBrowser | undefined;
-
-  before(async function () {
-    browser = await launchReportBrowser(this);
-  });
-
-  afterEach(() => assert.deepStrictEqual(browser?.remoteRequests, [], 'the report asked the network'));
-
-  after(async () => browser?.close());
+  const browser = reportBrowserForSuite();
 
   it('steps through 20 tokens llama-stories260K generated after “Once upon a time”', async () => {
     const file = path.join(OUT, 'llama-generate.html');
@@ -74,7 +66,7 @@ describe('standalone report: generation stepping and comparison with a baseline'
     assert.strictEqual(generated.length, 20);
     const promptLength = run.started!.source.tokens.length;
     // Record every value data-generated takes while the report replays: the text grows step by step.
-    const { page, errors } = await browser!.open(file, (p) => p.addInitScript({ content: RECORD_GENERATED }));
+    const { page, errors } = await browser().open(file, (p) => p.addInitScript({ content: RECORD_GENERATED }));
     const seen = await page.evaluate(() => (globalThis as unknown as { generatedSeen: string[] }).generatedSeen);
     assert.deepStrictEqual(seen, Array.from({ length: 21 }, (_, i) => String(i)), 'one more token per step');
 
@@ -132,7 +124,7 @@ describe('standalone report: generation stepping and comparison with a baseline'
   it('steps through an encoder-decoder generation: decoder self-attention and cross-attention per step', async () => {
     const file = path.join(OUT, 't5-generate.html');
     cliReport(file, '--model', sharedPath('models', 't5-tiny-random'), '--text', 'Hello world', '--generate', '4');
-    const { page, errors } = await browser!.open(file);
+    const { page, errors } = await browser().open(file);
     assert.strictEqual((await appState(page)).generated, '4');
     assert.deepStrictEqual(await page.locator('.sg-caption').allTextContents().then((t) => t.map((c) => c.split(':')[0])), ['Decoder masked self-attention', 'Cross-attention over the source']);
     await page.click('#step-previous');
@@ -150,7 +142,7 @@ describe('standalone report: generation stepping and comparison with a baseline'
     const after = await demoRun('demo', 'The slow brown fox jumps over the lazy dog');
     const file = path.join(OUT, 'demo-compare.html');
     comparisonReport(file, after, before);
-    const { page, errors } = await browser!.open(file);
+    const { page, errors } = await browser().open(file);
     await page.waitForSelector('#app[data-compare="on"]');
     assert.match((await page.locator('.diff-description').textContent()) ?? '', /Baseline: “The quick brown fox jumps over the lazy dog” \(9 tokens\)/);
     assert.deepStrictEqual(await page.locator('.removed-token').allTextContents(), ['“quick” (1)']);
@@ -191,7 +183,7 @@ describe('standalone report: generation stepping and comparison with a baseline'
     // A baseline of another model: a clear message, and no difference drawn.
     const mismatched = path.join(OUT, 'demo-compare-other-model.html');
     comparisonReport(mismatched, after, await demoRun('demo-causal', 'The quick brown fox jumps over the lazy dog'));
-    const second = await browser!.open(mismatched);
+    const second = await browser().open(mismatched);
     await second.page.waitForSelector('#app[data-compare="problem"]');
     assert.match((await second.page.locator('.diff-problem').textContent()) ?? '', /Not compared: the baseline comes from demo-causal .*this run from demo/);
     assert.strictEqual(await second.page.locator('.hv-token.added').count(), 0);
