@@ -15,7 +15,8 @@ import type { AnalysisSource } from '../view-model/analysisSource';
 import type { AttentionRun } from '../view-model/attentionRun';
 import type { Layer } from '../view-model/generation';
 import type { HeadMatrices } from '../view-model/matrices';
-import { weightedLayer } from '../view-model/weighting';
+import { RAW_WEIGHTS, weightedLayer } from '../view-model/weighting';
+import { isCausalStack } from '../protocol/packing';
 
 /** The induction recipe's run: its layers (with value norms) per self-attention stack. */
 export interface InductionPass {
@@ -37,8 +38,8 @@ const NO_VALUE_NORMS = 'This run has no value norms (‖W_O,h · v_j‖): run it
 export class AnalysisStore implements AnalysisSource {
   private readonly kept = new Map<string, unknown>();
   private keptFor = '';
-  /** Each received layer's head roles under its raw weights, by stack and layer, for `rolesFor`'s revision. */
-  private readonly rawRoles = new Map<string, LayerHeadRoles>();
+  /** Each received layer's head roles, by stack, layer and weighting, for `rolesFor`'s revision. */
+  private readonly roles = new Map<string, LayerHeadRoles>();
   private rolesFor = '';
 
   /** `passes`: where induction and the logit lens come from (set once the run is done). */
@@ -46,25 +47,25 @@ export class AnalysisStore implements AnalysisSource {
 
   sinks(stack: AttentionStack): readonly SinkInfo[] | undefined {
     if (!this.received(stack).length) return undefined;
-    // Asked for by the toolbar as every layer arrives: each layer is read and scored once.
+    // Asked for by the hide-sinks toggle as layers arrive: each layer is read and scored once.
     return this.keep(`sinks|${stack}`, () => {
-      const roles = this.rawRolesOf(stack);
-      return roles && sinksOf(roles);
+      const roles = this.rolesOf(stack, RAW_WEIGHTS, []);
+      return typeof roles === 'object' ? sinksOf(roles) : undefined;
     });
   }
 
   async headScores(stack: AttentionStack, options: WeightOptions): Promise<HeadScoresReply | undefined> {
-    const layers = this.weighted(stack, options);
-    if (layers === undefined) return undefined;
+    const first = this.run.layer(stack, 0);
+    if (!first || !this.complete(stack)) return undefined;
     const empty = { kind: 'head-scores' as const, stack, layers: 0, heads: 0, scores: [] };
-    if (typeof layers === 'string') return { ...empty, unavailable: layers };
+    const sinks = options.hideSinks ? this.sinks(stack)?.map((s) => s.position) ?? [] : [];
+    const roles = this.rolesOf(stack, options, sinks);
+    if (roles === undefined) return undefined;
+    if (typeof roles === 'string') return { ...empty, unavailable: roles };
     return this.keep(`scores|${stack}|${weightKey(options)}`, () => {
-      const layout = this.layout(stack);
-      const raw = !options.valueWeighted && !options.hideSinks;
-      const roles = (raw && this.rawRolesOf(stack)) || layers.map((l) => layerHeadRoles(l, layout));
-      const notDefined = undefinedScores(layout, layers[0].queryLength, layers[0].keyLength);
+      const notDefined = undefinedScores(this.layout(stack), first.queryLength, first.keyLength);
       const scores = HEAD_SCORES.map(([name, read]) => ({ name, values: table(roles.map(read)), ...(notDefined[name] && { notDefined: notDefined[name] }) }));
-      return { ...empty, layers: layers.length, heads: layers[0].numHeads, scores };
+      return { ...empty, layers: roles.length, heads: first.numHeads, scores };
     });
   }
 
@@ -76,7 +77,7 @@ export class AnalysisStore implements AnalysisSource {
     const layers = pass.layers[stack];
     if (!layers?.length) return { kind: 'induction', stack, unavailable: `The induction run has no ${stack} attention.` };
     return this.keep(`induction|${stack}|${weightKey(options)}`, (): InductionReply => {
-      const causal = { relation: 'self' as const, causal: stack === 'decoder' || (stack === 'self' && !!this.run.started?.model.causal) };
+      const causal = { relation: 'self' as const, causal: isCausalStack(stack, !!this.run.started?.model.causal) };
       const sinks = options.hideSinks ? sinksOf(layers.map((l) => layerHeadRoles(l, causal))).map((s) => s.position) : [];
       const weighted = layers.map((l) => weightedLayer(l, options, sinks));
       if (weighted.some((l) => !l)) return { kind: 'induction', stack, unavailable: NO_VALUE_NORMS };
@@ -106,39 +107,48 @@ export class AnalysisStore implements AnalysisSource {
 
   /** Every layer of a stack as the options weigh it; undefined until all are there; a string says why not. */
   private weighted(stack: AttentionStack, options: WeightOptions): Layer[] | string | undefined {
-    const layers = this.layers(stack);
+    const layers = this.complete(stack) ? this.layers(stack) : undefined;
     if (!layers) return undefined;
     const sinks = options.hideSinks ? this.sinks(stack)?.map((s) => s.position) ?? [] : [];
     const weighted = layers.map((l) => weightedLayer(l, options, sinks));
     return weighted.every((l): l is Layer => l !== undefined) ? weighted : NO_VALUE_NORMS;
   }
 
-  /** The head roles of every layer of `stack` received so far, each computed once per revision of the run. */
-  private rawRolesOf(stack: AttentionStack): LayerHeadRoles[] | undefined {
+  /**
+   * The head roles of every layer of `stack` received so far under a weighting (`sinks`: the positions
+   * it hides), each layer read and scored once per revision of the run; a string says why not.
+   */
+  private rolesOf(stack: AttentionStack, options: WeightOptions, sinks: readonly number[]): LayerHeadRoles[] | string | undefined {
     if (this.rolesFor !== this.run.revision) {
-      this.rawRoles.clear();
+      this.roles.clear();
       this.rolesFor = this.run.revision;
     }
     const roles: LayerHeadRoles[] = [];
     for (const number of this.received(stack)) {
-      const key = `${stack}|${number}`;
-      let found = this.rawRoles.get(key);
+      const key = `${stack}|${number}|${weightKey(options)}|${sinks.join(',')}`;
+      let found = this.roles.get(key);
       if (!found) {
         const layer = this.run.layerData(stack, number);
         if (!layer) return undefined;
-        found = layerHeadRoles(layer, this.layout(stack));
-        this.rawRoles.set(key, found);
+        const weighted = weightedLayer(layer, options, sinks);
+        if (!weighted) return NO_VALUE_NORMS;
+        found = layerHeadRoles(weighted, this.layout(stack));
+        this.roles.set(key, found);
       }
       roles.push(found);
     }
     return roles;
   }
 
-  /** Every layer of the stack with its weights, once all have arrived. */
+  /** Whether every layer of the stack has arrived. */
+  private complete(stack: AttentionStack): boolean {
+    const received = this.received(stack).length;
+    return received > 0 && received >= (this.run.started?.model.numLayers ?? Infinity);
+  }
+
+  /** Every layer of the stack with its weights. */
   private layers(stack: AttentionStack): Layer[] | undefined {
-    const numbers = this.received(stack);
-    if (numbers.length === 0 || numbers.length < (this.run.started?.model.numLayers ?? Infinity)) return undefined;
-    const layers = numbers.map((l) => this.run.layerData(stack, l));
+    const layers = this.received(stack).map((l) => this.run.layerData(stack, l));
     return layers.every((l): l is Layer => l !== undefined) ? layers : undefined;
   }
 
