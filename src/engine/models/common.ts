@@ -104,7 +104,11 @@ export async function readLayer(
 ): Promise<ForwardEvent[]> {
   const { result, options, recipe } = attn;
   const half = wants.probabilityFormat === 'f16';
-  const layerShape = { numHeads: options.numHeads, queryLength: result.probs.shape[1], keyLength: result.probs.shape[2], causal: options.causal };
+  const shape = {
+    numHeads: options.numHeads, numKvHeads: options.numKvHeads, headDim: options.headDim,
+    queryLength: result.probs.shape[1], keyLength: result.probs.shape[2],
+  };
+  const layerShape = { ...shape, causal: options.causal };
   // Packed rows for a causal layer: straight from the backend's memory where it can, else packed here.
   const packed = !half && !!wants.packedProbabilities && options.causal;
   const probsPacked = packed && backend.readPacked ? await backend.readPacked(result.probs, layerShape) : undefined;
@@ -125,10 +129,6 @@ export async function readLayer(
   const scores = withScores ? values[next++] : undefined;
   const vectors = withVectors ? { q: values[next++], k: values[next++], v: values[next++], headOutputs: values[next++] } : {};
   const valueNorms = attn.valueNorms ? values[next++] : undefined;
-  const shape = {
-    numHeads: options.numHeads, numKvHeads: options.numKvHeads, headDim: options.headDim,
-    queryLength: result.probs.shape[1], keyLength: result.probs.shape[2],
-  };
   const events: ForwardEvent[] = [{
     type: 'attention', stack, layer, ...shape, recipe,
     ...(half ? { probs: new Float32Array(0), probsF16: probsF16 ?? toFloat16Bits(probs) } : { probs, ...(packed && { packed }) }), scores, ...vectors,

@@ -52,7 +52,6 @@ class WasmTensor implements DeviceTensor {
   ) {}
 }
 
-/** Row `n` of a 2-D tensor as float32: a view of float32 data, else a widened copy of that row alone. */
 function tensor(t: DeviceTensor): WasmTensor {
   return t as WasmTensor;
 }
@@ -134,18 +133,13 @@ export class WasmCpuBackend implements Backend {
   gather(table: DeviceTensor, ids: Int32Array): DeviceTensor {
     const width = cols(table);
     const out = this.allocate([ids.length, width]);
-    const [f32, u16] = [this.heap.f32, this.heap.u16];
+    const f32 = this.heap.f32;
     const source = tensor(table);
+    const element = this.elementOf(source);
     ids.forEach((id, t) => {
       const dst = out.offset / 4 + t * width;
-      if (source.layout === 'rows') {
-        f32.copyWithin(dst, source.offset / 4 + id * width, source.offset / 4 + (id + 1) * width);
-        return;
-      }
-      // Row `id` of a packed table: column c of panel id / TILE_COLS, every TILE_COLS-th element.
-      const index = panelIndex(id, 0, width);
-      if (source.layout === 'panels') for (let k = 0; k < width; k++) f32[dst + k] = f32[source.offset / 4 + index + k * TILE_COLS];
-      else for (let k = 0; k < width; k++) f32[dst + k] = fromBfloat16(u16[source.offset / 2 + index + k * TILE_COLS]);
+      if (source.layout === 'rows') f32.copyWithin(dst, source.offset / 4 + id * width, source.offset / 4 + (id + 1) * width);
+      else for (let k = 0; k < width; k++) f32[dst + k] = element(id, k); // a packed table: the embedding lookup reads its panels
     });
     return out;
   }
@@ -383,19 +377,23 @@ export class WasmCpuBackend implements Backend {
   private factorsOf(o: WasmTensor, heads: HeadLayout): WasmTensor[] {
     const kept = this.factors.get(o);
     if (kept) return kept;
-    const [outDim, inDim] = o.shape;
-    const [f32, u16] = [this.heap.f32, this.heap.u16];
-    const element = o.layout === 'rows' ? (n: number, k: number) => f32[o.offset / 4 + n * inDim + k]
-      : o.layout === 'panels' ? (n: number, k: number) => f32[o.offset / 4 + panelIndex(n, k, inDim)]
-        : (n: number, k: number) => fromBfloat16(u16[o.offset / 2 + panelIndex(n, k, inDim)]);
     // Every factor is read out of the memory before the first is packed into it (packing may grow it).
     const D = heads.headDim;
-    const made = headFactors(element, outDim, heads).map((f) => this.packed((n) => f.subarray(n * D, (n + 1) * D), [f.length / D, D]));
+    const made = headFactors(this.elementOf(o), o.shape[0], heads).map((f) => this.packed((n) => f.subarray(n * D, (n + 1) * D), [f.length / D, D]));
     if (this.weights.has(o)) {
       made.forEach((f) => this.weights.add(f));
       this.factors.set(o, made);
     }
     return made;
+  }
+
+  /** Element (n, k) of a matrix in any layout, as float32 (its memory views taken now: read before allocating). */
+  private elementOf(t: WasmTensor): (n: number, k: number) => number {
+    const [f32, u16] = [this.heap.f32, this.heap.u16];
+    const inDim = t.shape[1];
+    if (t.layout === 'rows') return (n, k) => f32[t.offset / 4 + n * inDim + k];
+    if (t.layout === 'panels') return (n, k) => f32[t.offset / 4 + panelIndex(n, k, inDim)];
+    return (n, k) => fromBfloat16(u16[t.offset / 2 + panelIndex(n, k, inDim)]);
   }
 
   private activationCode(activation: PointwiseActivation): number {
