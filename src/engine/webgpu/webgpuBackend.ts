@@ -13,19 +13,29 @@ import type {
   LiveTensors, PointwiseActivation, RopeSpec, SplitPart,
 } from '../backend';
 import { checkValueNormShapes } from '../backend';
-import { BYTES_PER_ELEMENT, HostTensor, numel, ROW_BLOCK_BYTES, type RowSource, toFloat32 } from '../tensor';
+import { BYTES_PER_ELEMENT, HostTensor, numel, ROW_BLOCK_BYTES, type RowSource, type StorageDType, toFloat32 } from '../tensor';
 import { attention } from './attention';
 import { compact, concatRows } from './copy';
 import { add, gated, scale, softCap, toF32 } from './elementwise';
 import { toHalf } from './half';
 import { gather } from './gather';
 import { GpuDevice, GpuDeviceOptions } from './gpuDevice';
-import { GpuTensor } from './gpuTensor';
+import { type GpuDType, GpuTensor } from './gpuTensor';
 import { matmul } from './linear';
 import { layerNorm, rmsNorm } from './norm';
 import { GpuRuntime } from './runtime';
 import { RopeSplitter } from './split';
 import { valueNorms } from './valueNorms';
+
+/** How a weight stored as `dtype` is kept on the GPU: 16-bit weights stay 16-bit. */
+function gpuDType(dtype: StorageDType): GpuDType {
+  return dtype === 'F32' ? 'f32' : dtype === 'F16' ? 'f16' : 'bf16';
+}
+
+/** writeBuffer moves whole 4-byte words: an odd count of 16-bit values gets one zero half-word of padding. */
+function wholeWords(data: Float32Array | Uint16Array): Float32Array | Uint16Array {
+  return data.byteLength % 4 ? Uint16Array.from({ length: data.length + 1 }, (_, i) => data[i] ?? 0) : data;
+}
 
 export class WebGpuBackend implements Backend {
   readonly description: BackendDescription;
@@ -56,25 +66,20 @@ export class WebGpuBackend implements Backend {
   upload(weight: HostTensor): DeviceTensor {
     this.gpu.throwIfFailed();
     if (weight.dtype === 'F32' || weight.shape.length < 2) return this.runtime.upload(toFloat32(weight), weight.shape, 'f32', 'weight');
-    const bits = weight.data as Uint16Array;
-    // writeBuffer moves whole 4-byte words: an odd count gets one zero half-word of padding.
-    const words = bits.length % 2 ? Uint16Array.from({ length: bits.length + 1 }, (_, i) => bits[i] ?? 0) : bits;
-    return this.runtime.upload(words, weight.shape, weight.dtype === 'F16' ? 'f16' : 'bf16', 'weight');
+    return this.runtime.upload(wholeWords(weight.data), weight.shape, gpuDType(weight.dtype), 'weight');
   }
 
   /** A weight written a block of rows at a time, so the host never holds it whole. */
   uploadRows(weight: RowSource): DeviceTensor {
     this.gpu.throwIfFailed();
-    const dtype = weight.dtype === 'F32' ? 'f32' : weight.dtype === 'F16' ? 'f16' : 'bf16';
     const [rows, width] = weight.shape;
     const rowBytes = width * BYTES_PER_ELEMENT[weight.dtype];
     // writeBuffer moves whole 4-byte words: 16-bit blocks hold an even number of rows (the last one is padded).
     const blockRows = Math.max(2, Math.floor(ROW_BLOCK_BYTES / rowBytes) & ~1);
-    const t = this.runtime.allocate(weight.shape, dtype, 'weight');
+    const t = this.runtime.allocate(weight.shape, gpuDType(weight.dtype), 'weight');
     try {
       for (let start = 0; start < rows; start += blockRows) {
-        const data = weight.read(start, Math.min(blockRows, rows - start)).data;
-        const words = data.byteLength % 4 ? Uint16Array.from({ length: data.length + 1 }, (_, i) => data[i] ?? 0) : data;
+        const words = wholeWords(weight.read(start, Math.min(blockRows, rows - start)).data);
         this.runtime.device.queue.writeBuffer(t.buffer, start * rowBytes, words.buffer, words.byteOffset, words.byteLength);
       }
     } catch (err) {
